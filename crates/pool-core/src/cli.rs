@@ -1,0 +1,172 @@
+//! The command-line driver every backend binary shares: its `main.rs` is one
+//! call to [`main`].
+//!
+//! Exit status: 0 when every job finished, 1 when a job failed, 2 for bad
+//! usage, 3 when the pool itself went wrong (a lost worker, a wrong result,
+//! an unwritable log), 130 when interrupted by Ctrl-C.
+
+use std::ffi::OsString;
+use std::num::NonZeroUsize;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser};
+
+use crate::{Backend, Format, JobId, Log, Pool, PoolConfig, PoolError, Work, WorkSpec, work::DEFAULT_SEED};
+
+/// The most jobs a run accepts: results (`j * 2`) and their sum must fit.
+pub const MAX_JOBS: u64 = 1 << 40;
+
+/// Exit status when a job failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit status for bad usage.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status when the pool broke its own contract.
+pub const EXIT_POOL: u8 = 3;
+/// Exit status after Ctrl-C (128 + SIGINT).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// The flags every backend binary takes; `O` adds the backend's own.
+#[derive(Parser, Debug)]
+#[command(version, allow_negative_numbers = true)]
+pub struct Cli<O: Args> {
+    /// Number of workers.
+    #[arg(short, long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub workers: u32,
+    /// Number of jobs, numbered from 1.
+    #[arg(short, long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=MAX_JOBS))]
+    pub jobs: u64,
+    /// What each job does: noop, sleep:DUR, spin:DUR, sleep:MIN..MAX, spin:MIN..MAX (DUR like 1s, 250ms, 100us).
+    #[arg(long, value_name = "SPEC", default_value = "sleep:1s")]
+    pub work: WorkSpec,
+    /// Seed for ranged durations; the same seed gives every backend the same durations.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+    /// Format of the event lines on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Print no event lines; a one-line summary goes to stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Bound the job queue (and result queue) to N entries; the producer waits while it is full.
+    #[arg(long, value_name = "N")]
+    pub queue: Option<NonZeroUsize>,
+    /// Make these jobs panic (comma-separated job ids), to see failure handling.
+    #[arg(long, value_name = "IDS", value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..))]
+    pub panic_on: Vec<u64>,
+    /// Options of this backend.
+    #[command(flatten)]
+    pub backend: O,
+}
+
+/// Prints the first line of a clap error (or the help text) and gives the
+/// exit status.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
+    if matches!(e.kind(), DisplayHelp | DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = e.render().to_string();
+    eprintln!("{}", text.lines().next().unwrap_or("error: bad usage"));
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// Parses `args` as the command line of backend `B`'s binary.
+pub fn parse<B: Backend>(args: impl IntoIterator<Item = OsString>) -> Result<Cli<B::Options>, clap::Error> {
+    let name = format!("pool-{}", B::NAME);
+    let command = Cli::<B::Options>::command()
+        .name(name.clone())
+        .bin_name(name)
+        .about(format!("The seed's worker pool on the {} backend.", B::NAME));
+    let matches = command.try_get_matches_from(args)?;
+    Cli::<B::Options>::from_arg_matches(&matches)
+}
+
+/// Runs backend `B` as a command-line program: parses flags, runs the pool,
+/// checks the results, reports on stderr, and returns the exit status.
+pub fn main<B: Backend>() -> ExitCode {
+    match parse::<B>(std::env::args_os()) {
+        Ok(cli) => run::<B>(cli),
+        Err(e) => usage_error(e),
+    }
+}
+
+fn run<B: Backend>(cli: Cli<B::Options>) -> ExitCode {
+    let bin = format!("pool-{}", B::NAME);
+    if let Some(bad) = cli.panic_on.iter().find(|&&j| j > cli.jobs) {
+        eprintln!("error: invalid value '{bad}' for '--panic-on <IDS>': no such job (jobs are 1..={})", cli.jobs);
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let work = Work::new(cli.work, cli.seed).with_panics(cli.panic_on.iter().map(|&j| JobId(j)));
+    let mut config = PoolConfig::new(cli.workers, work);
+    config.queue = cli.queue;
+    config.log = (!cli.quiet).then(|| Log::stdout(cli.format));
+    let cancel = Arc::clone(&config.cancel);
+    if let Err(e) = ctrlc::set_handler(move || cancel.store(true, Relaxed)) {
+        eprintln!("{bin}: warning: Ctrl-C will not stop the pool cleanly: {e}");
+    }
+    let pool = match Pool::<B>::new(config, cli.backend) {
+        Ok(pool) => pool,
+        Err(e @ (PoolError::NoWorkers | PoolError::TooManyWorkers { .. })) => {
+            eprintln!("error: invalid value '{}' for '--workers <N>': {e}", cli.workers);
+            return ExitCode::from(EXIT_USAGE);
+        }
+        Err(e) => {
+            eprintln!("{bin}: error: {e}");
+            return ExitCode::from(EXIT_POOL);
+        }
+    };
+
+    // The caller's side of the contract: every result comes back, and each
+    // is j * 2. Summing both sides checks it without storing the results.
+    let (mut sum, mut expected) = (0u128, 0u128);
+    let mut failed = Vec::new();
+    let outcome = pool.run((1..=cli.jobs).map(JobId), |o| match o.result {
+        Ok(r) => {
+            sum += u128::from(r);
+            expected += u128::from(o.job.expected_result());
+        }
+        Err(_) => failed.push(o.job.0),
+    });
+    let report = match outcome {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("{bin}: error: {e}");
+            return ExitCode::from(EXIT_POOL);
+        }
+    };
+
+    let interrupted = pool.config().cancel.load(Relaxed);
+    let not_started = cli.jobs - report.finished - report.failed;
+    let mut line = format!(
+        "{bin}: {} jobs on {} workers ({}): {} finished, {} failed",
+        cli.jobs, cli.workers, cli.work, report.finished, report.failed
+    );
+    if interrupted {
+        line += &format!(", {not_started} never started (interrupted)");
+    }
+    line += &format!(" in {:.3} s", report.elapsed.as_secs_f64());
+    if !failed.is_empty() {
+        failed.sort_unstable();
+        let ids: Vec<String> = failed.iter().map(u64::to_string).collect();
+        line += &format!("; failed jobs: {}", ids.join(","));
+    }
+    let lost = !interrupted && not_started != 0;
+    if sum != expected || lost {
+        eprintln!("{line}");
+        eprintln!("{bin}: error: results are wrong: sum {sum}, expected {expected}, {not_started} jobs missing");
+        return ExitCode::from(EXIT_POOL);
+    }
+    if cli.quiet || interrupted || !failed.is_empty() {
+        eprintln!("{line}; results check out (sum {sum})");
+    }
+    if interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if !failed.is_empty() {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

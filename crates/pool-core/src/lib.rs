@@ -1,0 +1,31 @@
+//! The shared core of `workerpools`: the one [`Backend`] trait every worker
+//! pool implements, the workload model ([`Work`]), the event log in the
+//! seed's text lines and in JSON lines ([`Format`]), the trace checker
+//! ([`check`]) that judges any log, and the command-line driver ([`cli`])
+//! each backend's binary is one call into.
+//!
+//! What a worker does with a job — log it, wait or compute, catch a panic,
+//! hand back the outcome — lives here once, in [`Worker`]; a backend crate
+//! holds only how jobs reach workers and outcomes reach the caller. This
+//! crate depends on no async runtime and no thread-pool crate.
+
+mod check;
+pub mod cli;
+mod event;
+mod ids;
+mod log;
+mod pool;
+pub mod threads;
+mod work;
+mod worker;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use check::{Completeness, Outcome, Summary, Violation, check};
+pub use event::{Event, Format, ParseError, Record};
+pub use ids::{JobId, WorkerId};
+pub use log::{FLUSH_AT, Log, MemorySink, Sink, StdoutSink};
+pub use pool::{Backend, Pool, PoolConfig, PoolError, RunReport};
+pub use work::{DEFAULT_SEED, Kind, MAX_DURATION, Span, SpecError, Work, WorkSpec};
+pub use worker::{Crew, JobOutcome, TryNext, Worker, silence_job_panics};

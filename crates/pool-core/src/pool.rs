@@ -1,0 +1,217 @@
+//! The one trait every backend implements, and the [`Pool`] that drives it.
+
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::worker::{Shared, silence_job_panics};
+use crate::{Crew, JobId, JobOutcome, Log, Work};
+
+/// A worker-pool substrate. The implementor holds only what is specific to
+/// it: how jobs travel from the producer to the workers, how workers are
+/// started, and how outcomes travel back. What a worker does with a job is
+/// [`Worker`](crate::Worker)'s, shared by all.
+pub trait Backend {
+    /// Short name, as used in reports: `std`, `crossbeam`, `tokio`, `rayon`.
+    const NAME: &'static str;
+    /// The most workers this backend agrees to start; more is refused rather
+    /// than attempted.
+    const MAX_WORKERS: u32;
+    /// Settings only this backend has, as extra command-line flags.
+    type Options: clap::Args + Clone + Default + fmt::Debug + Send + Sync;
+
+    /// Starts the crew's workers, feeds them every job of `jobs` (through a
+    /// queue bounded by [`Crew::queue`], if set), passes each outcome to
+    /// `on_result` on the calling thread as it arrives, and returns once the
+    /// stream is drained and every worker has exited.
+    ///
+    /// Every job taken from `jobs` is given to exactly one worker's
+    /// [`Worker::run`](crate::Worker::run) (or `start`/`finish`), and every
+    /// worker ends with [`Worker::exit`](crate::Worker::exit).
+    fn run<I>(
+        crew: Crew,
+        options: &Self::Options,
+        jobs: I,
+        on_result: &mut dyn FnMut(JobOutcome),
+    ) -> Result<(), PoolError>
+    where
+        I: Iterator<Item = JobId> + Send;
+}
+
+/// Why a pool could not be built or could not finish a run.
+#[derive(Debug)]
+pub enum PoolError {
+    /// A pool needs at least one worker.
+    NoWorkers,
+    /// More workers were asked for than the backend starts.
+    TooManyWorkers {
+        /// The backend.
+        backend: &'static str,
+        /// How many were asked for.
+        requested: u32,
+        /// Its limit.
+        max: u32,
+    },
+    /// The operating system refused a thread or runtime.
+    Spawn(std::io::Error),
+    /// A worker did not exit: its thread or task died outside a job.
+    WorkerLost {
+        /// How many workers exited.
+        exited: u32,
+        /// How many there were.
+        workers: u32,
+    },
+    /// The log could not be written (standard output closed, say).
+    Log(std::io::Error),
+}
+
+impl fmt::Display for PoolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PoolError::NoWorkers => f.write_str("a pool needs at least one worker"),
+            PoolError::TooManyWorkers { backend, requested, max } => {
+                write!(f, "{requested} workers is more than the {backend} backend starts (at most {max})")
+            }
+            PoolError::Spawn(e) => write!(f, "could not start a worker: {e}"),
+            PoolError::WorkerLost { exited, workers } => {
+                write!(f, "only {exited} of {workers} workers exited; a worker died outside a job")
+            }
+            PoolError::Log(e) => write!(f, "could not write the log: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for PoolError {}
+
+/// How to run a pool: everything but the backend's own options.
+#[derive(Clone, Debug)]
+pub struct PoolConfig {
+    /// Number of workers, at least 1.
+    pub workers: u32,
+    /// Capacity of the job queue (and of the result queue); `None` is
+    /// unbounded, as in the seed.
+    pub queue: Option<NonZeroUsize>,
+    /// What each job does.
+    pub work: Work,
+    /// Where events go; `None` records nothing per job.
+    pub log: Option<Log>,
+    /// Set it to stop the run early: no job is started after it is seen,
+    /// jobs already running finish, every worker exits.
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl PoolConfig {
+    /// A quiet pool of `workers` workers on an unbounded queue.
+    pub fn new(workers: u32, work: Work) -> Self {
+        PoolConfig { workers, queue: None, work, log: None, cancel: Arc::default() }
+    }
+}
+
+/// Counts from one run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Jobs that yielded a result.
+    pub finished: u64,
+    /// Jobs that panicked.
+    pub failed: u64,
+    /// Jobs taken from the stream but not started because the run was
+    /// cancelled.
+    pub skipped: u64,
+    /// Wall time from start to the last worker's exit.
+    pub elapsed: Duration,
+}
+
+/// A worker pool on backend `B`.
+///
+/// [`run`](Self::run) starts the workers, drains the job stream and shuts
+/// down by draining: every job taken from the stream runs exactly once (or,
+/// after a cancel, is counted as skipped), and every worker thread or task is
+/// joined before `run` returns. No work is detached or lost.
+pub struct Pool<B: Backend> {
+    config: PoolConfig,
+    options: B::Options,
+}
+
+impl<B: Backend> fmt::Debug for Pool<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("backend", &B::NAME)
+            .field("config", &self.config)
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl<B: Backend> Pool<B> {
+    /// Checks the configuration against the backend's limits.
+    pub fn new(config: PoolConfig, options: B::Options) -> Result<Self, PoolError> {
+        if config.workers == 0 {
+            return Err(PoolError::NoWorkers);
+        }
+        if config.workers > B::MAX_WORKERS {
+            return Err(PoolError::TooManyWorkers { backend: B::NAME, requested: config.workers, max: B::MAX_WORKERS });
+        }
+        Ok(Pool { config, options })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
+    /// Runs every job of `jobs`, passing each outcome to `on_result` on this
+    /// thread as it arrives. Returns when all are done and every worker has
+    /// exited.
+    ///
+    /// If `on_result` panics, no further job starts; the jobs running end,
+    /// every worker exits and is joined, and then the panic continues.
+    pub fn run<I>(&self, jobs: I, mut on_result: impl FnMut(JobOutcome)) -> Result<RunReport, PoolError>
+    where
+        I: IntoIterator<Item = JobId>,
+        I::IntoIter: Send,
+    {
+        silence_job_panics();
+        let config = &self.config;
+        config.work.prepare();
+        let shared = Arc::new(Shared::new(config.work.clone(), config.log.clone(), Arc::clone(&config.cancel)));
+        let crew = Crew::new(Arc::clone(&shared), config.workers, config.queue);
+        let producer_view = Arc::clone(&shared);
+        let jobs = jobs.into_iter().take_while(move |_| !producer_view.stopping());
+
+        let mut report = RunReport::default();
+        let mut caller_panic = None;
+        let start = Instant::now();
+        B::run(crew, &self.options, jobs, &mut |outcome| {
+            match outcome.result {
+                Ok(_) => report.finished += 1,
+                Err(_) => report.failed += 1,
+            }
+            // If the caller's callback panics, stop starting jobs, let the
+            // running ones end and every worker exit, then re-raise it: an
+            // unwind through the backend would detach or cancel workers.
+            if caller_panic.is_none() {
+                if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| on_result(outcome))) {
+                    shared.stop.store(true, Relaxed);
+                    caller_panic = Some(payload);
+                }
+            }
+        })?;
+        report.elapsed = start.elapsed();
+        if let Some(payload) = caller_panic {
+            panic::resume_unwind(payload);
+        }
+        report.skipped = shared.skipped.load(Relaxed);
+
+        let exited = shared.exited.load(Relaxed);
+        if exited != config.workers {
+            return Err(PoolError::WorkerLost { exited, workers: config.workers });
+        }
+        if let Some(e) = shared.log_error.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            return Err(PoolError::Log(e));
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,475 @@
+//! The conformance suite, written once and run by every backend's tests
+//! (`pool_core::conformance_tests!(MyBackend);`), in the manner of ripgrep's
+//! `rgtest!`. Every run is judged by the trace checker and its canonical
+//! summary compared with the one a correct pool must give, so all backends
+//! that pass give the same summaries. Every run is under a watchdog, so a
+//! hang fails the test instead of stalling CI.
+
+use std::num::NonZeroUsize;
+use std::panic::{self, AssertUnwindSafe};
+use std::process::{Command, Output};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+
+use crate::{
+    Backend, Completeness, Format, JobId, JobOutcome, Log, Outcome, Pool, PoolConfig, PoolError, RunReport, Summary,
+    Work, check,
+};
+
+/// How long one conformance run may take before it counts as hung.
+pub const WATCHDOG: Duration = Duration::from_secs(120);
+
+/// One workload to run.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// Workers.
+    pub workers: u32,
+    /// Jobs, `1..=jobs`.
+    pub jobs: u64,
+    /// Work spec.
+    pub work: String,
+    /// Queue bound.
+    pub queue: Option<NonZeroUsize>,
+    /// Jobs made to panic.
+    pub panic_on: Vec<u64>,
+    /// Seed for ranged durations.
+    pub seed: u64,
+}
+
+impl Case {
+    /// `jobs` jobs of `work` on `workers` workers, unbounded queue.
+    pub fn new(workers: u32, jobs: u64, work: &str) -> Self {
+        Case { workers, jobs, work: work.to_owned(), queue: None, panic_on: Vec::new(), seed: crate::DEFAULT_SEED }
+    }
+
+    /// With a queue bound.
+    pub fn queue(mut self, bound: usize) -> Self {
+        self.queue = Some(NonZeroUsize::new(bound).expect("queue bound ≥ 1"));
+        self
+    }
+
+    /// With these jobs panicking.
+    pub fn panics(mut self, jobs: impl IntoIterator<Item = u64>) -> Self {
+        self.panic_on = jobs.into_iter().collect();
+        self
+    }
+
+    /// The pool configuration for this case.
+    pub fn config(&self, log: Option<Log>) -> PoolConfig {
+        let spec = self.work.parse().unwrap_or_else(|e| panic!("bad work spec in test: {e}"));
+        let work = Work::new(spec, self.seed).with_panics(self.panic_on.iter().map(|&j| JobId(j)));
+        let mut config = PoolConfig::new(self.workers, work);
+        config.queue = self.queue;
+        config.log = log;
+        config
+    }
+
+    /// The panic message a failing job of this case reports.
+    pub fn panic_message(job: u64) -> String {
+        format!("job {job} panicked (--panic-on)")
+    }
+
+    /// The summary a correct pool gives for this case.
+    pub fn expected(&self, with_results: bool) -> Summary {
+        let mut summary = Summary::expected(self.workers, self.jobs, with_results);
+        for &j in &self.panic_on {
+            summary.jobs[j as usize - 1] = Outcome::Failed(Case::panic_message(j));
+        }
+        summary
+    }
+}
+
+/// What one run gave.
+#[derive(Debug)]
+pub struct Run {
+    /// The pool's counts.
+    pub report: RunReport,
+    /// Every outcome handed to the caller, in arrival order.
+    pub outcomes: Vec<JobOutcome>,
+    /// The log, if one was kept.
+    pub log: String,
+}
+
+/// Runs `f` on its own thread and panics if it has not returned within
+/// `limit` (the thread is left behind; the test has failed anyway).
+pub fn watchdog<T: Send + 'static>(what: &str, limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(panic::catch_unwind(AssertUnwindSafe(f)));
+    });
+    match rx.recv_timeout(limit) {
+        Ok(Ok(value)) => value,
+        Ok(Err(payload)) => panic::resume_unwind(payload),
+        Err(_) => panic!("{what}: no answer within {limit:?}: the pool hangs"),
+    }
+}
+
+/// Runs `case` on backend `B` with a log in `format` (or quiet), under the
+/// watchdog; `on_result` sees each outcome as it arrives.
+pub fn run_with<B: Backend>(
+    case: &Case,
+    format: Option<Format>,
+    mut on_result: impl FnMut(&JobOutcome, &PoolConfig) + Send + 'static,
+) -> Result<Run, PoolError>
+where
+    B::Options: 'static,
+{
+    let case = case.clone();
+    watchdog(&format!("{} {case:?}", B::NAME), WATCHDOG, move || {
+        let (log, sink) = match format {
+            Some(f) => {
+                let (log, sink) = Log::memory(f);
+                (Some(log), Some(sink))
+            }
+            None => (None, None),
+        };
+        let pool = Pool::<B>::new(case.config(log), B::Options::default())?;
+        let config = pool.config().clone();
+        let mut outcomes = Vec::new();
+        let report = pool.run((1..=case.jobs).map(JobId), |o| {
+            on_result(&o, &config);
+            outcomes.push(o);
+        })?;
+        let log = sink.map(|s| String::from_utf8(s.contents()).expect("log is UTF-8")).unwrap_or_default();
+        Ok(Run { report, outcomes, log })
+    })
+}
+
+/// Runs `case` on backend `B` (see [`run_with`]).
+pub fn run<B: Backend>(case: &Case, format: Option<Format>) -> Result<Run, PoolError>
+where
+    B::Options: 'static,
+{
+    run_with::<B>(case, format, |_, _| {})
+}
+
+/// Checks that the outcomes handed to the caller are exactly the case's
+/// jobs, each once, with the expected results, and match the report.
+fn check_outcomes(case: &Case, run: &Run) {
+    let expected = case.expected(true);
+    let mut seen = vec![false; case.jobs as usize];
+    for o in &run.outcomes {
+        let j = o.job.0 as usize;
+        assert!((1..=case.jobs as usize).contains(&j), "outcome for job {} outside 1..={}", o.job, case.jobs);
+        assert!(!seen[j - 1], "job {} handed back twice", o.job);
+        seen[j - 1] = true;
+        assert!((1..=case.workers).contains(&o.worker.0), "outcome from worker {}", o.worker);
+        let got = match &o.result {
+            Ok(r) => Outcome::Finished(Some(*r)),
+            Err(e) => Outcome::Failed(e.clone()),
+        };
+        assert_eq!(got, expected.jobs[j - 1], "job {}", o.job);
+    }
+    let (finished, failed, _) = expected.counts();
+    assert_eq!(run.outcomes.len() as u64, finished + failed, "every job's outcome comes back");
+    assert_eq!((run.report.finished, run.report.failed, run.report.skipped), (finished, failed, 0));
+}
+
+/// Parses and checks a log, panicking with the violation.
+pub fn judge(format: Format, log: &str, workers: u32, jobs: u64, completeness: Completeness) -> Summary {
+    let records = format.parse(log).unwrap_or_else(|e| panic!("log does not parse: {e}\n{log}"));
+    check(&records, workers, jobs, completeness).unwrap_or_else(|v| panic!("log breaks a rule: {v}"))
+}
+
+/// The main conformance check: runs `case` traced as JSON lines and as text
+/// and quiet, judges each log, compares the summaries with the expected one
+/// and checks every outcome handed back. Returns the JSON run's summary.
+pub fn conform<B: Backend>(case: &Case) -> Summary
+where
+    B::Options: 'static,
+{
+    let mut json_summary = None;
+    for format in [Some(Format::Jsonl), Some(Format::Text), None] {
+        let run = run::<B>(case, format).unwrap_or_else(|e| panic!("{} {case:?}: {e}", B::NAME));
+        check_outcomes(case, &run);
+        let Some(format) = format else { continue };
+        let summary = judge(format, &run.log, case.workers, case.jobs, Completeness::Complete);
+        let expected = case.expected(format == Format::Jsonl);
+        if let Some(diff) = summary.first_difference(&expected) {
+            panic!("{} {case:?} ({format:?}): summary differs from the expected one: {diff}", B::NAME);
+        }
+        if format == Format::Jsonl {
+            json_summary = Some(summary);
+        }
+    }
+    json_summary.expect("ran JSON lines")
+}
+
+/// The text log a single worker must print for `jobs` noop jobs.
+pub fn one_worker_text(jobs: u64) -> String {
+    let mut text = String::new();
+    for j in 1..=jobs {
+        text += &format!("worker 1 started  job {j}\nworker 1 finished job {j}\n");
+    }
+    text + "worker 1 exiting\n"
+}
+
+/// One worker is deterministic: the text log is byte-identical to
+/// [`one_worker_text`].
+pub fn one_worker_is_byte_exact<B: Backend>(jobs: u64)
+where
+    B::Options: 'static,
+{
+    let run = run::<B>(&Case::new(1, jobs, "noop"), Some(Format::Text)).expect("runs");
+    assert_eq!(run.log, one_worker_text(jobs));
+}
+
+/// Seeded random workloads, judged by [`conform`].
+pub fn random_workloads<B: Backend>(seed: u64, cases: usize)
+where
+    B::Options: 'static,
+{
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    for _ in 0..cases {
+        let workers = rng.random_range(1..=8);
+        let jobs = rng.random_range(0..=300u64);
+        let work = match rng.random_range(0..4) {
+            0 => "noop".to_owned(),
+            1 => format!("spin:0us..{}us", rng.random_range(1..=50)),
+            2 => format!("sleep:0us..{}us", rng.random_range(1..=300)),
+            _ => format!("spin:{}us", rng.random_range(0..=20)),
+        };
+        let mut case = Case::new(workers, jobs, &work);
+        case.seed = rng.random();
+        if rng.random_bool(0.5) {
+            case = case.queue(rng.random_range(1..=8));
+        }
+        if jobs > 0 && rng.random_bool(0.3) {
+            let mut ids: Vec<u64> = (0..rng.random_range(1..=5)).map(|_| rng.random_range(1..=jobs)).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            case = case.panics(ids);
+        }
+        conform::<B>(&case);
+    }
+}
+
+/// Cancelling mid-run: no job starts after the flag is seen, jobs running
+/// end, every worker exits, and the log is a valid partial log.
+pub fn cancel_stops_new_jobs<B: Backend>()
+where
+    B::Options: 'static,
+{
+    // A result queue of 1 bounds how far the workers can run ahead of what
+    // the caller has seen.
+    let case = Case::new(4, 2_000, "sleep:1ms").queue(1);
+    let mut seen = 0;
+    let run = run_with::<B>(&case, Some(Format::Jsonl), move |_, config| {
+        seen += 1;
+        if seen == 10 {
+            config.cancel.store(true, Relaxed);
+        }
+    })
+    .expect("runs");
+    let summary = judge(Format::Jsonl, &run.log, case.workers, case.jobs, Completeness::Partial);
+    let (finished, failed, not_started) = summary.counts();
+    // When the caller sees the 10th result, at most one more waits in the
+    // result queue and each worker holds one more (waiting to hand it back,
+    // or running it): nothing else may start.
+    let bound = 10 + 1 + u64::from(case.workers);
+    assert!(finished + failed <= bound, "{} jobs ran; a cancel at 10 allows {bound}", finished + failed);
+    assert_eq!(finished, run.report.finished);
+    assert_eq!(not_started, case.jobs - finished - failed);
+}
+
+/// A caller whose result callback panics: the pool stops, lets running jobs
+/// end, joins every worker, and then the panic reaches the caller.
+pub fn caller_panic_drains_and_joins<B: Backend>()
+where
+    B::Options: 'static,
+{
+    let case = Case::new(3, 1_000, "sleep:100us").queue(4);
+    let (log, sink) = Log::memory(Format::Jsonl);
+    let config = case.config(Some(log));
+    let result = watchdog("caller panic", WATCHDOG, move || {
+        let pool = Pool::<B>::new(config, B::Options::default()).expect("builds");
+        let mut seen = 0;
+        panic::catch_unwind(AssertUnwindSafe(|| {
+            pool.run((1..=1_000).map(JobId), |_| {
+                seen += 1;
+                assert!(seen < 20, "caller gives up");
+            })
+        }))
+    });
+    let err = result.expect_err("the caller's panic comes back");
+    let message = err.downcast_ref::<&str>().copied().or(err.downcast_ref::<String>().map(String::as_str));
+    assert_eq!(message, Some("caller gives up"));
+    let log = String::from_utf8(sink.contents()).unwrap();
+    let summary = judge(Format::Jsonl, &log, case.workers, case.jobs, Completeness::Partial);
+    assert!(summary.counts().2 > 0, "the pool stopped early");
+}
+
+/// A consumer slower than the workers, with a small bounded queue: the
+/// producer and workers wait, nothing is lost.
+pub fn slow_consumer_with_small_queue<B: Backend>()
+where
+    B::Options: 'static,
+{
+    let case = Case::new(3, 300, "noop").queue(2);
+    let run =
+        run_with::<B>(&case, Some(Format::Jsonl), |_, _| std::thread::sleep(Duration::from_micros(200))).expect("runs");
+    check_outcomes(&case, &run);
+    judge(Format::Jsonl, &run.log, case.workers, case.jobs, Completeness::Complete);
+}
+
+/// A pool of zero workers, or more than the backend's limit, is refused at
+/// construction.
+pub fn bad_sizes_are_refused<B: Backend>() {
+    let work = Work::new("noop".parse().unwrap(), 0);
+    assert!(matches!(Pool::<B>::new(PoolConfig::new(0, work.clone()), Default::default()), Err(PoolError::NoWorkers)));
+    if let Some(over) = B::MAX_WORKERS.checked_add(1) {
+        let refused = Pool::<B>::new(PoolConfig::new(over, work), Default::default());
+        assert!(matches!(refused, Err(PoolError::TooManyWorkers { .. })));
+    }
+}
+
+/// Runs a binary with `args`, returning its output and wall time.
+pub fn run_binary(bin: &str, args: &[&str]) -> (Output, Duration) {
+    let start = Instant::now();
+    let output = Command::new(bin).args(args).output().unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
+    (output, start.elapsed())
+}
+
+/// The binary with no arguments runs the seed: 13 lines that a correct pool
+/// of 3 workers over 5 jobs can print, in about 2 s.
+pub fn binary_runs_the_seed(bin: &str) {
+    let (out, took) = run_binary(bin, &[]);
+    assert!(out.status.success(), "{bin}: {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 13, "{stdout}");
+    let summary = judge(Format::Text, &stdout, 3, 5, Completeness::Complete);
+    assert_eq!(summary, Summary::expected(3, 5, false));
+    assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    // A sanity bound, not a benchmark: five 1 s jobs on three workers must
+    // overlap (2 s ideal; serial would be 5 s).
+    assert!(took < Duration::from_secs(5), "the seed run took {took:?}");
+}
+
+/// `--format jsonl` gives JSON lines a checker accepts, with every result.
+pub fn binary_writes_json_lines(bin: &str) {
+    let (out, _) = run_binary(bin, &["-w", "4", "-j", "300", "--work", "spin:1us..30us", "--format", "jsonl"]);
+    assert!(out.status.success(), "{bin}: {}", String::from_utf8_lossy(&out.stderr));
+    let summary = judge(Format::Jsonl, std::str::from_utf8(&out.stdout).unwrap(), 4, 300, Completeness::Complete);
+    assert_eq!(summary, Summary::expected(4, 300, true));
+}
+
+/// One worker prints the same bytes on every backend.
+pub fn binary_one_worker_is_byte_exact(bin: &str) {
+    let (out, _) = run_binary(bin, &["-w", "1", "-j", "50", "--work", "noop"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), one_worker_text(50));
+}
+
+/// `--quiet` prints no event line and one summary line on stderr.
+pub fn binary_quiet_prints_a_summary(bin: &str) {
+    let (out, _) = run_binary(bin, &["-w", "2", "-j", "10000", "--work", "noop", "--quiet"]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("10000 finished, 0 failed") && stderr.contains("results check out"), "{stderr}");
+}
+
+/// Defines the conformance suite as `#[test]`s for a backend type.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($backend:ty) => {
+        mod conformance {
+            use $crate::testing::{self, Case};
+            type B = $backend;
+
+            #[test]
+            fn seed() {
+                testing::conform::<B>(&Case::new(3, 5, "sleep:1s"));
+            }
+            #[test]
+            fn one_worker_is_byte_exact() {
+                testing::one_worker_is_byte_exact::<B>(200);
+            }
+            #[test]
+            fn more_workers_than_jobs() {
+                testing::conform::<B>(&Case::new(8, 3, "sleep:1ms"));
+            }
+            #[test]
+            fn zero_jobs_every_worker_still_exits() {
+                testing::conform::<B>(&Case::new(4, 0, "noop"));
+            }
+            #[test]
+            fn many_noop_jobs() {
+                testing::conform::<B>(&Case::new(4, 100_000, "noop"));
+            }
+            #[test]
+            fn bounded_queue_of_one() {
+                testing::conform::<B>(&Case::new(3, 500, "spin:0us..20us").queue(1));
+            }
+            #[test]
+            fn many_workers() {
+                testing::conform::<B>(&Case::new(64, 2_000, "sleep:0us..200us").queue(16));
+            }
+            #[test]
+            fn random_workloads() {
+                testing::random_workloads::<B>(0xC0FFEE, 12);
+            }
+            #[test]
+            fn one_panicking_job_among_many() {
+                testing::conform::<B>(&Case::new(3, 1_000, "noop").panics([4, 11, 999]));
+            }
+            #[test]
+            fn every_job_panics() {
+                testing::conform::<B>(&Case::new(3, 50, "spin:0us..10us").panics(1..=50));
+            }
+            #[test]
+            fn panics_at_once_on_every_worker() {
+                testing::conform::<B>(&Case::new(4, 8, "sleep:20ms").panics(1..=4));
+            }
+            #[test]
+            fn cancel_stops_new_jobs() {
+                testing::cancel_stops_new_jobs::<B>();
+            }
+            #[test]
+            fn caller_panic_drains_and_joins() {
+                testing::caller_panic_drains_and_joins::<B>();
+            }
+            #[test]
+            fn slow_consumer_with_small_queue() {
+                testing::slow_consumer_with_small_queue::<B>();
+            }
+            #[test]
+            fn bad_sizes_are_refused() {
+                testing::bad_sizes_are_refused::<B>();
+            }
+        }
+    };
+}
+
+/// Defines the integration tests of a backend binary, given its path
+/// (`env!("CARGO_BIN_EXE_pool-…")`).
+#[macro_export]
+macro_rules! binary_tests {
+    ($bin:expr) => {
+        mod binary {
+            use $crate::testing;
+
+            #[test]
+            fn runs_the_seed() {
+                testing::binary_runs_the_seed($bin);
+            }
+            #[test]
+            fn writes_json_lines() {
+                testing::binary_writes_json_lines($bin);
+            }
+            #[test]
+            fn one_worker_is_byte_exact() {
+                testing::binary_one_worker_is_byte_exact($bin);
+            }
+            #[test]
+            fn quiet_prints_a_summary() {
+                testing::binary_quiet_prints_a_summary($bin);
+            }
+        }
+    };
+}

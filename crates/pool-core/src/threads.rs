@@ -1,0 +1,112 @@
+//! Scaffolding for backends whose workers are OS threads fed by a channel
+//! (std and crossbeam): the scoped threads, the producer and the result loop,
+//! so each of those backends holds only its channel.
+
+use std::num::NonZeroUsize;
+use std::sync::mpsc;
+use std::thread;
+
+use crate::{Crew, JobId, JobOutcome, PoolError, Worker};
+
+/// Stack size of a worker thread: jobs here are small, and a smaller stack
+/// lets thousands of workers start.
+pub const WORKER_STACK: usize = 256 * 1024;
+
+/// Runs the crew with one OS thread per worker, in a scope, so every thread
+/// is joined before this returns.
+///
+/// - `make_worker` is called on this thread once per worker and returns that
+///   worker's thread body (which should end in [`Worker::serve`] or
+///   [`Worker::exit`]); it is dropped once all are spawned, so channel ends it
+///   holds close when the workers finish.
+/// - `feed` runs on a producer thread for each job of `jobs`; it returns
+///   `false` when the queue is closed. It is dropped (closing the queue) when
+///   the stream ends.
+/// - `results` is iterated on this thread, each outcome passed to
+///   `on_result`, until every sender is gone.
+pub fn run_threads<I, F, M, B, R>(
+    crew: Crew,
+    jobs: I,
+    mut feed: F,
+    mut make_worker: M,
+    results: R,
+    on_result: &mut dyn FnMut(JobOutcome),
+) -> Result<(), PoolError>
+where
+    I: Iterator<Item = JobId> + Send,
+    F: FnMut(JobId) -> bool + Send,
+    M: FnMut(Worker) -> B,
+    B: FnOnce() + Send,
+    R: IntoIterator<Item = JobOutcome>,
+{
+    thread::scope(move |s| {
+        for worker in crew.into_workers() {
+            let name = format!("worker-{}", worker.id());
+            let body = make_worker(worker);
+            thread::Builder::new()
+                .name(name)
+                .stack_size(WORKER_STACK)
+                .spawn_scoped(s, body)
+                .map_err(PoolError::Spawn)?;
+        }
+        drop(make_worker);
+        thread::Builder::new()
+            .name("producer".into())
+            .spawn_scoped(s, move || {
+                for job in jobs {
+                    if !feed(job) {
+                        break;
+                    }
+                }
+            })
+            .map_err(PoolError::Spawn)?;
+        for outcome in results {
+            on_result(outcome);
+        }
+        Ok(())
+    })
+}
+
+/// The sending half of a std channel, bounded or not: std gives the two
+/// different types, and a backend wants one.
+#[derive(Debug)]
+pub enum StdSender<T> {
+    /// From [`mpsc::channel`].
+    Unbounded(mpsc::Sender<T>),
+    /// From [`mpsc::sync_channel`]: `send` waits while the channel is full.
+    Bounded(mpsc::SyncSender<T>),
+}
+
+impl<T> Clone for StdSender<T> {
+    fn clone(&self) -> Self {
+        match self {
+            StdSender::Unbounded(tx) => StdSender::Unbounded(tx.clone()),
+            StdSender::Bounded(tx) => StdSender::Bounded(tx.clone()),
+        }
+    }
+}
+
+impl<T> StdSender<T> {
+    /// Sends, waiting for room if bounded; gives the value back if the
+    /// receiver is gone.
+    pub fn send(&self, value: T) -> Result<(), mpsc::SendError<T>> {
+        match self {
+            StdSender::Unbounded(tx) => tx.send(value),
+            StdSender::Bounded(tx) => tx.send(value),
+        }
+    }
+}
+
+/// A std `mpsc` channel of capacity `bound`, or unbounded.
+pub fn std_channel<T>(bound: Option<NonZeroUsize>) -> (StdSender<T>, mpsc::Receiver<T>) {
+    match bound {
+        None => {
+            let (tx, rx) = mpsc::channel();
+            (StdSender::Unbounded(tx), rx)
+        }
+        Some(n) => {
+            let (tx, rx) = mpsc::sync_channel(n.get());
+            (StdSender::Bounded(tx), rx)
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! What every backend's worker does with a job, written once: log the start,
+//! wait or compute, catch a panic at the job boundary, log the end, hand back
+//! the outcome. A backend only decides how jobs reach a [`Worker`] and how
+//! outcomes get back to the caller.
+
+use std::any::Any;
+use std::cell::Cell;
+use std::num::NonZeroUsize;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, Once, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::log::FLUSH_AT;
+use crate::work::{LIVE, Plan};
+use crate::{Event, JobId, Log, Work, WorkerId};
+
+/// What became of one job, as handed back to the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobOutcome {
+    /// The worker that ran it.
+    pub worker: WorkerId,
+    /// The job.
+    pub job: JobId,
+    /// Its result (`j * 2`), or the panic message if it failed.
+    pub result: Result<u64, String>,
+}
+
+/// State shared by all workers of one run.
+pub(crate) struct Shared {
+    work: Work,
+    log: Option<Log>,
+    epoch: Instant,
+    cancel: Arc<AtomicBool>,
+    /// Set by the pool itself when the caller's result callback panicked.
+    pub(crate) stop: AtomicBool,
+    pub(crate) exited: AtomicU32,
+    pub(crate) skipped: AtomicU64,
+    pub(crate) log_error: Mutex<Option<std::io::Error>>,
+    log_failed: AtomicBool,
+}
+
+impl Shared {
+    /// Whether no further job may start.
+    pub(crate) fn stopping(&self) -> bool {
+        self.cancel.load(Relaxed) || self.stop.load(Relaxed)
+    }
+
+    pub(crate) fn new(work: Work, log: Option<Log>, cancel: Arc<AtomicBool>) -> Self {
+        Shared {
+            work,
+            log,
+            epoch: Instant::now(),
+            cancel,
+            stop: AtomicBool::new(false),
+            exited: AtomicU32::new(0),
+            skipped: AtomicU64::new(0),
+            log_error: Mutex::new(None),
+            log_failed: AtomicBool::new(false),
+        }
+    }
+}
+
+/// The workers of one run, before they are handed to threads or tasks.
+pub struct Crew {
+    shared: Arc<Shared>,
+    workers: u32,
+    queue: Option<NonZeroUsize>,
+}
+
+impl Crew {
+    pub(crate) fn new(shared: Arc<Shared>, workers: u32, queue: Option<NonZeroUsize>) -> Self {
+        Crew { shared, workers, queue }
+    }
+
+    /// How many workers the run has (at least 1).
+    pub fn size(&self) -> u32 {
+        self.workers
+    }
+
+    /// The capacity of the job queue: `None` for unbounded. A backend with a
+    /// bounded queue makes the producer wait while it is full.
+    pub fn queue(&self) -> Option<NonZeroUsize> {
+        self.queue
+    }
+
+    /// One [`Worker`] for each id `1..=size`. Each must end with
+    /// [`Worker::exit`].
+    pub fn into_workers(self) -> impl ExactSizeIterator<Item = Worker> {
+        let shared = self.shared;
+        (0..self.workers).map(move |i| Worker {
+            id: WorkerId(i + 1),
+            shared: Arc::clone(&shared),
+            buf: Vec::new(),
+            current: None,
+            unflushed: Duration::ZERO,
+            exited: false,
+        })
+    }
+}
+
+/// What a worker found when it looked for a job without waiting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TryNext {
+    /// A job to run.
+    Job(JobId),
+    /// None right now; more may come.
+    Empty,
+    /// None, and none will come.
+    Closed,
+}
+
+/// One worker's context: its number and its log buffer (see [`crate::Log`]
+/// for when the buffer is written out). It is `Send`, so a
+/// backend moves it into the thread or task that runs the worker's jobs.
+pub struct Worker {
+    id: WorkerId,
+    shared: Arc<Shared>,
+    buf: Vec<u8>,
+    current: Option<(JobId, Plan)>,
+    /// Work done by the jobs whose lines sit in `buf`.
+    unflushed: Duration,
+    exited: bool,
+}
+
+thread_local! {
+    /// Set while a job's code runs on this thread, so that the panic hook
+    /// stays silent for panics the pool catches and reports itself.
+    static IN_JOB: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Keeps the default panic hook from printing a message and backtrace for a
+/// panic inside a job: the pool reports it once, as a `failed` event. Panics
+/// anywhere else still reach the previous hook.
+pub fn silence_job_panics() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !IN_JOB.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "job panicked with a non-string payload".to_owned()
+    }
+}
+
+impl Worker {
+    /// This worker's number.
+    pub fn id(&self) -> WorkerId {
+        self.id
+    }
+
+    /// Runs `job` to completion on this thread: [`start`](Self::start), a
+    /// blocking sleep if the job waits, then [`finish`](Self::finish).
+    /// `None` if the run was cancelled and the job was not started.
+    pub fn run(&mut self, job: JobId) -> Option<JobOutcome> {
+        let sleep = self.start(job)?;
+        if !sleep.is_zero() {
+            std::thread::sleep(sleep);
+        }
+        Some(self.finish(job))
+    }
+
+    /// Begins `job`: logs `started` and returns how long the job waits before
+    /// its CPU part (zero for none). An async backend awaits that wait its own
+    /// way, then calls [`finish`](Self::finish). Returns `None`, logging
+    /// nothing, if the run was cancelled: the job is skipped, not started.
+    pub fn start(&mut self, job: JobId) -> Option<Duration> {
+        debug_assert!(self.current.is_none(), "worker {} started job {job} while running another", self.id);
+        if self.shared.stopping() {
+            self.shared.skipped.fetch_add(1, Relaxed);
+            return None;
+        }
+        let plan = self.shared.work.plan(job);
+        self.emit(Event::Started { job });
+        if plan.nominal >= LIVE {
+            self.flush();
+        }
+        self.current = Some((job, plan));
+        Some(plan.sleep)
+    }
+
+    /// Completes the job begun by [`start`](Self::start): does its CPU work,
+    /// catches a panic at the job boundary, logs `finished` or `failed`.
+    pub fn finish(&mut self, job: JobId) -> JobOutcome {
+        let plan = match self.current.take() {
+            Some((current, plan)) if current == job => plan,
+            other => panic!("worker {} finished job {job} but was running {other:?}", self.id),
+        };
+        let work = &self.shared.work;
+        IN_JOB.with(|f| f.set(true));
+        let result = panic::catch_unwind(AssertUnwindSafe(|| work.compute(job, &plan)));
+        IN_JOB.with(|f| f.set(false));
+        let result = result.map_err(|payload| panic_message(&*payload));
+        match &result {
+            Ok(r) => self.emit(Event::Finished { job, result: Some(*r) }),
+            Err(error) => self.emit(Event::Failed { job, error: error.clone() }),
+        }
+        // Lines are held back at most about LIVE of work, even on a backend
+        // that cannot tell the worker it is about to wait (rayon).
+        self.unflushed += plan.nominal;
+        if self.unflushed >= LIVE {
+            self.flush();
+        }
+        JobOutcome { worker: self.id, job, result }
+    }
+
+    /// Call before waiting for the next job: writes out buffered lines so
+    /// none is held back while the worker blocks.
+    pub fn idle(&mut self) {
+        self.flush();
+    }
+
+    /// The loop of a worker fed by a channel: take a job without waiting if
+    /// one is there, otherwise flush the log and wait for one; run it; hand
+    /// the outcome to `deliver`. Ends, with [`exit`](Self::exit), when the
+    /// queue is closed and empty or `deliver` reports that nobody listens.
+    pub fn serve(
+        mut self,
+        mut try_next: impl FnMut() -> TryNext,
+        mut next: impl FnMut() -> Option<JobId>,
+        mut deliver: impl FnMut(JobOutcome) -> bool,
+    ) {
+        loop {
+            let job = match try_next() {
+                TryNext::Job(job) => job,
+                TryNext::Closed => break,
+                TryNext::Empty => {
+                    self.idle();
+                    match next() {
+                        Some(job) => job,
+                        None => break,
+                    }
+                }
+            };
+            if let Some(outcome) = self.run(job) {
+                if !deliver(outcome) {
+                    break;
+                }
+            }
+        }
+        self.exit();
+    }
+
+    /// Logs `exiting`, writes out the buffer and counts the worker as done.
+    pub fn exit(mut self) {
+        self.emit(Event::Exiting);
+        self.flush();
+        self.exited = true;
+        self.shared.exited.fetch_add(1, Relaxed);
+    }
+
+    fn emit(&mut self, event: Event) {
+        let Some(log) = &self.shared.log else { return };
+        let t_us = match log.format {
+            crate::Format::Jsonl => self.shared.epoch.elapsed().as_micros() as u64,
+            crate::Format::Text => 0,
+        };
+        log.format.write(&mut self.buf, t_us, self.id, &event);
+        if self.buf.len() >= FLUSH_AT {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        self.unflushed = Duration::ZERO;
+        if self.buf.is_empty() {
+            return;
+        }
+        if let Some(log) = &self.shared.log {
+            if !self.shared.log_failed.load(Relaxed) {
+                if let Err(e) = log.sink.write_lines(&self.buf) {
+                    self.shared.log_failed.store(true, Relaxed);
+                    self.shared.log_error.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(e);
+                }
+            }
+        }
+        self.buf.clear();
+    }
+}
+
+impl Drop for Worker {
+    /// A worker dropped without [`exit`](Self::exit) (its thread died, say)
+    /// still writes out what it logged, so nothing it did is lost; the run
+    /// then reports the worker as lost.
+    fn drop(&mut self) {
+        if !self.exited {
+            self.flush();
+        }
+    }
+}

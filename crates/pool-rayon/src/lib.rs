@@ -1,0 +1,72 @@
+//! The seed's pool on rayon: a `ThreadPool` of W threads, fed the way a rayon
+//! user feeds a stream — `par_bridge`, so idle threads pull the next job from
+//! the stream and steal split work from each other. Worker number =
+//! `current_thread_index() + 1`.
+//!
+//! Trade-off: no queue at all. Threads pull jobs straight from the producer's
+//! iterator, so the stream never runs ahead of the workers (backpressure
+//! comes for free, whatever `--queue` says; `--queue` bounds only the result
+//! channel), but each pull takes the bridge's lock. rayon has no "exiting"
+//! moment of its own: the pool `broadcast`s one to every thread once the
+//! stream is drained, then drops the pool with every thread idle.
+
+use std::sync::{Mutex, PoisonError};
+
+use pool_core::threads::std_channel;
+use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError, Worker};
+use rayon::iter::{ParallelBridge, ParallelIterator};
+
+/// The rayon backend.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Rayon;
+
+/// The rayon backend has no options of its own.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct RayonOptions {}
+
+impl Backend for Rayon {
+    const NAME: &'static str = "rayon";
+    const MAX_WORKERS: u32 = 10_000;
+    type Options = RayonOptions;
+
+    fn run<I>(crew: Crew, _: &RayonOptions, jobs: I, on_result: &mut dyn FnMut(JobOutcome)) -> Result<(), PoolError>
+    where
+        I: Iterator<Item = JobId> + Send,
+    {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(crew.size() as usize)
+            .thread_name(|i| format!("rayon-worker-{}", i + 1))
+            .stack_size(pool_core::threads::WORKER_STACK)
+            .build()
+            .map_err(|e| PoolError::Spawn(std::io::Error::other(e)))?;
+        let (result_tx, result_rx) = std_channel(crew.queue());
+        // Each thread only ever locks its own slot, so the lock is never
+        // contended; it makes the worker reachable from rayon's closures.
+        let workers: Vec<Mutex<Option<Worker>>> = crew.into_workers().map(|w| Mutex::new(Some(w))).collect();
+        let slot = |index: usize| workers[index].lock().unwrap_or_else(PoisonError::into_inner);
+
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                pool.install(|| {
+                    jobs.par_bridge().for_each(|job| {
+                        let index = rayon::current_thread_index().expect("runs on the pool");
+                        let outcome = slot(index).as_mut().expect("worker present until exit").run(job);
+                        if let Some(outcome) = outcome {
+                            // A closed channel means the caller is gone.
+                            let _ = result_tx.send(outcome);
+                        }
+                    });
+                });
+                pool.broadcast(|ctx| {
+                    if let Some(worker) = slot(ctx.index()).take() {
+                        worker.exit();
+                    }
+                });
+            });
+            for outcome in result_rx {
+                on_result(outcome);
+            }
+        });
+        Ok(())
+    }
+}
