@@ -1,0 +1,5 @@
+//! The shared conformance suite, run against the sequential baseline, so the
+//! suite itself is checked on the simplest correct pool.
+
+pool_core::conformance_tests!(pool_core::Sequential);
+pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-sequential"), concurrent = false);
