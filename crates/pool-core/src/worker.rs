@@ -190,6 +190,16 @@ impl Worker {
         Some(plan.sleep)
     }
 
+    /// How much CPU work the job begun by [`start`](Self::start) will do in
+    /// [`finish`](Self::finish): zero for `noop` and `sleep` jobs. An async
+    /// backend uses it to keep long CPU work off its scheduler threads.
+    pub fn pending_cpu(&self) -> Duration {
+        match &self.current {
+            Some((_, plan)) if plan.spin > 0 => plan.nominal,
+            _ => Duration::ZERO,
+        }
+    }
+
     /// Completes the job begun by [`start`](Self::start): does its CPU work,
     /// catches a panic at the job boundary, logs `finished` or `failed`.
     pub fn finish(&mut self, job: JobId) -> JobOutcome {

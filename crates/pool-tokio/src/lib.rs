@@ -26,6 +26,23 @@ pub struct TokioOptions {
     /// Runtime worker threads [default: the machine's cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<NonZeroUsize>,
+    /// Where CPU-bound jobs run.
+    #[arg(long, value_enum, default_value_t)]
+    pub cpu_jobs: CpuJobs,
+}
+
+/// Where a task runs a job's CPU work.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CpuJobs {
+    /// On the runtime thread that polls the task.
+    #[default]
+    Inline,
+    /// In `block_in_place`: the runtime hands this thread's other tasks to a
+    /// fresh thread while the job computes.
+    BlockInPlace,
+    /// In `spawn_blocking`, on the blocking pool capped at the runtime's
+    /// thread count.
+    SpawnBlocking,
 }
 
 fn channel<T>(crew: &Crew) -> (Sender<T>, Receiver<T>) {
@@ -34,7 +51,7 @@ fn channel<T>(crew: &Crew) -> (Sender<T>, Receiver<T>) {
 
 /// One worker task: the same loop as `Worker::serve`, awaiting instead of
 /// blocking.
-async fn work(mut worker: Worker, jobs: Receiver<JobId>, results: Sender<JobOutcome>) {
+async fn work(mut worker: Worker, jobs: Receiver<JobId>, results: Sender<JobOutcome>, cpu: CpuJobs) {
     loop {
         let next = match jobs.try_recv() {
             Ok(job) => TryNext::Job(job),
@@ -56,7 +73,23 @@ async fn work(mut worker: Worker, jobs: Receiver<JobId>, results: Sender<JobOutc
         if !sleep.is_zero() {
             tokio::time::sleep(sleep).await;
         }
-        if results.send(worker.finish(job)).await.is_err() {
+        let outcome = match cpu {
+            _ if worker.pending_cpu().is_zero() => worker.finish(job),
+            CpuJobs::Inline => worker.finish(job),
+            CpuJobs::BlockInPlace => tokio::task::block_in_place(|| worker.finish(job)),
+            CpuJobs::SpawnBlocking => {
+                let handle = tokio::task::spawn_blocking(move || {
+                    let outcome = worker.finish(job);
+                    (worker, outcome)
+                });
+                // `finish` catches job panics, so the blocking task cannot
+                // fail; if it did, the worker is lost and the pool says so.
+                let Ok((back, outcome)) = handle.await else { return };
+                worker = back;
+                outcome
+            }
+        };
+        if results.send(outcome).await.is_err() {
             break;
         }
     }
@@ -79,9 +112,10 @@ impl Backend for Tokio {
     {
         let mut builder = tokio::runtime::Builder::new_multi_thread();
         builder.enable_time().thread_name("tokio-worker");
-        if let Some(n) = options.threads {
-            builder.worker_threads(n.get());
-        }
+        let threads = options
+            .threads
+            .map_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get), NonZeroUsize::get);
+        builder.worker_threads(threads).max_blocking_threads(threads);
         let runtime = builder.build().map_err(PoolError::Spawn)?;
 
         let (job_tx, job_rx) = channel(&crew);
@@ -89,7 +123,7 @@ impl Backend for Tokio {
         runtime.block_on(async move {
             let tasks: Vec<_> = crew
                 .into_workers()
-                .map(|worker| tokio::spawn(work(worker, job_rx.clone(), result_tx.clone())))
+                .map(|worker| tokio::spawn(work(worker, job_rx.clone(), result_tx.clone(), options.cpu_jobs)))
                 .collect();
             drop((job_rx, result_tx));
             let produce = async move {
@@ -114,5 +148,31 @@ impl Backend for Tokio {
             }
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pool_core::testing::{Case, judge};
+    use pool_core::{Completeness, Format, JobId, Log, Pool};
+
+    use super::*;
+
+    /// Every placement of CPU work gives a correct run, panics included.
+    #[test]
+    fn every_cpu_placement_conforms() {
+        for cpu_jobs in [CpuJobs::Inline, CpuJobs::BlockInPlace, CpuJobs::SpawnBlocking] {
+            let case = Case::new(5, 300, "spin:0us..50us").panics([7, 300]);
+            let (log, sink) = Log::memory(Format::Jsonl);
+            let options = TokioOptions { threads: NonZeroUsize::new(2), cpu_jobs };
+            let pool = Pool::<Tokio>::new(case.config(Some(log)), options).unwrap();
+            let mut sum = 0;
+            let report = pool.run((1..=300).map(JobId), |o| sum += o.result.unwrap_or(0)).unwrap();
+            assert_eq!((report.finished, report.failed), (298, 2), "{cpu_jobs:?}");
+            assert_eq!(sum, 300 * 301 - 14 - 600, "{cpu_jobs:?}");
+            let log = String::from_utf8(sink.contents()).unwrap();
+            let summary = judge(Format::Jsonl, &log, 5, 300, Completeness::Complete);
+            assert_eq!(summary, case.expected(true), "{cpu_jobs:?}");
+        }
     }
 }
