@@ -68,9 +68,36 @@ fn usage_error(e: clap::Error) -> ExitCode {
         let _ = e.print();
         return ExitCode::SUCCESS;
     }
-    let text = e.render().to_string();
-    eprintln!("{}", text.lines().next().unwrap_or("error: bad usage"));
+    eprintln!("{}", usage_line(&e));
     ExitCode::from(EXIT_USAGE)
+}
+
+/// The one line printed for a usage error: clap's first line, plus what the
+/// flag expects where clap's line does not say (the possible values, which
+/// clap puts on a later line; a number where the integer parser only says
+/// "invalid digit found in string").
+fn usage_line(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let text = e.render().to_string();
+    let mut line = text.lines().next().unwrap_or("error: bad usage").trim_end().to_owned();
+    if let Some(ContextValue::Strings(values)) =
+        e.get(ContextKind::ValidValue).filter(|v| !matches!(v, ContextValue::Strings(v) if v.is_empty()))
+    {
+        line += &format!(" (expected one of: {})", values.join(", "));
+    } else if let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) {
+        let not_a_number = ["invalid digit", "empty string", "too large", "would be zero", "is not in"];
+        if not_a_number.iter().any(|s| line.contains(s)) {
+            let expected = match arg.split(' ').next().unwrap_or_default() {
+                "--workers" => "a whole number of workers, at least 1".to_owned(),
+                "--jobs" => format!("a whole number of jobs, 0 to {MAX_JOBS}"),
+                "--queue" => "a whole number of entries, at least 1".to_owned(),
+                "--panic-on" => "comma-separated job ids, each at least 1".to_owned(),
+                _ => "a whole number".to_owned(),
+            };
+            line += &format!(" (expected {expected})");
+        }
+    }
+    line
 }
 
 /// Parses `args` as the command line of backend `B`'s binary.

@@ -377,6 +377,258 @@ pub fn binary_quiet_prints_a_summary(bin: &str) {
     assert!(stderr.contains("10000 finished, 0 failed") && stderr.contains("results check out"), "{stderr}");
 }
 
+/// Asserts a binary's stderr carries no default panic report: failures are
+/// reported once, in the log and the summary.
+fn assert_no_panic_report(bin: &str, args: &[&str], stderr: &str) {
+    for noise in ["panicked at", "panicked", "RUST_BACKTRACE", "stack backtrace"] {
+        assert!(!stderr.contains(noise), "{bin} {args:?}: stderr has {noise:?}:\n{stderr}");
+    }
+}
+
+/// `--panic-on`: the named jobs fail, every other job finishes, the log (in
+/// both formats) is valid with `failed` lines carrying the message, the exit
+/// status is 1 and the stderr summary lists the failed jobs, with no panic
+/// report on stderr.
+pub fn binary_panic_on(bin: &str) {
+    let case = Case::new(3, 40, "spin:0us..20us").panics([4, 11, 40]);
+    for format in [Format::Text, Format::Jsonl] {
+        let fmt = if format == Format::Text { "text" } else { "jsonl" };
+        let args = ["-w", "3", "-j", "40", "--work", "spin:0us..20us", "--panic-on", "4,11,40", "--format", fmt];
+        let (out, _) = run_binary(bin, &args);
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{bin} {args:?}: {stderr}");
+        let summary = judge(format, &stdout, 3, 40, Completeness::Complete);
+        assert_eq!(summary.first_difference(&case.expected(format == Format::Jsonl)), None, "{bin} {args:?}");
+        let failed_line = match format {
+            Format::Text => "failed   job 11: job 11 panicked (--panic-on)",
+            Format::Jsonl => r#""event":"failed""#,
+        };
+        assert!(stdout.contains(failed_line), "{bin} {args:?}: no {failed_line:?} in\n{stdout}");
+        assert!(stderr.contains("37 finished, 3 failed"), "{bin}: {stderr}");
+        assert!(stderr.contains("failed jobs: 4,11,40"), "{bin}: {stderr}");
+        assert_no_panic_report(bin, &args, &stderr);
+    }
+}
+
+/// Every job panics: the run still ends, every worker exits, status 1.
+pub fn binary_every_job_panics(bin: &str) {
+    let ids: Vec<String> = (1..=30).map(|j: u64| j.to_string()).collect();
+    let ids = ids.join(",");
+    let args = ["-w", "4", "-j", "30", "--work", "noop", "--panic-on", &ids, "--format", "jsonl"];
+    let (out, _) = run_binary(bin, &args);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{bin}: {stderr}");
+    let summary = judge(Format::Jsonl, std::str::from_utf8(&out.stdout).unwrap(), 4, 30, Completeness::Complete);
+    assert_eq!(summary.counts(), (0, 30, 0));
+    assert!(stderr.contains("0 finished, 30 failed"), "{bin}: {stderr}");
+    assert_no_panic_report(bin, &args, &stderr);
+}
+
+/// Malformed command lines, each with the flag its one-line message must
+/// name.
+pub const BAD_INPUTS: &[(&[&str], &str)] = &[
+    (&["-w", "0"], "--workers"),
+    (&["-w", "-3"], "--workers"),
+    (&["-w", "three"], "--workers"),
+    (&["-w", "99999999999"], "--workers"),
+    (&["-w", ""], "--workers"),
+    (&["-w"], "--workers"),
+    // Above every backend's limit (tokio's is a million tasks; the thread
+    // backends' ten thousand threads): refused, not attempted.
+    (&["-w", "4000000000"], "--workers"),
+    (&["-j", "-1"], "'--jobs <N>': invalid digit found in string (expected a whole number of jobs"),
+    (&["-j", "1.5"], "--jobs"),
+    (&["-j", "99999999999999999999999"], "--jobs"),
+    (&["--seed", "-5"], "--seed"),
+    (&["--seed", "x"], "--seed"),
+    (&["--work", "sleep:"], "--work"),
+    (&["--work", "sleep"], "--work"),
+    (&["--work", "sleep:-1s"], "--work"),
+    (&["--work", "spin:-5ms..1ms"], "--work"),
+    (&["--work", "sleep:1fortnight"], "--work"),
+    (&["--work", "sleep:99999999999999999999s"], "--work"),
+    (&["--work", "sleep:1000000h"], "--work"),
+    (&["--work", "bake:1s"], "--work"),
+    (&["--work", ""], "--work"),
+    (&["--work", "spin:1ms..0ms"], "--work"),
+    (&["--work", "spin:1ms..2ms..3ms"], "--work"),
+    (&["--format", "xml"], "'--format <FORMAT>' (expected one of: text, jsonl)"),
+    (&["--bogus"], "--bogus"),
+    (&["-x"], "-x"),
+    (&["extra"], "extra"),
+    (&["--panic-on", "4,,x"], "--panic-on"),
+    (&["--panic-on", "0"], "--panic-on"),
+    (&["--panic-on", "-4"], "--panic-on"),
+    (&["--panic-on", "x"], "--panic-on"),
+    (&["-j", "5", "--panic-on", "6"], "--panic-on"),
+    (&["--queue", "0"], "--queue"),
+    (&["--queue", "-1"], "--queue"),
+    (&["--queue", "many"], "--queue"),
+];
+
+/// Every malformed command line gets exit status 2 and one line on stderr
+/// naming the flag, nothing on stdout, and never a panic.
+pub fn binary_rejects_bad_input(bin: &str) {
+    let mut failures = Vec::new();
+    for &(args, flag) in BAD_INPUTS {
+        let (out, took) = run_binary(bin, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let problem = if out.status.code() != Some(2) {
+            Some(format!("exit status {:?}", out.status))
+        } else if stderr.trim().is_empty() {
+            Some("no message".to_owned())
+        } else if stderr.lines().count() != 1 {
+            Some("more than one line".to_owned())
+        } else if !stderr.contains(flag) {
+            Some(format!("message does not name {flag}"))
+        } else if stderr.contains("panicked") {
+            Some("a panic".to_owned())
+        } else if !out.stdout.is_empty() {
+            Some("output on stdout".to_owned())
+        } else if took > Duration::from_secs(10) {
+            Some(format!("took {took:?}: the run was attempted"))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            failures.push(format!("{args:?}: {problem}; stderr: {stderr}"));
+        }
+    }
+    assert!(failures.is_empty(), "{bin}:\n{}", failures.join("\n"));
+}
+
+/// How long an interrupted binary may take to exit: a sanity bound, not a
+/// benchmark (a job in flight lasts 100 ms).
+pub const INTERRUPT_BOUND: Duration = Duration::from_secs(5);
+
+/// SIGINT to a running binary: it stops starting jobs, lets the running ones
+/// end, every worker exits, the log is a valid partial log, the summary says
+/// how many never started, and the status is 130 — promptly, not after the
+/// remaining queue.
+pub fn binary_sigint(bin: &str) {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    let (workers, jobs) = (2, 1_000);
+    let args = ["-w", "2", "-j", "1000", "--work", "sleep:100ms", "--format", "jsonl"];
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut log = String::new();
+    // A few lines: the pool is running (and the Ctrl-C handler installed).
+    while log.lines().count() < 5 {
+        assert!(stdout.read_line(&mut log).unwrap() > 0, "{bin} ended early:\n{log}");
+    }
+    let pid = Pid::from_raw(i32::try_from(child.id()).unwrap());
+    kill(pid, Signal::SIGINT).expect("signal the child");
+    let sent = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if sent.elapsed() > INTERRUPT_BOUND {
+            let _ = child.kill();
+            panic!("{bin} still running {INTERRUPT_BOUND:?} after SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = sent.elapsed();
+    stdout.read_to_string(&mut log).unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+
+    assert_eq!(status.code(), Some(130), "{bin}: {status:?} after SIGINT; stderr: {stderr}");
+    let summary = judge(Format::Jsonl, &log, workers, jobs, Completeness::Partial);
+    let (finished, failed, not_started) = summary.counts();
+    assert_eq!(failed, 0);
+    assert!(not_started > 0, "{bin}: every job ran in {took:?} after SIGINT");
+    let expected = format!("{finished} finished, 0 failed, {not_started} never started (interrupted)");
+    assert!(stderr.contains(&expected), "{bin}: stderr lacks {expected:?}: {stderr}");
+    assert_no_panic_report(bin, &args, &stderr);
+}
+
+/// The peak resident memory, in bytes, of the largest child this process has
+/// waited for (`getrusage(RUSAGE_CHILDREN)`): an upper bound for the last
+/// one.
+pub fn peak_rss_of_children() -> u64 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let usage = getrusage(UsageWho::RUSAGE_CHILDREN).expect("getrusage");
+    // Linux reports kilobytes.
+    u64::try_from(usage.max_rss()).unwrap_or(0) * 1024
+}
+
+/// The memory bound of the bounded-queue run.
+pub const MEMORY_BOUND: u64 = 50 << 20;
+
+/// `-j N --work noop --quiet --queue 1024` runs in flat memory: the peak RSS
+/// of the child stays under [`MEMORY_BOUND`], and the result sum checks out.
+/// N is 300 000 (debug builds make more slow); `WORKERPOOLS_SLOW=1` runs the
+/// issue's ten million.
+pub fn binary_bounded_memory(bin: &str) {
+    let jobs = if std::env::var_os("WORKERPOOLS_SLOW").is_some() { "10000000" } else { "300000" };
+    let args = ["-j", jobs, "--work", "noop", "--quiet", "--queue", "1024"];
+    let (out, _) = run_binary(bin, &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{bin} {args:?}: {:?}: {stderr}", out.status);
+    assert!(stderr.contains(&format!("{jobs} finished, 0 failed")), "{bin}: {stderr}");
+    assert!(stderr.contains("results check out"), "{bin}: {stderr}");
+    let peak = peak_rss_of_children();
+    assert!(peak < MEMORY_BOUND, "{bin} {args:?}: peak RSS {} MiB", peak >> 20);
+}
+
+/// Random workloads from proptest — workers, jobs, work, queue bound,
+/// panicking jobs, seed — each judged by [`conform`]. 24 cases; more with
+/// `PROPTEST_CASES=N`. A failure is shrunk to a small case.
+pub fn proptest_workloads<B: Backend>()
+where
+    B::Options: 'static,
+{
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let work = prop_oneof![
+        Just("noop".to_owned()),
+        (0..=30u32).prop_map(|us| format!("spin:{us}us")),
+        (1..=50u32).prop_map(|us| format!("spin:0us..{us}us")),
+        (1..=300u32).prop_map(|us| format!("sleep:0us..{us}us")),
+    ];
+    let strategy = (1..=6u32, 0..=120u64, work, proptest::option::of(1..=6usize), any::<u64>())
+        .prop_flat_map(|(workers, jobs, work, queue, seed)| {
+            let ids =
+                if jobs == 0 { Just(Vec::new()).boxed() } else { proptest::collection::vec(1..=jobs, 0..=4).boxed() };
+            (Just((workers, jobs, work, queue, seed)), ids)
+        })
+        .prop_map(|((workers, jobs, work, queue, seed), mut ids)| {
+            ids.sort_unstable();
+            ids.dedup();
+            let mut case = Case::new(workers, jobs, &work).panics(ids);
+            case.queue = queue.and_then(NonZeroUsize::new);
+            case.seed = seed;
+            case
+        });
+
+    let mut config = Config { failure_persistence: None, ..Config::default() };
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = 24;
+    }
+    let mut runner = TestRunner::new(config);
+    let result = runner.run(&strategy, |case| {
+        conform::<B>(&case);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{}: {e}", B::NAME);
+    }
+}
+
 /// Defines the conformance suite as `#[test]`s for a backend type.
 #[macro_export]
 macro_rules! conformance_tests {
@@ -445,6 +697,10 @@ macro_rules! conformance_tests {
             fn bad_sizes_are_refused() {
                 testing::bad_sizes_are_refused::<B>();
             }
+            #[test]
+            fn proptest_workloads() {
+                testing::proptest_workloads::<B>();
+            }
         }
     };
 }
@@ -476,6 +732,26 @@ macro_rules! binary_tests {
             #[test]
             fn quiet_prints_a_summary() {
                 testing::binary_quiet_prints_a_summary($bin);
+            }
+            #[test]
+            fn panic_on() {
+                testing::binary_panic_on($bin);
+            }
+            #[test]
+            fn every_job_panics() {
+                testing::binary_every_job_panics($bin);
+            }
+            #[test]
+            fn rejects_bad_input() {
+                testing::binary_rejects_bad_input($bin);
+            }
+            #[test]
+            fn sigint() {
+                testing::binary_sigint($bin);
+            }
+            #[test]
+            fn bounded_memory() {
+                testing::binary_bounded_memory($bin);
             }
         }
     };

@@ -3,10 +3,42 @@
 //! so each of those backends holds only its channel.
 
 use std::num::NonZeroUsize;
-use std::sync::mpsc;
-use std::thread;
+
+use sync::{mpsc, thread};
 
 use crate::{Crew, JobId, JobOutcome, PoolError, Worker};
+
+/// Where threads and channels come from: std's, or under `cfg(shuttle)`
+/// (model checking, see `pool-std/tests/shuttle.rs`) shuttle's drop-in
+/// versions, so the model runs this very code.
+pub mod sync {
+    #[cfg(shuttle)]
+    pub use shuttle::{sync::mpsc, thread};
+    #[cfg(not(shuttle))]
+    pub use std::{sync::mpsc, thread};
+
+    /// Spawns a named thread with a small stack in scope `s`.
+    #[cfg(not(shuttle))]
+    pub fn spawn_scoped<'scope>(
+        s: &'scope thread::Scope<'scope, '_>,
+        name: String,
+        body: impl FnOnce() + Send + 'scope,
+    ) -> std::io::Result<()> {
+        thread::Builder::new().name(name).stack_size(super::WORKER_STACK).spawn_scoped(s, body).map(drop)
+    }
+
+    /// Spawns a thread in scope `s` (shuttle's scoped threads take no name
+    /// or stack size).
+    #[cfg(shuttle)]
+    pub fn spawn_scoped<'scope>(
+        s: &'scope thread::Scope<'scope, '_>,
+        _name: String,
+        body: impl FnOnce() + Send + 'scope,
+    ) -> std::io::Result<()> {
+        s.spawn(body);
+        Ok(())
+    }
+}
 
 /// Stack size of a worker thread: jobs here are small, and a smaller stack
 /// lets thousands of workers start.
@@ -43,23 +75,17 @@ where
         for worker in crew.into_workers() {
             let name = format!("worker-{}", worker.id());
             let body = make_worker(worker);
-            thread::Builder::new()
-                .name(name)
-                .stack_size(WORKER_STACK)
-                .spawn_scoped(s, body)
-                .map_err(PoolError::Spawn)?;
+            sync::spawn_scoped(s, name, body).map_err(PoolError::Spawn)?;
         }
         drop(make_worker);
-        thread::Builder::new()
-            .name("producer".into())
-            .spawn_scoped(s, move || {
-                for job in jobs {
-                    if !feed(job) {
-                        break;
-                    }
+        let producer = move || {
+            for job in jobs {
+                if !feed(job) {
+                    break;
                 }
-            })
-            .map_err(PoolError::Spawn)?;
+            }
+        };
+        sync::spawn_scoped(s, "producer".into(), producer).map_err(PoolError::Spawn)?;
         for outcome in results {
             on_result(outcome);
         }

@@ -6,11 +6,20 @@
 //! workers contend on it when jobs are short. The lock is held only while
 //! taking a job, never while running one, so a panicking job cannot poison it.
 
-use std::sync::mpsc::{Receiver, TryRecvError};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-
 use pool_core::threads::{run_threads, std_channel};
 use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError, TryNext};
+use sync::mpsc::{Receiver, TryRecvError};
+use sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// Where the Mutex and channels come from: std's, or under `cfg(shuttle)`
+/// (model checking, `tests/shuttle.rs`) shuttle's drop-in versions, so the
+/// model checks this very code.
+mod sync {
+    #[cfg(shuttle)]
+    pub use shuttle::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
+    #[cfg(not(shuttle))]
+    pub use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
+}
 
 /// The std backend.
 #[derive(Clone, Copy, Debug, Default)]
