@@ -1,11 +1,91 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
-//! `compare` (verify every backend, then benchmark them) is tracked by its own
-//! issue and not written yet; until then this only says so.
+//! `cargo xtask compare` builds every backend in release, verifies that they
+//! all do the same work (judged by pool-core's trace checker), then times
+//! them side by side in fresh processes and writes `results/` (REPORT.md,
+//! results.json, SVG plots). One module per concern: `verify`, `bench`,
+//! `stats`, `latency`, `machine`, `report`.
+
+mod backend;
+mod bench;
+mod binaries;
+mod child;
+mod compare;
+mod latency;
+mod machine;
+mod report;
+mod stats;
+mod verify;
+mod workload;
 
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
+/// Exit status when a backend failed verification.
+const EXIT_MISMATCH: u8 = 1;
+/// Exit status for bad usage or when the comparison could not run.
+const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(name = "cargo xtask", about = "Project automation for workerpools.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Verify every backend does the same work, then benchmark them and write the reports.
+    ///
+    /// Exit status: 0 when every backend passed verification and the reports were written; 1 when a backend
+    /// failed verification (it is reported and not benchmarked; the others are); 2 for bad usage or when the
+    /// comparison could not run (build failed, output not writable).
+    Compare(compare::Args),
+}
+
+/// Logical cores available to this process.
+pub fn cores() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX))
+}
+
+/// clap's error as one line (plus the possible values, if it lists them).
+fn usage_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut lines = text.lines();
+    let mut line = lines.next().unwrap_or("error: bad usage").to_owned();
+    if let Some(values) = lines.find(|l| l.trim_start().starts_with("[possible values")) {
+        line.push(' ');
+        line.push_str(values.trim());
+    }
+    line
+}
+
 fn main() -> ExitCode {
-    eprintln!("xtask: no commands yet (`compare` is tracked by its own issue)");
-    ExitCode::from(2)
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "__measure") {
+        return child::measure_main(&args[2..]);
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{}", usage_line(&e));
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let result = match cli.command {
+        Command::Compare(args) => compare::run(&args),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(EXIT_MISMATCH),
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
 }

@@ -1,0 +1,148 @@
+//! `cargo xtask compare`: build, verify, time, trace, report — in that
+//! order, so nothing is timed before it is proven to do the right work.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::backend::Backend;
+use crate::bench::Bencher;
+use crate::report::{self, Results, SCHEMA_VERSION};
+use crate::workload::{self, Workload};
+use crate::{binaries, machine, verify};
+
+/// Flags of `cargo xtask compare`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Small sizes and fewer runs: a smoke test for CI (under a minute after the build).
+    #[arg(long)]
+    pub quick: bool,
+    /// Only these backends, comma-separated [default: all, and the sequential baseline].
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
+    pub backends: Vec<Backend>,
+    /// Only these workloads, comma-separated [default: all]. Verification always runs in full.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
+    pub workloads: Vec<Workload>,
+    /// Folder for REPORT.md, results.json and the plots [default: results/ in the workspace].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Counted runs per backend and cell [default: 5; 3 with --quick].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub runs: Option<u32>,
+    /// Warmup runs per backend and cell, not counted [default: 1].
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<u32>,
+}
+
+fn or_all<T: Copy + Ord>(chosen: &[T], all: &[T]) -> Vec<T> {
+    let mut v = if chosen.is_empty() { all.to_vec() } else { chosen.to_vec() };
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template("{elapsed_precise} [{wide_bar}] {percent:>3}% eta {eta} {msg}")
+        .expect("a valid template")
+        .progress_chars("=> ")
+}
+
+/// Runs the comparison. `Ok(false)` when a backend failed verification.
+pub fn run(args: &Args) -> Result<bool> {
+    let root = binaries::workspace_root();
+    let out = args.out.clone().unwrap_or_else(|| root.join("results"));
+    std::fs::create_dir_all(&out).with_context(|| format!("could not create the output folder {}", out.display()))?;
+    let backends = or_all(&args.backends, &Backend::ALL);
+    let workloads = or_all(&args.workloads, &Workload::ALL);
+    let runs = args.runs.unwrap_or(if args.quick { 3 } else { 5 });
+    let warmup = args.warmup.unwrap_or(1);
+    let cores = crate::cores();
+    let machine = machine::describe(&root);
+
+    eprintln!("xtask: building the backends (cargo build --release)");
+    let binaries = binaries::build(&root)?;
+
+    // Verify before timing.
+    let spinner = ProgressBar::new_spinner();
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let mut verification = Vec::new();
+    for case in verify::suite() {
+        spinner.set_message(format!("verify: {} on {} backends", case.about, backends.len()));
+        let result = verify::run_case(&case, &binaries, &backends);
+        for m in result.outcomes.values().flatten() {
+            spinner.suspend(|| eprintln!("xtask: MISMATCH: {m}"));
+        }
+        verification.push(result);
+    }
+    spinner.finish_and_clear();
+    let excluded: Vec<Backend> = backends
+        .iter()
+        .copied()
+        .filter(|b| verification.iter().any(|c| c.outcomes.get(b).is_some_and(Option::is_some)))
+        .collect();
+    let passed: Vec<Backend> = backends.iter().copied().filter(|b| !excluded.contains(b)).collect();
+    let names = |bs: &[Backend]| bs.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ");
+    eprintln!(
+        "xtask: verification: {} of {} cases on {}{}",
+        verify::suite().len(),
+        verify::suite().len(),
+        names(&backends),
+        if excluded.is_empty() {
+            ": all the same".to_owned()
+        } else {
+            format!("; NOT benchmarked: {}", names(&excluded))
+        }
+    );
+
+    // Time the matrix, then the traced runs.
+    let cells = workload::matrix(args.quick, cores, &workloads);
+    let traces = workload::trace_matrix(args.quick, &workloads, runs);
+    let progress = ProgressBar::new(0).with_style(bar_style());
+    let bencher = Bencher { binaries: &binaries, cores, progress: &progress, warmup, runs };
+    let total: u64 = cells.iter().map(|c| bencher.cell_cost(c, &passed, warmup + runs)).sum::<u64>()
+        + traces
+            .iter()
+            .map(|t| bencher.cell_cost(&t.cell, &passed, t.rounds * if t.against_quiet { 2 } else { 1 }))
+            .sum::<u64>();
+    progress.set_length(total.max(1));
+    let mut cell_results = Vec::new();
+    for cell in &cells {
+        let result = bencher.run_cell(cell, &passed);
+        for b in result.backends.iter().filter(|b| b.failure.is_some()) {
+            progress.suspend(|| {
+                eprintln!("xtask: {} could not run {}: {}", b.backend, cell.label(), b.failure.as_deref().unwrap_or(""))
+            });
+        }
+        cell_results.push(result);
+    }
+    let mut trace_results = Vec::new();
+    for trace in &traces {
+        trace_results.extend(bencher.run_trace(trace, &passed));
+    }
+    progress.finish_and_clear();
+
+    let mut machine = machine;
+    machine.load_at_end = machine::load_average();
+    let results = Results {
+        schema_version: SCHEMA_VERSION,
+        machine,
+        quick: args.quick,
+        warmup_runs: warmup,
+        counted_runs: runs,
+        verification,
+        excluded: excluded.clone(),
+        cells: cell_results,
+        traces: trace_results,
+    };
+    let written = report::write_all(&results, &out)?;
+    eprintln!("\n{}", report::headline(&results));
+    for path in written {
+        eprintln!("xtask: wrote {}", path.display());
+    }
+    if !excluded.is_empty() {
+        eprintln!("xtask: verification failed for {}: see above; they were not benchmarked", names(&excluded));
+    }
+    Ok(excluded.is_empty())
+}

@@ -1,0 +1,117 @@
+//! Where and how the figures were made: the machine, the compiler, the
+//! crate versions, the commit, the date and the command. Read from /proc,
+//! Cargo.lock and the tools themselves; what cannot be read says so.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use serde::Serialize;
+
+/// Everything recorded about the run's circumstances.
+#[derive(Clone, Debug, Serialize)]
+pub struct Machine {
+    /// CPU model, from /proc/cpuinfo.
+    pub cpu: String,
+    /// Logical cores available to this process.
+    pub cores: u32,
+    /// Total memory, GiB, from /proc/meminfo.
+    pub memory_gib: f64,
+    /// Operating system, from /etc/os-release.
+    pub os: String,
+    /// Kernel release.
+    pub kernel: String,
+    /// `rustc --version`.
+    pub rustc: String,
+    /// Versions of the substrates' crates, from Cargo.lock.
+    pub crates: BTreeMap<String, String>,
+    /// `git rev-parse HEAD`.
+    pub commit: String,
+    /// Whether the working tree had uncommitted changes.
+    pub dirty: bool,
+    /// When the run started (UTC, RFC 3339).
+    pub date: String,
+    /// The command as typed.
+    pub command: String,
+    /// 1-minute load average when the run started: other work on the machine.
+    pub load_at_start: f64,
+    /// 1-minute load average when the runs ended (the xtask's own runs count).
+    pub load_at_end: f64,
+}
+
+/// The 1-minute load average now.
+pub fn load_average() -> f64 {
+    read("/proc/loadavg").split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0.0)
+}
+
+/// The crates whose versions matter to the comparison.
+const CRATES: [&str; 5] = ["async-channel", "crossbeam-channel", "rayon", "rayon-core", "tokio"];
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+fn tool(root: &Path, program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).current_dir(root).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// The value after `key` in a `key: value` or `KEY=value` listing.
+fn field<'a>(text: &'a str, key: &str, sep: char) -> Option<&'a str> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(sep)?;
+        (k.trim() == key).then(|| v.trim().trim_matches('"'))
+    })
+}
+
+/// The versions of `names` in a Cargo.lock (every version, if several).
+pub fn lock_versions(lock: &str, names: &[&str]) -> BTreeMap<String, String> {
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for block in lock.split("[[package]]").skip(1) {
+        let (Some(name), Some(version)) = (field(block, "name", '='), field(block, "version", '=')) else { continue };
+        if names.contains(&name) {
+            found.entry(name.to_owned()).or_default().push(version.to_owned());
+        }
+    }
+    found.into_iter().map(|(k, v)| (k, v.join(", "))).collect()
+}
+
+/// Reads the machine's details now.
+pub fn describe(root: &Path) -> Machine {
+    let unknown = || "unknown".to_owned();
+    let cpuinfo = read("/proc/cpuinfo");
+    let kib: f64 = field(&read("/proc/meminfo"), "MemTotal", ':')
+        .and_then(|v| v.trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    Machine {
+        cpu: field(&cpuinfo, "model name", ':').map_or_else(unknown, str::to_owned),
+        cores: crate::cores(),
+        memory_gib: (kib / 1024.0 / 1024.0 * 10.0).round() / 10.0,
+        os: field(&read("/etc/os-release"), "PRETTY_NAME", '=').map_or_else(unknown, str::to_owned),
+        kernel: read("/proc/sys/kernel/osrelease").trim().to_owned(),
+        rustc: tool(root, "rustc", &["--version"]).unwrap_or_else(unknown),
+        crates: lock_versions(&std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default(), &CRATES),
+        commit: tool(root, "git", &["rev-parse", "HEAD"]).unwrap_or_else(unknown),
+        dirty: tool(root, "git", &["status", "--porcelain"]).is_some_and(|s| !s.is_empty()),
+        date: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        command: format!("cargo xtask {}", args.join(" ")),
+        load_at_start: load_average(),
+        load_at_end: 0.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_versions_from_a_lock_file() {
+        let lock = "version = 4\n\n[[package]]\nname = \"tokio\"\nversion = \"1.47.1\"\nsource = \"x\"\n\n\
+                    [[package]]\nname = \"rand\"\nversion = \"0.8.5\"\n\n[[package]]\nname = \"rand\"\nversion = \"0.9.2\"\n";
+        let v = lock_versions(lock, &["tokio", "rand", "rayon"]);
+        assert_eq!(v.get("tokio").map(String::as_str), Some("1.47.1"));
+        assert_eq!(v.get("rand").map(String::as_str), Some("0.8.5, 0.9.2"));
+        assert!(!v.contains_key("rayon"));
+    }
+}

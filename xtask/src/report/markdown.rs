@@ -1,0 +1,615 @@
+//! `REPORT.md`: the machine, the verification, the headline figures, the
+//! performance targets, what the figures mean, a table per cell sorted by
+//! speed, latency from the traced runs, and how everything was measured.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::{Exporter, Results, duration, sig3};
+use crate::backend::Backend;
+use crate::bench::{BackendResult, CellResult, Stats};
+use crate::stats::Spread;
+use crate::workload::{Baseline, Workload};
+
+/// The Markdown exporter.
+pub struct Markdown;
+
+impl Exporter for Markdown {
+    fn export(&self, results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
+        Ok(vec![super::write(dir, "REPORT.md", render(results).as_bytes())?])
+    }
+}
+
+/// `12.3 (11.9–13.0)`, the interval in the median's own precision.
+fn spread(s: &Spread) -> String {
+    format!("{} ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
+}
+
+/// A spread of seconds, in the median's unit: `12.3 ms (11.9–13.0)`.
+fn spread_time(s: &Spread) -> String {
+    let median = duration(s.median);
+    let (_, unit) = median.rsplit_once(' ').expect("a unit");
+    let scale = match unit {
+        "s" => 1.0,
+        "ms" => 1e3,
+        "µs" => 1e6,
+        _ => 1e9,
+    };
+    format!("{median} ({}–{})", sig3(s.lo * scale), sig3(s.hi * scale))
+}
+
+fn ratio(s: &Spread) -> String {
+    format!("{}× ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
+}
+
+fn backend_name(b: &BackendResult) -> String {
+    if b.backend.is_baseline() { format!("{} (no pool, 1 thread)", b.backend) } else { b.backend.to_string() }
+}
+
+fn title(c: &CellResult) -> String {
+    format!(
+        "{}: `{}`, {} jobs, {} workers",
+        c.workload.name(),
+        c.spec,
+        thousands(c.jobs),
+        thousands(u64::from(c.workers))
+    )
+}
+
+/// `1000000` as `1,000,000`.
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn stats_of(c: &CellResult, backend: Backend) -> Option<&Stats> {
+    c.backends.iter().find(|b| b.backend == backend)?.stats.as_ref()
+}
+
+fn overhead_cells(r: &Results) -> Vec<&CellResult> {
+    r.cells.iter().filter(|c| c.workload == Workload::Overhead).collect()
+}
+
+fn present_backends(r: &Results) -> Vec<Backend> {
+    Backend::ALL.into_iter().filter(|b| r.cells.iter().any(|c| c.backends.iter().any(|x| x.backend == *b))).collect()
+}
+
+/// The std / crossbeam makespan ratio in the `noop` cell with `workers`.
+pub fn std_vs_crossbeam(r: &Results, workers: u32) -> Option<Spread> {
+    let cell = overhead_cells(r).into_iter().find(|c| c.workers == workers)?;
+    Some(stats_of(cell, Backend::Std)?.makespan_s.ratio_to(&stats_of(cell, Backend::Crossbeam)?.makespan_s))
+}
+
+/// The headline: per-job overhead by workers, makespan / ideal per cell,
+/// std vs crossbeam at 4 workers, and the cost of tracing. Also shown in the
+/// README.
+pub fn headline(r: &Results) -> String {
+    let mut s = String::new();
+    let overhead = overhead_cells(r);
+    if let Some(first) = overhead.first() {
+        let _ = writeln!(
+            s,
+            "Per-job overhead, `noop` × {} jobs, quiet (ns per job: median (min–max) of {} runs; lower is better):\n",
+            thousands(first.jobs),
+            r.counted_runs
+        );
+        s += "| backend |";
+        for c in &overhead {
+            let _ = write!(s, " {} workers |", c.workers);
+        }
+        s += "\n|---|";
+        s += &"---:|".repeat(overhead.len());
+        s += "\n";
+        for backend in present_backends(r) {
+            let _ = write!(s, "| {backend} |");
+            for c in &overhead {
+                let cell = c.backends.iter().find(|b| b.backend == backend);
+                let text = match cell {
+                    Some(b) => match (&b.stats, &b.failure) {
+                        (Some(st), _) => spread(&st.overhead_ns),
+                        (None, Some(_)) => "failed".to_owned(),
+                        (None, None) => "–".to_owned(),
+                    },
+                    None if backend.is_baseline() => "–".to_owned(),
+                    None => "not run".to_owned(),
+                };
+                let _ = write!(s, " {text} |");
+            }
+            s += "\n";
+        }
+        if overhead.iter().any(|c| c.backends.iter().any(|b| b.backend.is_baseline())) {
+            s +=
+                "\nThe sequential baseline runs every job on one thread with no pool; it is shown once, at 1 worker.\n";
+        }
+        if let Some(q) = std_vs_crossbeam(r, 4) {
+            let same = if q.lo <= 1.0 && 1.0 <= q.hi { " — indistinguishable" } else { "" };
+            let _ = writeln!(s, "\nstd / crossbeam at 4 workers: **{}**{same}.", ratio(&q));
+        }
+    }
+
+    let timed: Vec<&CellResult> = r.cells.iter().filter(|c| c.ideal_s > 0.0).collect();
+    if !timed.is_empty() {
+        let backends: Vec<Backend> = present_backends(r).into_iter().filter(|b| !b.is_baseline()).collect();
+        s += "\nMakespan / ideal (1.00 is the lower bound; median (min–max)):\n\n| workload | ideal |";
+        for b in &backends {
+            let _ = write!(s, " {b} |");
+        }
+        s += "\n|---|---:|";
+        s += &"---:|".repeat(backends.len());
+        s += "\n";
+        for c in timed {
+            let _ =
+                write!(s, "| {} `{}` {}×{} | {} |", c.workload.name(), c.spec, c.workers, c.jobs, duration(c.ideal_s));
+            for &b in &backends {
+                let text = match c.backends.iter().find(|x| x.backend == b) {
+                    Some(x) => match (&x.stats, &x.failure) {
+                        (Some(st), _) => st.makespan_over_ideal.as_ref().map_or("–".to_owned(), spread),
+                        (None, Some(_)) => "could not run".to_owned(),
+                        (None, None) => "–".to_owned(),
+                    },
+                    None => "not run".to_owned(),
+                };
+                let _ = write!(s, " {text} |");
+            }
+            s += "\n";
+        }
+    }
+
+    let costs: Vec<_> = r.traces.iter().filter(|t| t.tracing_cost_ns.is_some()).collect();
+    if let Some(first) = costs.first() {
+        let _ = write!(
+            s,
+            "\nCost of tracing (`--format jsonl` to a pipe vs `--quiet`, `{}` × {} jobs, {} workers), ns per job:",
+            first.spec,
+            thousands(first.jobs),
+            first.workers
+        );
+        for t in &costs {
+            let _ = write!(s, " {} {};", t.backend, spread(t.tracing_cost_ns.as_ref().expect("filtered")));
+        }
+        s.pop();
+        s += ".\n";
+    }
+    s
+}
+
+/// One performance target's verdict.
+struct Target {
+    what: String,
+    measured: String,
+    met: Option<bool>,
+}
+
+fn verdict(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "met",
+        Some(false) => "**missed**",
+        None => "not measured",
+    }
+}
+
+fn targets(r: &Results) -> Vec<Target> {
+    let mut out = Vec::new();
+    let pools = |c: &CellResult| -> Vec<(Backend, Option<Stats>)> {
+        c.backends.iter().filter(|b| !b.backend.is_baseline()).map(|b| (b.backend, b.stats.clone())).collect()
+    };
+    let find = |w: Workload, spec: &str, workers: u32, jobs: u64| {
+        r.cells.iter().find(|c| c.workload == w && c.spec == spec && c.workers == workers && c.jobs == jobs)
+    };
+    let mut per_backend = |what: &str, cell: Option<&CellResult>, f: &dyn Fn(&Stats) -> (String, bool)| match cell {
+        None => out.push(Target { what: what.to_owned(), measured: "cell not in this run".into(), met: None }),
+        Some(c) => {
+            for (backend, stats) in pools(c) {
+                let (measured, met) = match &stats {
+                    Some(st) => {
+                        let (m, ok) = f(st);
+                        (m, Some(ok))
+                    }
+                    None => ("could not run".to_owned(), Some(false)),
+                };
+                out.push(Target { what: format!("{what}: {backend}"), measured, met });
+            }
+        }
+    };
+    let noop2 = r.cells.iter().find(|c| c.workload == Workload::Overhead && c.workers == 2);
+    per_backend("per-job overhead at 2 workers < 155 ns (Go)", noop2, &|st| {
+        (format!("{} ns", spread(&st.overhead_ns)), st.overhead_ns.median < 155.0)
+    });
+    let within = |limit: f64| {
+        move |st: &Stats| match &st.makespan_over_ideal {
+            Some(q) => (format!("{} of ideal", ratio(q)), q.median <= limit),
+            None => ("–".to_owned(), false),
+        }
+    };
+    per_backend(
+        "`sleep:10ms` 100 × 1,000 within 5% of ideal",
+        find(Workload::Sleep, "sleep:10ms", 100, 1_000),
+        &within(1.05),
+    );
+    per_backend(
+        "`spin:100us` at 2 workers within 2% of ideal",
+        find(Workload::Cpu, "spin:100us", 2, 10_000),
+        &within(1.02),
+    );
+    out.push(match std_vs_crossbeam(r, 4) {
+        Some(q) => Target {
+            what: "std no more than 1.3× crossbeam at 4 workers".into(),
+            measured: ratio(&q),
+            met: Some(q.median <= 1.3),
+        },
+        None => {
+            Target { what: "std no more than 1.3× crossbeam at 4 workers".into(), measured: "–".into(), met: None }
+        }
+    });
+    let big = find(Workload::Sleep, "sleep:10ms", 10_000, 100_000);
+    let tokio = big.and_then(|c| c.backends.iter().find(|b| b.backend == Backend::Tokio));
+    out.push(Target {
+        what: "tokio at 10,000 × 100,000 `sleep:10ms` within 15% of ideal".into(),
+        measured: tokio
+            .and_then(|b| b.stats.as_ref()?.makespan_over_ideal.as_ref().map(ratio))
+            .or_else(|| tokio.and_then(|b| b.failure.clone()))
+            .unwrap_or_else(|| "–".into()),
+        met: tokio.map(|b| b.stats.as_ref().and_then(|s| s.makespan_over_ideal).is_some_and(|q| q.median <= 1.15)),
+    });
+    let cost = r.traces.iter().filter(|t| t.tracing_cost_ns.is_some()).collect::<Vec<_>>();
+    out.push(Target {
+        what: "tracing cost per job stated".into(),
+        measured: if cost.is_empty() {
+            "–".into()
+        } else {
+            cost.iter()
+                .map(|t| format!("{} {} ns", t.backend, sig3(t.tracing_cost_ns.expect("filtered").median)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+        met: (!cost.is_empty()).then_some(true),
+    });
+    out
+}
+
+/// What the figures mean, in plain sentences derived from them.
+fn meaning(r: &Results) -> String {
+    let mut s = String::new();
+    let ranked = |c: &CellResult| -> Vec<(Backend, Stats)> {
+        c.backends
+            .iter()
+            .filter(|b| !b.backend.is_baseline())
+            .filter_map(|b| Some((b.backend, b.stats.clone()?)))
+            .collect()
+    };
+    if let Some(c) = r.cells.iter().find(|c| c.workload == Workload::Overhead && c.workers == 2) {
+        let rows = ranked(c);
+        if let (Some((best, b)), Some((worst, w))) = (rows.first(), rows.last()) {
+            let ties: Vec<String> = rows
+                .iter()
+                .skip(1)
+                .filter(|(_, st)| st.indistinguishable_from_fastest)
+                .map(|(x, _)| x.to_string())
+                .collect();
+            let tie =
+                if ties.is_empty() { String::new() } else { format!(" (indistinguishable from {})", ties.join(", ")) };
+            let advice = if ties.len() + 1 == rows.len() {
+                "Their intervals overlap: on this machine the data cannot rank them.".to_owned()
+            } else {
+                format!("For a stream of small jobs pick {best}.")
+            };
+            let _ = writeln!(
+                s,
+                "- **Many tiny jobs:** the handoff is the whole cost. At 2 workers {best} hands off a job in {} ns{tie}, \
+                 {worst} in {} ns ({}× as long). {advice}",
+                sig3(b.overhead_ns.median),
+                sig3(w.overhead_ns.median),
+                sig3(w.overhead_ns.median / b.overhead_ns.median.max(1e-9)),
+            );
+        }
+    }
+    let sleeps: Vec<&CellResult> = r.cells.iter().filter(|c| c.workload == Workload::Sleep).collect();
+    if let Some(c) = sleeps.last() {
+        let ran: Vec<String> = ranked(c)
+            .iter()
+            .filter_map(|(b, st)| {
+                Some(format!(
+                    "{b} {}× ideal, {} MiB peak",
+                    sig3(st.makespan_over_ideal?.median),
+                    sig3(st.max_rss_mib.median)
+                ))
+            })
+            .collect();
+        let failed: Vec<String> =
+            c.backends.iter().filter(|b| b.failure.is_some()).map(|b| b.backend.to_string()).collect();
+        let _ = write!(
+            s,
+            "- **Waiting jobs (I/O-like), {} workers:** {}.",
+            thousands(u64::from(c.workers)),
+            if ran.is_empty() { "no backend ran".to_owned() } else { ran.join("; ") }
+        );
+        if !failed.is_empty() {
+            let _ = write!(s, " Could not run: {} (see its table).", failed.join(", "));
+        }
+        s += " std, crossbeam and rayon start one OS thread per worker; tokio's workers are tasks, so sleeping \
+               workers hold no thread — prefer it when the number of concurrent waits is large.\n";
+    }
+    for workload in [Workload::Cpu, Workload::Skewed] {
+        let cells: Vec<&CellResult> = r.cells.iter().filter(|c| c.workload == workload && c.workers == 2).collect();
+        let Some(c) = cells.first() else { continue };
+        let rows: Vec<(Backend, f64)> =
+            ranked(c).iter().filter_map(|(b, st)| Some((*b, st.makespan_over_ideal?.median))).collect();
+        let (Some(best), Some(worst)) =
+            (rows.iter().min_by(|a, b| a.1.total_cmp(&b.1)), rows.iter().max_by(|a, b| a.1.total_cmp(&b.1)))
+        else {
+            continue;
+        };
+        let shape = if workload == Workload::Cpu { "Uniform CPU jobs" } else { "Uneven CPU jobs (load balancing)" };
+        let _ = writeln!(
+            s,
+            "- **{shape}, `{}` at 2 workers:** between {}× ({}) and {}× ({}) of ideal. {}",
+            c.spec,
+            sig3(best.1),
+            best.0,
+            sig3(worst.1),
+            worst.0,
+            if worst.1 <= 1.05 {
+                "The pool's cost is small next to the job; choose by API (rayon for data-parallel loops, a channel pool for a stream)."
+            } else {
+                "The gap is the pool's cost or its scheduling; see the table below."
+            }
+        );
+    }
+    s
+}
+
+fn cell_table(s: &mut String, c: &CellResult) {
+    let _ = writeln!(s, "### {}\n", title(c));
+    let _ = writeln!(s, "Ideal makespan {}; seed {}.\n", duration(c.ideal_s), c.seed);
+    *s +=
+        "| rank | backend | makespan | vs fastest | jobs/s | overhead / job | efficiency | CPU user+sys | peak RSS |\n";
+    *s += "|---:|---|---:|---:|---:|---:|---:|---:|---:|\n";
+    for b in &c.backends {
+        let Some(st) = &b.stats else { continue };
+        let versus = if st.ratio_to_fastest.median == 1.0 && st.rank == 1 {
+            "fastest".to_owned()
+        } else if st.indistinguishable_from_fastest {
+            format!("indistinguishable ({})", ratio(&st.ratio_to_fastest))
+        } else {
+            ratio(&st.ratio_to_fastest)
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {versus} | {} | {} ns | {} | {} | {} MiB |",
+            st.rank,
+            backend_name(b),
+            spread_time(&st.makespan_s),
+            sig3(st.jobs_per_s.median),
+            spread(&st.overhead_ns),
+            st.efficiency.as_ref().map_or("–".to_owned(), |e| format!("{:.1}%", e.median * 100.0)),
+            duration(st.cpu_s.median),
+            sig3(st.max_rss_mib.median),
+        );
+    }
+    for b in c.backends.iter().filter(|b| b.stats.is_none()) {
+        let why = b.failure.as_deref().unwrap_or("no samples");
+        let _ = writeln!(s, "\n**{} could not run this cell:** {why}", b.backend);
+    }
+    match &c.baseline {
+        Baseline::NotRun(why) => {
+            let _ = writeln!(s, "\nSequential baseline not run: {why}.");
+        }
+        Baseline::InFirstCell | Baseline::Measured => {}
+    }
+    *s += "\n";
+}
+
+/// The whole report.
+pub fn render(r: &Results) -> String {
+    let m = &r.machine;
+    let mut s = String::new();
+    s += "# workerpools: compare report\n\n";
+    let _ = writeln!(
+        s,
+        "Generated by `{}`{}; do not edit by hand — rerun the command. Raw samples: [results.json](results.json).\n",
+        m.command,
+        if r.quick { " (**--quick**: small sizes, few runs; not for conclusions)" } else { "" }
+    );
+    s += "## Machine\n\n| | |\n|---|---|\n";
+    let crates: Vec<String> = m.crates.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    for (k, v) in [
+        ("CPU", m.cpu.clone()),
+        ("cores", m.cores.to_string()),
+        ("memory", format!("{} GiB", m.memory_gib)),
+        ("OS", m.os.clone()),
+        ("kernel", m.kernel.clone()),
+        ("compiler", m.rustc.clone()),
+        ("crates (Cargo.lock)", crates.join(", ")),
+        ("commit", format!("{}{}", m.commit, if m.dirty { " (working tree had uncommitted changes)" } else { "" })),
+        ("date", m.date.clone()),
+        ("command", format!("`{}`", m.command)),
+        (
+            "load average",
+            format!(
+                "{:.2} at start, {:.2} at end, on {} cores (above the xtask's own ~1, other work on the machine skews the figures)",
+                m.load_at_start, m.load_at_end, m.cores
+            ),
+        ),
+        (
+            "runs",
+            format!("{} warmup + {} counted per backend and cell, each a fresh process", r.warmup_runs, r.counted_runs),
+        ),
+    ] {
+        let _ = writeln!(s, "| {k} | {v} |");
+    }
+
+    s += "\n## Verification\n\nBefore anything is timed, every backend runs each case below as a subprocess with \
+          `--format jsonl` (the one-worker case with the seed's text format); pool-core's trace checker judges each \
+          log, and its canonical summary must equal the expected one, so all backends' summaries are identical. A \
+          backend that fails is not benchmarked.\n\n";
+    if r.verification.is_empty() {
+        s += "(no verification in this run)\n";
+    } else {
+        let backends: Vec<Backend> =
+            Backend::ALL.into_iter().filter(|b| r.verification.iter().any(|c| c.outcomes.contains_key(b))).collect();
+        s += "| case | what it exercises |";
+        for b in &backends {
+            let _ = write!(s, " {b} |");
+        }
+        s += "\n|---|---|";
+        s += &"---|".repeat(backends.len());
+        s += "\n";
+        for case in &r.verification {
+            let _ = write!(s, "| {} | {} |", case.case, case.about);
+            for b in &backends {
+                let mark = match case.outcomes.get(b) {
+                    Some(None) => "same",
+                    Some(Some(_)) => "**DIFFERS**",
+                    None => "–",
+                };
+                let _ = write!(s, " {mark} |");
+            }
+            s += "\n";
+        }
+        for m in r.verification.iter().flat_map(|c| c.outcomes.values().flatten()) {
+            let _ = writeln!(s, "\n- {m}");
+        }
+    }
+
+    s += "\n## Headline\n\n";
+    s += &headline(r);
+    s += "\n## Performance targets\n\nShown, not asserted: a missed target is reported here, not hidden.\n\n";
+    s += "| target | measured | verdict |\n|---|---|---|\n";
+    for t in targets(r) {
+        let _ = writeln!(s, "| {} | {} | {} |", t.what, t.measured, verdict(t.met));
+    }
+    s += "\n## What the figures mean\n\n";
+    s += &meaning(r);
+
+    s += "\n## Results per workload\n\nSorted fastest first by median makespan. Intervals are min–max over the counted \
+          runs; where two backends' intervals overlap they share a rank and are called indistinguishable rather than \
+          ordered. \"vs fastest\" is makespan / the fastest median, with the widest interval the two ranges allow.\n\n";
+    for c in &r.cells {
+        cell_table(&mut s, c);
+    }
+
+    s += "## Latency (traced runs)\n\nSeparate runs with `--format jsonl` (timestamps cost more than a `noop` \
+          handoff, so the timed runs above are quiet). Microseconds, p50 / p99 / max over every job of the traced \
+          runs. Queue wait = a job's start time since pool start (the whole batch is submitted at start; the \
+          producer's enqueue instant is not logged). End-to-end = its finish time since pool start. Pickup = from \
+          the worker's previous event (its last job's end, or pool start) to this start: the handoff plus logging. \
+          Service = start to finish.\n\n";
+    s += "| workload | backend | queue wait | end-to-end | pickup | service |\n|---|---|---:|---:|---:|---:|\n";
+    for t in &r.traces {
+        let p = |x: &crate::latency::Percentiles| format!("{} / {} / {}", x.p50_us, x.p99_us, x.max_us);
+        let what = format!("{} `{}` {}×{}", t.workload.name(), t.spec, t.workers, t.jobs);
+        match &t.failure {
+            Some(why) => {
+                let _ = writeln!(s, "| {what} | {} | failed: {why} | | | |", t.backend);
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "| {what} | {} | {} | {} | {} | {} |",
+                    t.backend,
+                    p(&t.queue_wait),
+                    p(&t.end_to_end),
+                    p(&t.pickup),
+                    p(&t.service)
+                );
+            }
+        }
+    }
+
+    s += "\n## Method\n\n\
+- Each run is a fresh process of the backend's release binary (`target/release/pool-<backend>`), so allocator and \
+  runtime state never carry over. The backend order rotates each round; warmup rounds are run and discarded.\n\
+- Makespan is what the pool itself reports: from starting the workers to the last worker's exit (millisecond \
+  resolution, as the binary prints it); process start-up is excluded, but kept in `results.json` as `wall_s`.\n\
+- Per-job overhead = (makespan − ideal) / jobs. The ideal makespan is a lower bound: 0 for `noop`; \
+  ceil(J / W) × d for uniform sleeps; max(total work / min(W, cores), longest job) for CPU work, with ranged \
+  durations summed from the same per-job durations the backends draw (`pool_core::Work::duration`). \
+  Efficiency = ideal / makespan.\n\
+- CPU time (user + system) and peak RSS are the child's own, from wait4(2).\n\
+- The sequential baseline (`pool-sequential -w 1`) runs every job in one loop on the main thread, through the \
+  same per-job code (log, panic boundary, result) as the pools; it runs once per workload, where a loop is short \
+  enough.\n\
+- The `skewed` workload draws each job's duration uniformly from its range (pool-core's work model has uniform \
+  ranges only): the jobs differ by up to 1000×, which tests load balancing, but the distribution is not \
+  heavy-tailed.\n";
+
+    s += "\n## Plots\n\n- [Per-job overhead vs workers](overhead.svg)\n- [Makespan / ideal per workload](makespan-ideal.svg)\n";
+    for w in super::plot::latency_workloads(r) {
+        let _ = writeln!(s, "- [End-to-end latency CDF, {}](latency-{}.svg)", w.name(), w.name());
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::sample_results;
+    use super::*;
+
+    #[test]
+    fn headline_has_overhead_ratio_and_makespan_tables() {
+        let h = headline(&sample_results());
+        assert!(h.contains("| backend | 2 workers | 4 workers |"), "{h}");
+        assert!(h.contains("| std | 210 (200–220) | 310 (300–330) |"), "{h}");
+        assert!(h.contains("| crossbeam | 110 (100–120) | 160 (150–170) |"), "{h}");
+        assert!(h.contains("std / crossbeam at 4 workers: **1.94× (1.76–2.20)**."), "{h}");
+        assert!(
+            h.contains("| cpu `spin:100us` 2×10000 | 500 ms | 1.02 (1.01–1.04) | 1.01 (1.01–1.03) | could not run |"),
+            "{h}"
+        );
+        assert!(h.contains("ns per job: std 400 (400–400)."), "{h}");
+    }
+
+    #[test]
+    fn cell_tables_rank_and_say_indistinguishable() {
+        let r = render(&sample_results());
+        let cpu = r.split("### cpu").nth(1).unwrap();
+        let rows: Vec<&str> = cpu.lines().filter(|l| l.starts_with("| 1 ")).collect();
+        assert_eq!(rows.len(), 2, "{cpu}");
+        assert!(rows[0].starts_with("| 1 | crossbeam | 506 ms (504–515) | fastest |"), "{}", rows[0]);
+        assert!(
+            rows[1].starts_with("| 1 | std | 510 ms (505–520) | indistinguishable (1.01× (0.981–1.03)) |"),
+            "{}",
+            rows[1]
+        );
+        assert!(cpu.contains("**tokio could not run this cell:** exit status 3: out of memory"));
+        let noop = r.split("### overhead: `noop`, 1,000,000 jobs, 2 workers").nth(1).unwrap();
+        assert!(noop.contains("| 2 | std | 210 ms (200–220) | 1.91× (1.67–2.20) |"), "{noop}");
+    }
+
+    #[test]
+    fn targets_are_judged_and_misses_shown() {
+        let r = render(&sample_results());
+        assert!(
+            r.contains("| per-job overhead at 2 workers < 155 ns (Go): std | 210 (200–220) ns | **missed** |"),
+            "{r}"
+        );
+        assert!(r.contains("| per-job overhead at 2 workers < 155 ns (Go): crossbeam | 110 (100–120) ns | met |"));
+        assert!(r.contains("| `spin:100us` at 2 workers within 2% of ideal: tokio | could not run | **missed** |"));
+        assert!(r.contains("| std no more than 1.3× crossbeam at 4 workers | 1.94× (1.76–2.20) | **missed** |"));
+        assert!(r.contains("| `sleep:10ms` 100 × 1,000 within 5% of ideal | cell not in this run | not measured |"));
+    }
+
+    #[test]
+    fn machine_and_meaning_are_stated() {
+        let r = render(&sample_results());
+        assert!(r.contains("| CPU | Test CPU |") && r.contains("| crates (Cargo.lock) | tokio 1.0.0 |"));
+        assert!(r.contains("At 2 workers crossbeam hands off a job in 110 ns, std in 210 ns (1.91× as long)."), "{r}");
+        assert!(r.contains("| overhead `noop` 2×100000 | std | 20000 / 40000 / 41000 |"));
+    }
+
+    #[test]
+    fn big_numbers_get_separators() {
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(100), "100");
+        assert_eq!(thousands(0), "0");
+    }
+}

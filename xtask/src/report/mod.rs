@@ -1,0 +1,220 @@
+//! The reports: one [`Exporter`] per output (Markdown, JSON, SVG plots),
+//! all rendered from one [`Results`]. Files in the output folder are
+//! written only here, never by hand.
+
+mod json;
+mod markdown;
+mod plot;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+
+use crate::backend::Backend;
+use crate::bench::{CellResult, TraceResult};
+use crate::machine::Machine;
+use crate::verify::CaseResult;
+
+pub use json::SCHEMA_VERSION;
+pub use markdown::headline;
+
+/// Everything a compare run found: the content of `results.json`
+/// (`schema_version` 1). Every field is documented here, as exported.
+#[derive(Clone, Debug, Serialize)]
+pub struct Results {
+    /// Version of this layout; bumped when a field changes meaning.
+    pub schema_version: u32,
+    /// Machine, toolchain, crate versions, commit, date and command.
+    pub machine: Machine,
+    /// Whether this was a `--quick` run (small sizes, fewer runs).
+    pub quick: bool,
+    /// Warmup runs per backend and cell (not counted).
+    pub warmup_runs: u32,
+    /// Counted runs per backend and cell.
+    pub counted_runs: u32,
+    /// The verification suite: each case, each backend's verdict.
+    pub verification: Vec<CaseResult>,
+    /// Backends that failed verification and were not benchmarked.
+    pub excluded: Vec<Backend>,
+    /// The timed matrix, quiet runs: every cell, every raw sample.
+    pub cells: Vec<CellResult>,
+    /// The traced runs: latency percentiles and the cost of tracing.
+    pub traces: Vec<TraceResult>,
+}
+
+/// One output format.
+pub trait Exporter {
+    /// Writes this format's files for `results` into `dir`; returns them.
+    fn export(&self, results: &Results, dir: &Path) -> Result<Vec<PathBuf>>;
+}
+
+/// Writes every report into `dir`.
+pub fn write_all(results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    let exporters: [&dyn Exporter; 3] = [&markdown::Markdown, &json::Json, &plot::Plots];
+    let mut written = Vec::new();
+    for exporter in exporters {
+        written.extend(exporter.export(results, dir)?);
+    }
+    Ok(written)
+}
+
+/// Writes `contents` to `dir/name`, saying which file on failure.
+fn write(dir: &Path, name: &str, contents: &[u8]) -> Result<PathBuf> {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).with_context(|| format!("could not write {}", path.display()))?;
+    Ok(path)
+}
+
+/// A duration in seconds as a short human figure: `812 ns`, `95.2 µs`,
+/// `12.3 ms`, `2.01 s`.
+pub fn duration(seconds: f64) -> String {
+    let (v, unit) = match seconds.abs() {
+        s if s >= 1.0 => (seconds, "s"),
+        s if s >= 1e-3 => (seconds * 1e3, "ms"),
+        s if s >= 1e-6 => (seconds * 1e6, "µs"),
+        _ => (seconds * 1e9, "ns"),
+    };
+    format!("{} {unit}", sig3(v))
+}
+
+/// Three significant figures, no exponent: `1234`, `123`, `12.3`, `1.23`.
+pub fn sig3(v: f64) -> String {
+    match v.abs() {
+        a if a >= 100.0 || a == 0.0 => format!("{v:.0}"),
+        a if a >= 10.0 => format!("{v:.1}"),
+        a if a >= 1.0 => format!("{v:.2}"),
+        _ => format!("{v:.3}"),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::bench::{BackendResult, Sample, summarise};
+    use crate::latency::Percentiles;
+    use crate::workload::{Baseline, Workload};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(2.014), "2.01 s");
+        assert_eq!(duration(0.0123), "12.3 ms");
+        assert_eq!(duration(0.000_095_2), "95.2 µs");
+        assert_eq!(duration(0.000_000_812), "812 ns");
+        assert_eq!(sig3(0.0), "0");
+    }
+
+    fn backend(backend: Backend, workers: u32, ideal_s: f64, makespans: &[f64]) -> BackendResult {
+        let samples = makespans
+            .iter()
+            .enumerate()
+            .map(|(i, &m)| Sample {
+                round: i as u32,
+                makespan_s: m,
+                wall_s: m + 0.002,
+                user_s: m,
+                sys_s: 0.01,
+                max_rss_kib: 4096,
+            })
+            .collect();
+        BackendResult { backend, workers, ideal_s, samples, failure: None, stats: None }
+    }
+
+    fn cell(
+        workload: Workload,
+        spec: &str,
+        workers: u32,
+        jobs: u64,
+        ideal_s: f64,
+        rows: Vec<BackendResult>,
+    ) -> CellResult {
+        let mut c = CellResult {
+            workload,
+            spec: spec.into(),
+            workers,
+            jobs,
+            seed: 1,
+            ideal_s,
+            baseline: Baseline::InFirstCell,
+            backends: rows,
+        };
+        summarise(&mut c);
+        c
+    }
+
+    /// A small, fixed set of results for the renderers' tests.
+    pub(crate) fn sample_results() -> Results {
+        let noop = |w: u32, std: &[f64], cb: &[f64]| {
+            cell(
+                Workload::Overhead,
+                "noop",
+                w,
+                1_000_000,
+                0.0,
+                vec![backend(Backend::Std, w, 0.0, std), backend(Backend::Crossbeam, w, 0.0, cb)],
+            )
+        };
+        let mut failed = backend(Backend::Tokio, 2, 0.5, &[]);
+        failed.failure = Some("exit status 3: out of memory".into());
+        let cpu = cell(
+            Workload::Cpu,
+            "spin:100us",
+            2,
+            10_000,
+            0.5,
+            vec![
+                backend(Backend::Std, 2, 0.5, &[0.505, 0.51, 0.52]),
+                backend(Backend::Crossbeam, 2, 0.5, &[0.504, 0.506, 0.515]),
+                failed,
+            ],
+        );
+        let machine = Machine {
+            cpu: "Test CPU".into(),
+            cores: 2,
+            memory_gib: 4.0,
+            os: "TestOS".into(),
+            kernel: "6.0".into(),
+            rustc: "rustc 1.95.0".into(),
+            crates: BTreeMap::from([("tokio".into(), "1.0.0".into())]),
+            commit: "abc123".into(),
+            dirty: false,
+            date: "2026-01-01T00:00:00Z".into(),
+            command: "cargo xtask compare".into(),
+            load_at_start: 0.5,
+            load_at_end: 1.5,
+        };
+        let trace = TraceResult {
+            workload: Workload::Overhead,
+            spec: "noop".into(),
+            workers: 2,
+            jobs: 100_000,
+            backend: Backend::Std,
+            traced_makespan_s: vec![0.05],
+            quiet_makespan_s: vec![0.01],
+            tracing_cost_ns: crate::bench::tracing_cost(&[0.05], &[0.01], 100_000),
+            queue_wait: Percentiles { p50_us: 20_000, p99_us: 40_000, max_us: 41_000 },
+            end_to_end: Percentiles { p50_us: 20_001, p99_us: 40_001, max_us: 41_001 },
+            pickup: Percentiles { p50_us: 0, p99_us: 1, max_us: 90 },
+            service: Percentiles { p50_us: 0, p99_us: 1, max_us: 5 },
+            end_to_end_cdf: vec![(10, 0.1), (41_001, 1.0)],
+            failure: None,
+        };
+        Results {
+            schema_version: SCHEMA_VERSION,
+            machine,
+            quick: false,
+            warmup_runs: 1,
+            counted_runs: 3,
+            verification: Vec::new(),
+            excluded: Vec::new(),
+            cells: vec![
+                noop(2, &[0.20, 0.21, 0.22], &[0.10, 0.11, 0.12]),
+                noop(4, &[0.30, 0.31, 0.33], &[0.15, 0.16, 0.17]),
+                cpu,
+            ],
+            traces: vec![trace],
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! SVG plots, drawn in Rust with plotters: per-job overhead vs workers,
+//! makespan / ideal per workload, and the end-to-end latency CDF of each
+//! traced workload. Every backend has one fixed color in all of them, and
+//! every axis says its unit.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+
+use super::{Exporter, Results};
+use crate::backend::Backend;
+use crate::workload::Workload;
+
+/// The plot exporter.
+pub struct Plots;
+
+const SIZE: (u32, u32) = (900, 540);
+
+/// A point with its interval: (x, lo, median, hi).
+type Point = (f64, f64, f64, f64);
+
+fn color(b: Backend) -> RGBColor {
+    let (r, g, bl) = b.rgb();
+    RGBColor(r, g, bl)
+}
+
+/// Workloads with a traced run that produced latencies.
+pub fn latency_workloads(r: &Results) -> Vec<Workload> {
+    let mut w: Vec<Workload> =
+        r.traces.iter().filter(|t| t.failure.is_none() && !t.end_to_end_cdf.is_empty()).map(|t| t.workload).collect();
+    w.dedup();
+    w
+}
+
+fn err(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!("could not draw a plot: {e}")
+}
+
+/// Per-job overhead (ns) against workers, one line per backend, min–max bars.
+pub fn overhead(r: &Results) -> Result<String> {
+    let cells: Vec<_> = r.cells.iter().filter(|c| c.workload == Workload::Overhead).collect();
+    let mut series: Vec<(Backend, Vec<Point>)> = Vec::new();
+    for b in Backend::ALL {
+        let pts: Vec<_> = cells
+            .iter()
+            .filter_map(|c| {
+                let st = c.backends.iter().find(|x| x.backend == b)?.stats.as_ref()?;
+                Some((f64::from(c.workers), st.overhead_ns.lo, st.overhead_ns.median, st.overhead_ns.hi))
+            })
+            .collect();
+        if !pts.is_empty() {
+            series.push((b, pts));
+        }
+    }
+    let xmax = cells.iter().map(|c| f64::from(c.workers)).fold(1.0, f64::max);
+    let ymax = series.iter().flat_map(|(_, p)| p.iter().map(|p| p.3)).fold(1.0, f64::max) * 1.1;
+    let jobs = cells.first().map_or(0, |c| c.jobs);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("Per-job overhead, noop × {jobs} jobs (median, min–max bars)"), ("sans-serif", 20))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.5f64..xmax + 0.5, 0f64..ymax)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("workers (count)")
+            .y_desc("overhead per job (ns)")
+            .x_labels(cells.len().max(2) * 2)
+            .x_label_formatter(&|x| if (x.round() - x).abs() < 1e-9 { format!("{x:.0}") } else { String::new() })
+            .draw()
+            .map_err(err)?;
+        for (b, pts) in &series {
+            let c = color(*b);
+            if b.is_baseline() {
+                // One worker, no pool: a reference level across the plot.
+                let y = pts[0].2;
+                chart
+                    .draw_series(LineSeries::new(vec![(0.5, y), (xmax + 0.5, y)], c.stroke_width(1)))
+                    .map_err(err)?
+                    .label("sequential (no pool, 1 thread)")
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
+                continue;
+            }
+            chart
+                .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.2)), c.stroke_width(2)))
+                .map_err(err)?
+                .label(b.name())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.2), 4, c.filled()))).map_err(err)?;
+            chart.draw_series(pts.iter().map(|p| ErrorBar::new_vertical(p.0, p.1, p.2, p.3, c, 8))).map_err(err)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// Makespan / ideal of every cell with a non-zero ideal, per backend.
+pub fn makespan_ideal(r: &Results) -> Result<String> {
+    let cells: Vec<_> = r.cells.iter().filter(|c| c.ideal_s > 0.0).collect();
+    let labels: Vec<String> = cells.iter().map(|c| format!("{} {}x{}", c.workload.name(), c.workers, c.jobs)).collect();
+    let pools: Vec<Backend> = Backend::ALL.into_iter().filter(|b| !b.is_baseline()).collect();
+    let width = 0.6 / pools.len() as f64;
+    let mut pts: Vec<(Backend, f64, f64, f64, f64)> = Vec::new();
+    for (i, c) in cells.iter().enumerate() {
+        for (k, &b) in pools.iter().enumerate() {
+            let Some(q) =
+                c.backends.iter().find(|x| x.backend == b).and_then(|x| x.stats.as_ref()?.makespan_over_ideal)
+            else {
+                continue;
+            };
+            let x = i as f64 + (k as f64 - (pools.len() as f64 - 1.0) / 2.0) * width;
+            pts.push((b, x, q.lo, q.median, q.hi));
+        }
+    }
+    let ymax = pts.iter().map(|p| p.4).fold(1.2, f64::max) * 1.05;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Makespan / ideal per workload (1 = the lower bound; median, min–max bars)", ("sans-serif", 20))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .build_cartesian_2d(-0.5f64..cells.len().max(1) as f64 - 0.5, 0.9f64..ymax)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("workload (workers x jobs)")
+            .y_desc("makespan / ideal (ratio)")
+            .x_labels(cells.len().max(1) * 2 + 1)
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (i - x).abs() < 1e-9 && i >= 0.0 {
+                    labels.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(vec![(-0.5, 1.0), (cells.len() as f64 - 0.5, 1.0)], BLACK.stroke_width(1)))
+            .map_err(err)?;
+        for &b in &pools {
+            let c = color(b);
+            let mine: Vec<_> = pts.iter().filter(|p| p.0 == b).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            chart
+                .draw_series(mine.iter().map(|p| Circle::new((p.1, p.3), 5, c.filled())))
+                .map_err(err)?
+                .label(b.name())
+                .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
+            chart.draw_series(mine.iter().map(|p| ErrorBar::new_vertical(p.1, p.2, p.3, p.4, c, 8))).map_err(err)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// End-to-end latency CDF of the traced runs of `workload`, per backend.
+pub fn latency(r: &Results, workload: Workload) -> Result<String> {
+    let traces: Vec<_> = r
+        .traces
+        .iter()
+        .filter(|t| t.workload == workload && t.failure.is_none() && !t.end_to_end_cdf.is_empty())
+        .collect();
+    let xmax = traces.iter().flat_map(|t| t.end_to_end_cdf.iter().map(|p| p.0 as f64 / 1e3)).fold(0.001, f64::max);
+    let what =
+        traces.first().map(|t| format!("{} × {} jobs, {} workers", t.spec, t.jobs, t.workers)).unwrap_or_default();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("End-to-end latency CDF, {what} (traced)"), ("sans-serif", 20))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..xmax * 1.02, 0f64..1.0)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("end-to-end latency: finish time since pool start (ms)")
+            .y_desc("fraction of jobs done (0–1)")
+            .draw()
+            .map_err(err)?;
+        for t in &traces {
+            let c = color(t.backend);
+            let mut pts = vec![(0.0, 0.0)];
+            pts.extend(t.end_to_end_cdf.iter().map(|&(us, q)| (us as f64 / 1e3, q)));
+            chart
+                .draw_series(LineSeries::new(pts, c.stroke_width(2)))
+                .map_err(err)?
+                .label(t.backend.name())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+impl Exporter for Plots {
+    fn export(&self, results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
+        let mut written = vec![
+            super::write(dir, "overhead.svg", overhead(results)?.as_bytes())?,
+            super::write(dir, "makespan-ideal.svg", makespan_ideal(results)?.as_bytes())?,
+        ];
+        for w in latency_workloads(results) {
+            written.push(super::write(dir, &format!("latency-{}.svg", w.name()), latency(results, w)?.as_bytes())?);
+        }
+        Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::sample_results;
+    use super::*;
+
+    #[test]
+    fn plots_label_axes_with_units_and_use_the_backends_colors() {
+        let r = sample_results();
+        let svg = overhead(&r).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("overhead per job (ns)") && svg.contains("workers (count)"));
+        assert!(svg.contains("#D62728") || svg.contains("#d62728"), "crossbeam's red");
+        let svg = makespan_ideal(&r).unwrap();
+        assert!(svg.contains("makespan / ideal (ratio)") && svg.contains("cpu 2x10000"));
+        let svg = latency(&r, Workload::Overhead).unwrap();
+        assert!(svg.contains("(ms)") && svg.contains("fraction of jobs done"));
+        assert_eq!(latency_workloads(&r), [Workload::Overhead]);
+    }
+}

@@ -1,0 +1,293 @@
+//! The benchmark matrix (which workloads, sizes and worker counts) and the
+//! ideal makespan each cell is judged against.
+
+use std::time::Duration;
+
+use pool_core::{DEFAULT_SEED, JobId, Kind, Span, Work, WorkSpec};
+use serde::Serialize;
+
+/// A workload family of the matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    /// `noop` jobs: the per-job cost of the handoff.
+    Overhead,
+    /// `sleep:10ms` jobs: waiting, like I/O, with many workers.
+    Sleep,
+    /// `spin:100us` jobs: CPU work at 1, 2 and 2x cores workers.
+    Cpu,
+    /// `spin:` jobs of widely varying length: load balancing.
+    Skewed,
+    /// The seed: 3 workers, 5 jobs of `sleep:1s`, once.
+    Seed,
+}
+
+impl Workload {
+    /// Every workload, in report order.
+    pub const ALL: [Workload; 5] =
+        [Workload::Overhead, Workload::Sleep, Workload::Cpu, Workload::Skewed, Workload::Seed];
+
+    /// Short name, as in reports and `--workloads`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Overhead => "overhead",
+            Workload::Sleep => "sleep",
+            Workload::Cpu => "cpu",
+            Workload::Skewed => "skewed",
+            Workload::Seed => "seed",
+        }
+    }
+}
+
+/// What becomes of the sequential baseline in a cell.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "reason")]
+pub enum Baseline {
+    /// Run in this cell, in the same rounds as the backends.
+    Measured,
+    /// Run in another cell of the same workload (it has one worker whatever
+    /// the backends have).
+    InFirstCell,
+    /// Not run, for the reason given.
+    NotRun(String),
+}
+
+/// One cell of the matrix: a workload at one size and worker count.
+#[derive(Clone, Debug)]
+pub struct Cell {
+    /// The family.
+    pub workload: Workload,
+    /// What each job does.
+    pub spec: WorkSpec,
+    /// Number of workers.
+    pub workers: u32,
+    /// Number of jobs.
+    pub jobs: u64,
+    /// Seed for ranged durations.
+    pub seed: u64,
+    /// Whether the sequential baseline runs here.
+    pub baseline: Baseline,
+}
+
+/// The longest the sequential baseline may take per run; longer loops are
+/// not run (their makespan is the total work, known without running).
+const BASELINE_LIMIT: Duration = Duration::from_secs(2);
+
+impl Cell {
+    fn new(workload: Workload, spec: &str, workers: u32, jobs: u64) -> Self {
+        let spec = spec.parse().expect("matrix specs parse");
+        Cell { workload, spec, workers, jobs, seed: DEFAULT_SEED, baseline: Baseline::InFirstCell }
+    }
+
+    /// The work every job of the cell does.
+    pub fn work(&self) -> Work {
+        Work::new(self.spec, self.seed)
+    }
+
+    /// A one-line name: `cpu spin:100us, 10000 jobs, 2 workers`.
+    pub fn label(&self) -> String {
+        format!("{} {}, {} jobs, {} workers", self.workload.name(), self.spec, self.jobs, self.workers)
+    }
+
+    /// The flags of a run of this cell (without `--quiet`/`--format`).
+    pub fn args(&self, backend_workers: u32) -> Vec<String> {
+        vec![
+            format!("--workers={backend_workers}"),
+            format!("--jobs={}", self.jobs),
+            format!("--work={}", self.spec),
+            format!("--seed={}", self.seed),
+        ]
+    }
+
+    /// A guess of one run's duration, for the progress bar's ETA only.
+    pub fn estimate(&self, cores: u32, baseline: bool) -> Duration {
+        let startup = Duration::from_millis(20) + Duration::from_micros(100) * self.workers;
+        let (total, _) = total_work(&self.work(), self.jobs);
+        let handoff = Duration::from_nanos(150) * u32::try_from(self.jobs).unwrap_or(u32::MAX);
+        if baseline {
+            return startup + total + handoff / 4;
+        }
+        startup + ideal_makespan(&self.work(), self.workers, self.jobs, cores) + handoff
+    }
+}
+
+/// The matrix: full size, or small for `--quick`. `cores` sets the "2x
+/// cores" worker count of the CPU workloads.
+pub fn matrix(quick: bool, cores: u32, wanted: &[Workload]) -> Vec<Cell> {
+    let mut cells = Vec::new();
+    let twice = (2 * cores).max(2);
+    for &workload in wanted {
+        let group: Vec<Cell> = match (workload, quick) {
+            (Workload::Overhead, false) => {
+                [1, 2, 4, 8].into_iter().map(|w| Cell::new(workload, "noop", w, 1_000_000)).collect()
+            }
+            (Workload::Overhead, true) => [1, 2].into_iter().map(|w| Cell::new(workload, "noop", w, 100_000)).collect(),
+            (Workload::Sleep, false) => {
+                vec![Cell::new(workload, "sleep:10ms", 100, 1_000), Cell::new(workload, "sleep:10ms", 10_000, 100_000)]
+            }
+            (Workload::Sleep, true) => vec![Cell::new(workload, "sleep:10ms", 20, 100)],
+            (Workload::Cpu, false) => {
+                dedup([1, 2, twice]).into_iter().map(|w| Cell::new(workload, "spin:100us", w, 10_000)).collect()
+            }
+            (Workload::Cpu, true) => [1, 2].into_iter().map(|w| Cell::new(workload, "spin:100us", w, 1_000)).collect(),
+            (Workload::Skewed, false) => {
+                dedup([2, twice]).into_iter().map(|w| Cell::new(workload, "spin:10us..10ms", w, 200)).collect()
+            }
+            (Workload::Skewed, true) => vec![Cell::new(workload, "spin:10us..10ms", 2, 40)],
+            (Workload::Seed, false) => vec![Cell::new(workload, "sleep:1s", 3, 5)],
+            // The seed takes 2 s a run; --quick verifies it but does not time it.
+            (Workload::Seed, true) => vec![],
+        };
+        cells.extend(with_baseline(group));
+    }
+    cells
+}
+
+/// A traced cell: runs with `--format jsonl` for latency, apart from the
+/// timed matrix (timestamps cost more than a `noop` handoff).
+#[derive(Clone, Debug)]
+pub struct TraceCell {
+    /// The cell traced.
+    pub cell: Cell,
+    /// Traced runs per backend.
+    pub rounds: u32,
+    /// Whether each traced run is paired with a quiet run of the same cell,
+    /// to measure what tracing costs per job.
+    pub against_quiet: bool,
+}
+
+/// The traced runs: `noop` at 2 workers (paired with quiet runs, for the
+/// cost of tracing), and one run each of the sleep, CPU and skewed shapes.
+pub fn trace_matrix(quick: bool, wanted: &[Workload], counted_runs: u32) -> Vec<TraceCell> {
+    let mut traces = Vec::new();
+    for &workload in wanted {
+        let (cell, rounds, against_quiet) = match (workload, quick) {
+            (Workload::Overhead, false) => (Cell::new(workload, "noop", 2, 100_000), counted_runs, true),
+            (Workload::Overhead, true) => (Cell::new(workload, "noop", 2, 20_000), counted_runs, true),
+            (Workload::Sleep, false) => (Cell::new(workload, "sleep:10ms", 100, 1_000), 1, false),
+            (Workload::Sleep, true) => (Cell::new(workload, "sleep:10ms", 20, 100), 1, false),
+            (Workload::Cpu, false) => (Cell::new(workload, "spin:100us", 2, 10_000), 1, false),
+            (Workload::Cpu, true) => (Cell::new(workload, "spin:100us", 2, 1_000), 1, false),
+            (Workload::Skewed, false) => (Cell::new(workload, "spin:10us..10ms", 2, 200), 1, false),
+            (Workload::Skewed, true) => (Cell::new(workload, "spin:10us..10ms", 2, 40), 1, false),
+            (Workload::Seed, _) => continue,
+        };
+        let mut cell = cell;
+        cell.baseline =
+            if against_quiet { Baseline::Measured } else { Baseline::NotRun("latency of the pools only".to_owned()) };
+        traces.push(TraceCell { cell, rounds, against_quiet });
+    }
+    traces
+}
+
+fn dedup<const N: usize>(workers: [u32; N]) -> Vec<u32> {
+    let mut v = workers.to_vec();
+    v.dedup();
+    v
+}
+
+/// The sequential baseline runs once per workload, in its first cell, when
+/// a loop over the jobs is short enough to run.
+fn with_baseline(mut group: Vec<Cell>) -> Vec<Cell> {
+    if let Some(first) = group.first_mut() {
+        let (total, _) = total_work(&first.work(), first.jobs);
+        first.baseline = if total <= BASELINE_LIMIT {
+            Baseline::Measured
+        } else {
+            Baseline::NotRun(format!(
+                "a loop over these jobs takes their total work, {}, per run",
+                humantime::format_duration(round_ms(total))
+            ))
+        };
+    }
+    group
+}
+
+fn round_ms(d: Duration) -> Duration {
+    Duration::from_millis(d.as_millis() as u64)
+}
+
+/// The total work of jobs `1..=jobs` and the longest job, from the same
+/// per-job durations the backends use.
+pub fn total_work(work: &Work, jobs: u64) -> (Duration, Duration) {
+    match work.spec().span {
+        _ if work.spec().kind == Kind::Noop => (Duration::ZERO, Duration::ZERO),
+        Span::Fixed(d) => {
+            (d.saturating_mul(u32::try_from(jobs).unwrap_or(u32::MAX)), if jobs > 0 { d } else { Duration::ZERO })
+        }
+        Span::Uniform { .. } => (1..=jobs)
+            .map(|j| work.duration(JobId(j)))
+            .fold((Duration::ZERO, Duration::ZERO), |(t, m), d| (t + d, m.max(d))),
+    }
+}
+
+/// The lower bound on a run's makespan, with no pool overhead at all:
+///
+/// - `noop`: zero;
+/// - uniform sleeps: `ceil(J / W) × d` (W sleep at once, then the next W);
+/// - ranged sleeps: `max(total / W, longest)`;
+/// - CPU work: `max(total / min(W, cores), longest)` (no more than `cores`
+///   jobs compute at once, and no job splits).
+pub fn ideal_makespan(work: &Work, workers: u32, jobs: u64, cores: u32) -> Duration {
+    let (total, longest) = total_work(work, jobs);
+    let workers = workers.max(1);
+    match (work.spec().kind, work.spec().span) {
+        (Kind::Noop, _) => Duration::ZERO,
+        (Kind::Sleep, Span::Fixed(d)) => {
+            d.saturating_mul(u32::try_from(jobs.div_ceil(u64::from(workers))).unwrap_or(u32::MAX))
+        }
+        (Kind::Sleep, Span::Uniform { .. }) => (total / workers).max(longest),
+        (Kind::Spin, _) => (total / workers.min(cores.max(1))).max(longest),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ideal(spec: &str, workers: u32, jobs: u64, cores: u32) -> Duration {
+        ideal_makespan(&Work::new(spec.parse().unwrap(), DEFAULT_SEED), workers, jobs, cores)
+    }
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn uniform_sleeps_go_in_waves_of_w() {
+        assert_eq!(ideal("sleep:10ms", 100, 1_000, 2), 100 * MS);
+        assert_eq!(ideal("sleep:10ms", 10_000, 100_000, 2), 100 * MS);
+        assert_eq!(ideal("sleep:1s", 3, 5, 2), 2000 * MS, "the seed: two waves");
+        assert_eq!(ideal("sleep:10ms", 100, 1_001, 2), 110 * MS, "a partial wave counts");
+        assert_eq!(ideal("sleep:10ms", 4, 0, 2), Duration::ZERO);
+    }
+
+    #[test]
+    fn cpu_work_is_limited_by_cores_and_the_longest_job() {
+        assert_eq!(ideal("spin:100us", 1, 10_000, 2), 1000 * MS);
+        assert_eq!(ideal("spin:100us", 2, 10_000, 2), 500 * MS);
+        assert_eq!(ideal("spin:100us", 4, 10_000, 2), 500 * MS, "more workers than cores do not help");
+        assert_eq!(ideal("spin:10ms", 4, 2, 8), 10 * MS, "no job splits");
+        assert_eq!(ideal("noop", 2, 1_000_000, 2), Duration::ZERO);
+    }
+
+    #[test]
+    fn ranged_work_sums_the_backends_own_durations() {
+        let work = Work::new("spin:1ms..9ms".parse().unwrap(), 7);
+        let (total, longest) = total_work(&work, 50);
+        let sum: Duration = (1..=50).map(|j| work.duration(JobId(j))).sum();
+        assert_eq!(total, sum);
+        assert!(longest <= 9 * MS && longest >= MS);
+        assert_eq!(ideal_makespan(&work, 2, 50, 2), (sum / 2).max(longest));
+        assert_eq!(ideal_makespan(&work, 1000, 50, 1000), longest, "with a worker per job, the longest job");
+    }
+
+    #[test]
+    fn the_baseline_runs_once_per_workload_when_short() {
+        let cells = matrix(false, 2, &[Workload::Cpu, Workload::Sleep, Workload::Overhead]);
+        let cpu: Vec<_> = cells.iter().filter(|c| c.workload == Workload::Cpu).collect();
+        assert_eq!(cpu.iter().map(|c| c.workers).collect::<Vec<_>>(), [1, 2, 4]);
+        assert_eq!(cpu[0].baseline, Baseline::Measured);
+        assert_eq!(cpu[1].baseline, Baseline::InFirstCell);
+        let sleep = cells.iter().find(|c| c.workload == Workload::Sleep).unwrap();
+        assert!(matches!(&sleep.baseline, Baseline::NotRun(why) if why.contains("10s")), "{:?}", sleep.baseline);
+    }
+}
