@@ -1,2 +1,296 @@
 //! Criterion benchmarks of every backend, run in-process through the backend
-//! libraries (`cargo bench -p benches`); the bench targets are in `benches/`.
+//! libraries: `cargo bench -p benches` (one group: `cargo bench -p benches --
+//! overhead`). The bench target is `benches/pools.rs`; the helpers it calls
+//! for each backend live here, written once and generic over [`Backend`].
+//!
+//! The workloads are those of `cargo xtask compare`, scaled down so the whole
+//! run takes a few minutes on two cores: one criterion group per [`Workload`]
+//! (see [`WORKLOADS`]), one benchmark per backend and worker count named
+//! `BenchmarkId::new(backend, workers)`, throughput in jobs, so criterion's
+//! report (`target/criterion/report/index.html`) draws one line per backend
+//! over the number of workers. Every group also holds the no-pool baseline,
+//! [`Sequential`](pool_core::Sequential), once, at 1 worker: it runs every
+//! job on the calling thread whatever the worker count.
+//!
+//! # What one iteration measures
+//!
+//! One iteration is one whole [`Pool::run`]: **a fresh pool every time**.
+//! The std and crossbeam backends spawn their W threads and join them before
+//! `run` returns; rayon builds a W-thread `ThreadPool` and drops it (rayon's
+//! drop tells its threads to end but does not wait for them, so their exit
+//! may overlap the next iteration); tokio builds a multi-thread runtime (as
+//! many threads as cores, whatever W) and spawns W tasks. So each figure is
+//! start-up + the jobs + shutdown, as a program that runs one batch pays it. The [`SPAWN`] group runs the same pools with no job at
+//! all: subtract its figure at the same worker count from another group's to
+//! get the cost of the jobs alone.
+//!
+//! # Results are checked
+//!
+//! Every iteration counts the outcomes and sums the results and asserts that
+//! all `J` jobs came back with `j * 2` each (the sum is `J(J+1)`), none
+//! failed and none was skipped ([`run_checked`]). A backend that lost or
+//! duplicated a job fails the bench rather than looking fast.
+
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{AxisScale, BenchmarkGroup, BenchmarkId, PlotConfiguration, SamplingMode, Throughput};
+use pool_core::{Backend, DEFAULT_SEED, JobId, Pool, PoolConfig, RunReport, Sequential, Work, WorkSpec};
+
+/// One workload: a criterion group of its own, with the sizes and timing
+/// settings it needs to stay short.
+#[derive(Clone, Copy, Debug)]
+pub struct Workload {
+    /// The criterion group's name (`overhead`, `cpu`, …).
+    pub name: &'static str,
+    /// The work spec of every job, as for `--work` (`noop`, `spin:100us`).
+    pub spec: &'static str,
+    /// Jobs per run, `J`: ids `1..=J`.
+    pub jobs: u64,
+    /// The worker counts each backend is measured at (the x axis).
+    pub workers: &'static [u32],
+    /// Criterion samples per benchmark (at least 10).
+    pub sample_size: usize,
+    /// Warm-up time per benchmark.
+    pub warm_up: Duration,
+    /// Target measurement time per benchmark; criterion exceeds it (and says
+    /// so) when `sample_size` runs take longer.
+    pub measurement: Duration,
+}
+
+/// Start-up and shutdown alone: no job, so the figure is what a fresh pool
+/// of W workers costs (threads or a runtime spawned and joined). Subtract it
+/// from the other groups at the same W.
+pub const SPAWN: Workload = Workload {
+    name: "spawn",
+    spec: "noop",
+    jobs: 0,
+    workers: &[1, 2, 4, 8],
+    sample_size: 20,
+    warm_up: Duration::from_millis(200),
+    measurement: Duration::from_millis(700),
+};
+
+/// The per-job cost of the handoff: many jobs that do nothing, quiet. The
+/// xtask runs 1,000,000; 100,000 keeps one run near 10 ms.
+pub const OVERHEAD: Workload = Workload {
+    name: "overhead",
+    spec: "noop",
+    jobs: 100_000,
+    workers: &[1, 2, 4, 8],
+    sample_size: 20,
+    warm_up: Duration::from_millis(300),
+    measurement: Duration::from_millis(1500),
+};
+
+/// CPU-bound jobs of 100 µs: how close each pool gets to the cores' worth
+/// of speed-up (this machine has 2 cores, hence 1, 2 and 2× cores).
+pub const CPU: Workload = Workload {
+    name: "cpu",
+    spec: "spin:100us",
+    jobs: 400,
+    workers: &[1, 2, 4],
+    sample_size: 10,
+    warm_up: Duration::from_millis(200),
+    measurement: Duration::from_secs(1),
+};
+
+/// CPU-bound jobs of widely spread length, the xtask's `spin:10us..10ms`
+/// (drawn per job from the seed, the same for every backend) at its
+/// `--quick` size of 40 jobs: load balancing, and the tail when the last long
+/// job starts late. About 200 ms of work per run.
+pub const SKEWED: Workload = Workload {
+    name: "skewed",
+    spec: "spin:10us..10ms",
+    jobs: 40,
+    workers: &[1, 2, 4],
+    sample_size: 10,
+    warm_up: Duration::from_millis(200),
+    measurement: Duration::from_secs(2),
+};
+
+/// Short sleeps, like I/O, with many workers: 400 jobs of 1 ms. Ideal
+/// makespans are 40 ms, 4 ms and 1 ms at 10, 100 and 400 workers; at 400 the
+/// cost of starting 400 threads dominates the thread-per-worker backends.
+/// (The xtask sleeps 10 ms; 1 ms keeps this group short and shows timer
+/// granularity: tokio's timer wheel ticks in whole milliseconds and rounds a
+/// sleep up to the next tick.)
+/// The sequential baseline sleeps 400 ms per run, so criterion warns that its
+/// 10 samples take longer than the target time.
+pub const SLEEP: Workload = Workload {
+    name: "sleep",
+    spec: "sleep:1ms",
+    jobs: 400,
+    workers: &[10, 100, 400],
+    sample_size: 10,
+    warm_up: Duration::from_millis(200),
+    measurement: Duration::from_secs(1),
+};
+
+/// Every workload, in the order the bench target runs them.
+pub const WORKLOADS: [Workload; 5] = [SPAWN, OVERHEAD, CPU, SKEWED, SLEEP];
+
+impl Workload {
+    /// The parsed work spec with the default seed.
+    ///
+    /// # Panics
+    ///
+    /// If `spec` does not parse (a bug in this file).
+    pub fn work(&self) -> Work {
+        let spec: WorkSpec = self.spec.parse().unwrap_or_else(|e| panic!("workload {}: {e}", self.name));
+        Work::new(spec, DEFAULT_SEED)
+    }
+
+    /// Applies this workload's sample size, times, flat sampling (every run
+    /// is milliseconds long), a logarithmic worker axis and, when it has
+    /// jobs, throughput in jobs to `group`.
+    pub fn configure(&self, group: &mut BenchmarkGroup<'_, WallTime>) {
+        group
+            .sample_size(self.sample_size)
+            .warm_up_time(self.warm_up)
+            .measurement_time(self.measurement)
+            .sampling_mode(SamplingMode::Flat)
+            .plot_config(PlotConfiguration::default().summary_scale(AxisScale::Logarithmic));
+        if self.jobs > 0 {
+            group.throughput(Throughput::Elements(self.jobs));
+        }
+    }
+}
+
+/// Adds one benchmark per worker count of `workload` for backend `B`, named
+/// `BenchmarkId::new(B::NAME, workers)`, each iteration one checked run of a
+/// fresh pool ([`run_checked`]) with `B`'s default options.
+pub fn bench_backend<B: Backend>(group: &mut BenchmarkGroup<'_, WallTime>, workload: &Workload) {
+    bench_at::<B>(group, workload, workload.workers);
+}
+
+/// Adds the no-pool baseline to `group`: [`Sequential`] at 1 worker (it runs
+/// every job on the calling thread, so more workers would change nothing).
+pub fn bench_sequential(group: &mut BenchmarkGroup<'_, WallTime>, workload: &Workload) {
+    bench_at::<Sequential>(group, workload, &[1]);
+}
+
+/// Adds one benchmark per entry of `workers` for backend `B`.
+///
+/// # Panics
+///
+/// If `B` refuses the pool (more workers than it starts), or, inside the
+/// benchmark, if a run fails its check.
+pub fn bench_at<B: Backend>(group: &mut BenchmarkGroup<'_, WallTime>, workload: &Workload, workers: &[u32]) {
+    let work = workload.work();
+    // Calibrate the spin loop now, outside any timed run.
+    work.prepare();
+    for &w in workers {
+        let pool = Pool::<B>::new(PoolConfig::new(w, work.clone()), B::Options::default())
+            .unwrap_or_else(|e| panic!("{} at {w} workers: {e}", B::NAME));
+        group.bench_with_input(BenchmarkId::new(B::NAME, w), &workload.jobs, |b, &jobs| {
+            b.iter(|| run_checked(&pool, jobs));
+        });
+    }
+}
+
+/// Runs jobs `1..=jobs` on `pool` and checks that every one came back: as
+/// many outcomes as jobs, every result `j * 2` (so the sum is `J(J+1)`), none
+/// failed or skipped.
+///
+/// # Panics
+///
+/// If the run returns an error or any of those checks fails; the message
+/// names the backend and the worker count.
+pub fn run_checked<B: Backend>(pool: &Pool<B>, jobs: u64) -> RunReport {
+    let workers = pool.config().workers;
+    let (mut count, mut sum, mut wrong) = (0u64, 0u64, 0u64);
+    let report = pool
+        .run((1..=jobs).map(JobId), |outcome| {
+            count += 1;
+            match outcome.result {
+                Ok(r) => {
+                    sum = sum.wrapping_add(r);
+                    wrong += u64::from(r != outcome.job.expected_result());
+                }
+                Err(_) => wrong += 1,
+            }
+        })
+        .unwrap_or_else(|e| panic!("{} at {workers} workers: {e}", B::NAME));
+    let name = B::NAME;
+    assert_eq!(count, jobs, "{name} at {workers} workers: {count} outcomes for {jobs} jobs");
+    assert_eq!(wrong, 0, "{name} at {workers} workers: {wrong} failed or wrong results");
+    assert_eq!(sum, expected_sum(jobs), "{name} at {workers} workers: results sum to {sum}");
+    assert_eq!(
+        (report.finished, report.failed, report.skipped),
+        (jobs, 0, 0),
+        "{name} at {workers} workers: the pool's own counts disagree"
+    );
+    report
+}
+
+/// The sum of the results of jobs `1..=jobs`: `2 + 4 + … + 2J = J(J+1)`.
+pub fn expected_sum(jobs: u64) -> u64 {
+    jobs.wrapping_mul(jobs.wrapping_add(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pool_core::{Crew, JobOutcome, PoolError, SequentialOptions};
+
+    fn smoke<B: Backend>() {
+        let work: Work = Work::new("noop".parse().unwrap(), DEFAULT_SEED);
+        for workers in [1, 3] {
+            let pool = Pool::<B>::new(PoolConfig::new(workers, work.clone()), B::Options::default()).unwrap();
+            for jobs in [0, 1, 1000] {
+                assert_eq!(run_checked(&pool, jobs).finished, jobs);
+            }
+        }
+    }
+
+    #[test]
+    fn every_backend_passes_the_check() {
+        smoke::<Sequential>();
+        smoke::<pool_std::Std>();
+        smoke::<pool_crossbeam::Crossbeam>();
+        smoke::<pool_tokio::Tokio>();
+        smoke::<pool_rayon::Rayon>();
+    }
+
+    #[test]
+    fn expected_sum_is_twice_the_triangle() {
+        assert_eq!(expected_sum(0), 0);
+        assert_eq!(expected_sum(5), 2 + 4 + 6 + 8 + 10);
+        assert_eq!(expected_sum(100_000), (1..=100_000u64).map(|j| j * 2).sum::<u64>());
+    }
+
+    /// A broken backend: runs every job but drops the last outcome.
+    struct LosesOne;
+
+    impl Backend for LosesOne {
+        const NAME: &'static str = "loses-one";
+        const MAX_WORKERS: u32 = 1;
+        type Options = SequentialOptions;
+
+        fn run<I>(
+            crew: Crew,
+            _: &SequentialOptions,
+            jobs: I,
+            on_result: &mut dyn FnMut(JobOutcome),
+        ) -> Result<(), PoolError>
+        where
+            I: Iterator<Item = JobId> + Send,
+        {
+            let mut worker = crew.into_workers().next().unwrap();
+            let mut outcomes: Vec<_> = jobs.filter_map(|job| worker.run(job)).collect();
+            outcomes.pop();
+            outcomes.into_iter().for_each(on_result);
+            worker.exit();
+            Ok(())
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "loses-one at 1 workers: 9 outcomes for 10 jobs")]
+    fn a_lost_result_fails_the_run() {
+        let work: Work = Work::new("noop".parse().unwrap(), DEFAULT_SEED);
+        let pool = Pool::<LosesOne>::new(PoolConfig::new(1, work), SequentialOptions::default()).unwrap();
+        run_checked(&pool, 10);
+    }
+}
