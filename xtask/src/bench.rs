@@ -186,6 +186,11 @@ fn ms(d: Duration) -> u64 {
 }
 
 impl Bencher<'_> {
+    /// (warmup, counted) runs of `cell`.
+    pub fn rounds(&self, cell: &Cell) -> (u32, u32) {
+        if cell.once { (0, 1) } else { (self.warmup, self.runs) }
+    }
+
     /// Rounds of a cell's runs, in estimated milliseconds, for the bar.
     pub fn cell_cost(&self, cell: &Cell, backends: &[Backend], rounds: u32) -> u64 {
         participants(cell, backends).iter().map(|b| ms(cell.estimate(self.cores, b.is_baseline()))).sum::<u64>()
@@ -212,8 +217,8 @@ impl Bencher<'_> {
                 stats: None,
             })
             .collect();
-        let total = self.warmup + self.runs;
-        for round in 0..total {
+        let (warmup, runs) = self.rounds(cell);
+        for round in 0..warmup + runs {
             for backend in rotated(&who, round) {
                 let est = ms(cell.estimate(self.cores, backend.is_baseline()));
                 let r = results.iter_mut().find(|r| r.backend == backend).expect("a participant");
@@ -221,10 +226,10 @@ impl Bencher<'_> {
                     self.progress.inc(est);
                     continue;
                 }
-                let phase = if round < self.warmup {
-                    format!("warmup {}/{}", round + 1, self.warmup)
+                let phase = if round < warmup {
+                    format!("warmup {}/{warmup}", round + 1)
                 } else {
-                    format!("run {}/{}", round - self.warmup + 1, self.runs)
+                    format!("run {}/{runs}", round - warmup + 1)
                 };
                 self.progress.set_message(format!("{} · {backend} · {phase}", cell.label()));
                 let mut cmd = self.command(cell, backend);
@@ -236,8 +241,8 @@ impl Bencher<'_> {
                     }
                     Ok(run) => match pool_seconds(&run.stderr) {
                         None => r.failure = Some(format!("no makespan in its summary: {}", run.last_error_line())),
-                        Some(makespan_s) if round >= self.warmup => r.samples.push(Sample {
-                            round: round - self.warmup,
+                        Some(makespan_s) if round >= warmup => r.samples.push(Sample {
+                            round: round - warmup,
                             makespan_s,
                             wall_s: run.wall.as_secs_f64(),
                             user_s: run.user.as_secs_f64(),

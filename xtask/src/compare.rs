@@ -101,7 +101,13 @@ pub fn run(args: &Args) -> Result<bool> {
     let traces = workload::trace_matrix(args.quick, &workloads, runs);
     let progress = ProgressBar::new(0).with_style(bar_style());
     let bencher = Bencher { binaries: &binaries, cores, progress: &progress, warmup, runs };
-    let total: u64 = cells.iter().map(|c| bencher.cell_cost(c, &passed, warmup + runs)).sum::<u64>()
+    let total: u64 = cells
+        .iter()
+        .map(|c| {
+            let (w, n) = bencher.rounds(c);
+            bencher.cell_cost(c, &passed, w + n)
+        })
+        .sum::<u64>()
         + traces
             .iter()
             .map(|t| bencher.cell_cost(&t.cell, &passed, t.rounds * if t.against_quiet { 2 } else { 1 }))

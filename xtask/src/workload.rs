@@ -67,6 +67,9 @@ pub struct Cell {
     pub seed: u64,
     /// Whether the sequential baseline runs here.
     pub baseline: Baseline,
+    /// Run once, with no warmup (the seed: it takes 2 s and is the story,
+    /// not a statistic).
+    pub once: bool,
 }
 
 /// The longest the sequential baseline may take per run; longer loops are
@@ -76,7 +79,7 @@ const BASELINE_LIMIT: Duration = Duration::from_secs(2);
 impl Cell {
     fn new(workload: Workload, spec: &str, workers: u32, jobs: u64) -> Self {
         let spec = spec.parse().expect("matrix specs parse");
-        Cell { workload, spec, workers, jobs, seed: DEFAULT_SEED, baseline: Baseline::InFirstCell }
+        Cell { workload, spec, workers, jobs, seed: DEFAULT_SEED, baseline: Baseline::InFirstCell, once: false }
     }
 
     /// The work every job of the cell does.
@@ -134,7 +137,7 @@ pub fn matrix(quick: bool, cores: u32, wanted: &[Workload]) -> Vec<Cell> {
                 dedup([2, twice]).into_iter().map(|w| Cell::new(workload, "spin:10us..10ms", w, 200)).collect()
             }
             (Workload::Skewed, true) => vec![Cell::new(workload, "spin:10us..10ms", 2, 40)],
-            (Workload::Seed, false) => vec![Cell::new(workload, "sleep:1s", 3, 5)],
+            (Workload::Seed, false) => vec![Cell { once: true, ..Cell::new(workload, "sleep:1s", 3, 5) }],
             // The seed takes 2 s a run; --quick verifies it but does not time it.
             (Workload::Seed, true) => vec![],
         };

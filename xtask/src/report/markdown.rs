@@ -369,7 +369,8 @@ fn meaning(r: &Results) -> String {
 
 fn cell_table(s: &mut String, c: &CellResult) {
     let _ = writeln!(s, "### {}\n", title(c));
-    let _ = writeln!(s, "Ideal makespan {}; seed {}.\n", duration(c.ideal_s), c.seed);
+    let runs = c.backends.iter().map(|b| b.samples.len()).max().unwrap_or(0);
+    let _ = writeln!(s, "Ideal makespan {}; seed {}; {runs} counted runs per backend.\n", duration(c.ideal_s), c.seed);
     *s +=
         "| rank | backend | makespan | vs fastest | jobs/s | overhead / job | efficiency | CPU user+sys | peak RSS |\n";
     *s += "|---:|---|---:|---:|---:|---:|---:|---:|---:|\n";
