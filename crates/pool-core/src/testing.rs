@@ -465,6 +465,8 @@ pub const BAD_INPUTS: &[(&[&str], &str)] = &[
     (&["--queue", "0"], "--queue"),
     (&["--queue", "-1"], "--queue"),
     (&["--queue", "many"], "--queue"),
+    // tokio's own flag; unknown to the other backends, refused by all.
+    (&["--threads", "0"], "--threads"),
 ];
 
 /// Every malformed command line gets exit status 2 and one line on stderr
@@ -496,6 +498,27 @@ pub fn binary_rejects_bad_input(bin: &str) {
         }
     }
     assert!(failures.is_empty(), "{bin}:\n{}", failures.join("\n"));
+}
+
+/// A closed standard output (`pool-x | head -1`): the run ends with status 3
+/// and one error line, not a panic.
+pub fn binary_closed_stdout(bin: &str) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let args = ["-w", "3", "-j", "200000", "--work", "noop"];
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3), "{bin}: {status:?}: {stderr}");
+    assert!(stderr.contains("could not write the log"), "{bin}: {stderr}");
+    assert_no_panic_report(bin, &args, &stderr);
 }
 
 /// How long an interrupted binary may take to exit: a sanity bound, not a
@@ -746,6 +769,10 @@ macro_rules! binary_tests {
             #[test]
             fn rejects_bad_input() {
                 testing::binary_rejects_bad_input($bin);
+            }
+            #[test]
+            fn closed_stdout() {
+                testing::binary_closed_stdout($bin);
             }
             #[test]
             fn sigint() {
