@@ -92,7 +92,6 @@ fn usage_line(e: &clap::Error) -> String {
                 "--jobs" => format!("a whole number of jobs, 0 to {MAX_JOBS}"),
                 "--queue" => "a whole number of entries, at least 1".to_owned(),
                 "--panic-on" => "comma-separated job ids, each at least 1".to_owned(),
-                "--threads" => "a whole number of threads, at least 1".to_owned(),
                 _ => "a whole number".to_owned(),
             };
             line += &format!(" (expected {expected})");

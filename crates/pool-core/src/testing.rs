@@ -467,6 +467,7 @@ pub const BAD_INPUTS: &[(&[&str], &str)] = &[
     (&["--queue", "many"], "--queue"),
     // tokio's own flag; unknown to the other backends, refused by all.
     (&["--threads", "0"], "--threads"),
+    (&["--threads", "20000"], "--threads"),
 ];
 
 /// Every malformed command line gets exit status 2 and one line on stderr

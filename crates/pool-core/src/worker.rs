@@ -290,7 +290,10 @@ impl Worker {
         if let Some(log) = &self.shared.log {
             if !self.shared.log_failed.load(Relaxed) {
                 if let Err(e) = log.sink.write_lines(&self.buf) {
+                    // Nobody can see the rest of this run: start no more
+                    // jobs, as after a cancel, and report the error.
                     self.shared.log_failed.store(true, Relaxed);
+                    self.shared.stop.store(true, Relaxed);
                     self.shared.log_error.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(e);
                 }
             }

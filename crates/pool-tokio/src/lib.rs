@@ -23,12 +23,24 @@ pub struct Tokio;
 /// Options of the tokio backend.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct TokioOptions {
-    /// Runtime worker threads [default: the machine's cores].
-    #[arg(long, value_name = "N")]
+    /// Runtime worker threads, 1 to 1024 [default: the machine's cores].
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<NonZeroUsize>,
     /// Where CPU-bound jobs run.
     #[arg(long, value_enum, default_value_t)]
     pub cpu_jobs: CpuJobs,
+}
+
+/// The most runtime threads `--threads` accepts: far past any core count,
+/// and well inside what tokio and the OS will start.
+pub const MAX_THREADS: usize = 1024;
+
+fn parse_threads(s: &str) -> Result<NonZeroUsize, String> {
+    s.parse()
+        .ok()
+        .and_then(NonZeroUsize::new)
+        .filter(|n| n.get() <= MAX_THREADS)
+        .ok_or_else(|| format!("expected a whole number of threads from 1 to {MAX_THREADS}"))
 }
 
 /// Where a task runs a job's CPU work.
