@@ -131,7 +131,16 @@ fn run<B: Backend>(cli: Cli<B::Options>) -> ExitCode {
     config.queue = cli.queue;
     config.log = (!cli.quiet).then(|| Log::stdout(cli.format));
     let cancel = Arc::clone(&config.cancel);
-    if let Err(e) = ctrlc::set_handler(move || cancel.store(true, Relaxed)) {
+    let stopping = bin.clone();
+    let on_ctrl_c = move || {
+        // The first Ctrl-C drains; a second one is the user insisting.
+        if cancel.swap(true, Relaxed) {
+            eprintln!("{stopping}: interrupted again, quitting at once");
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+        eprintln!("{stopping}: interrupted: letting running jobs end (Ctrl-C again to quit at once)");
+    };
+    if let Err(e) = ctrlc::set_handler(on_ctrl_c) {
         eprintln!("{bin}: warning: Ctrl-C will not stop the pool cleanly: {e}");
     }
     let pool = match Pool::<B>::new(config, cli.backend) {
