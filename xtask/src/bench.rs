@@ -173,8 +173,20 @@ pub fn participants(cell: &Cell, backends: &[Backend]) -> Vec<Backend> {
     backends.iter().copied().filter(|b| !b.is_baseline() || cell.baseline == Baseline::Measured).collect()
 }
 
-fn limit(cell: &Cell, cores: u32) -> Duration {
-    Duration::from_secs(60).max(cell.estimate(cores, true) * 3)
+/// How long one run may take before it is killed: ten times its estimate,
+/// and at least 30 s.
+fn limit(cell: &Cell, cores: u32, backend: Backend) -> Duration {
+    Duration::from_secs(30).max(cell.estimate(cores, backend.is_baseline()) * 10)
+}
+
+/// Why a run that did not exit with 0 failed, in one line.
+fn failure(run: &child::Run, limit: Duration) -> String {
+    match run.exit {
+        child::Exit::TimedOut => {
+            format!("did not finish within {} s, the limit for this cell, and was killed", limit.as_secs())
+        }
+        exit => format!("{exit}: {}", run.last_error_line()),
+    }
 }
 
 fn workers_of(cell: &Cell, backend: Backend) -> u32 {
@@ -234,11 +246,10 @@ impl Bencher<'_> {
                 self.progress.set_message(format!("{} · {backend} · {phase}", cell.label()));
                 let mut cmd = self.command(cell, backend);
                 cmd.arg("--quiet");
-                match child::run(&mut cmd, false, limit(cell, self.cores)) {
+                let limit = limit(cell, self.cores, backend);
+                match child::run(&mut cmd, false, limit) {
                     Err(e) => r.failure = Some(format!("{e:#}")),
-                    Ok(run) if run.exit != child::Exit::Code(0) => {
-                        r.failure = Some(format!("{}: {}", run.exit, run.last_error_line()));
-                    }
+                    Ok(run) if run.exit != child::Exit::Code(0) => r.failure = Some(failure(&run, limit)),
                     Ok(run) => match pool_seconds(&run.stderr) {
                         None => r.failure = Some(format!("no makespan in its summary: {}", run.last_error_line())),
                         Some(makespan_s) if round >= warmup => r.samples.push(Sample {
@@ -315,10 +326,11 @@ impl Bencher<'_> {
                     ));
                     let mut cmd = self.command(cell, backend);
                     cmd.arg(if traced { "--format=jsonl" } else { "--quiet" });
-                    let run = match child::run(&mut cmd, traced, limit(cell, self.cores)) {
+                    let limit = limit(cell, self.cores, backend);
+                    let run = match child::run(&mut cmd, traced, limit) {
                         Ok(run) if run.exit == child::Exit::Code(0) => run,
                         Ok(run) => {
-                            r.failure = Some(format!("{}: {}", run.exit, run.last_error_line()));
+                            r.failure = Some(failure(&run, limit));
                             continue;
                         }
                         Err(e) => {
