@@ -9,18 +9,22 @@
 //! spawned straight from this xtask (which holds logs of 100,000 jobs)
 //! would report the xtask's peak. The helper is small when it spawns, so
 //! the figure is the child's own (with the helper's few MiB as a floor).
-//! This is the only module with `unsafe` (the libc calls std does not wrap).
-#![allow(unsafe_code)]
+//! The helper has exactly one child, so once it is reaped,
+//! `getrusage(RUSAGE_CHILDREN)` is that child's usage alone.
 
 use std::ffi::OsString;
 use std::io::Read;
-use std::os::unix::process::CommandExt as _;
+use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
+use nix::sys::resource::{UsageWho, getrusage};
+use nix::sys::signal::{Signal, killpg};
+use nix::sys::time::TimeVal;
+use nix::unistd::Pid;
 
 /// The helper's last stderr line: `@@xtask-rusage USER_US SYS_US MAXRSS_KIB EXIT`.
 const MARKER: &str = "\n@@xtask-rusage ";
@@ -72,10 +76,6 @@ impl Run {
     }
 }
 
-fn timeval(t: libc::timeval) -> Duration {
-    Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-}
-
 /// The helper: runs `PROGRAM ARGS..` with this process's stdio, reaps it
 /// with wait4, prints its usage as the last stderr line, and exits as it did.
 pub fn measure_main(args: &[OsString]) -> ExitCode {
@@ -90,34 +90,28 @@ pub fn measure_main(args: &[OsString]) -> ExitCode {
             return ExitCode::from(127);
         }
     };
-    let Ok(pid) = libc::pid_t::try_from(child.id()) else { return ExitCode::from(2) };
-    let mut status: libc::c_int = 0;
-    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: wait4(2) on our own child, with valid pointers to locals
-        // that outlive the call.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if r == pid {
-            break;
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            eprintln!("xtask: wait4 on {pid}: {e}");
+    let mut child = child;
+    let status = match child.wait() {
+        Ok(status) => status,
+        Err(e) => {
+            eprintln!("xtask: waiting for {}: {e}", program.to_string_lossy());
             return ExitCode::from(2);
         }
-    }
-    let (exit, code) = if libc::WIFEXITED(status) {
-        (format!("code:{}", libc::WEXITSTATUS(status)), libc::WEXITSTATUS(status))
-    } else {
-        (format!("signal:{}", libc::WTERMSIG(status)), 128 + libc::WTERMSIG(status))
     };
-    eprintln!(
-        "{MARKER}{} {} {} {exit}",
-        timeval(usage.ru_utime).as_micros(),
-        timeval(usage.ru_stime).as_micros(),
-        usage.ru_maxrss
-    );
+    let usage = match getrusage(UsageWho::RUSAGE_CHILDREN) {
+        Ok(usage) => usage,
+        Err(e) => {
+            eprintln!("xtask: getrusage: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (exit, code) = match (status.code(), status.signal()) {
+        (Some(code), _) => (format!("code:{code}"), code),
+        (None, Some(signal)) => (format!("signal:{signal}"), 128 + signal),
+        (None, None) => ("code:255".to_owned(), 255),
+    };
+    let micros = |t: TimeVal| t.tv_sec() as i128 * 1_000_000 + i128::from(t.tv_usec());
+    eprintln!("{MARKER}{} {} {} {exit}", micros(usage.user_time()), micros(usage.system_time()), usage.max_rss());
     ExitCode::from(u8::try_from(code).unwrap_or(255))
 }
 
@@ -163,7 +157,7 @@ pub fn run(cmd: &mut Command, capture_stdout: bool, limit: Duration) -> Result<R
         .stderr(Stdio::piped());
     let start = Instant::now();
     let mut child = helper.spawn().with_context(|| format!("could not start {}", program.to_string_lossy()))?;
-    let pid = libc::pid_t::try_from(child.id()).context("pid out of range")?;
+    let pid = i32::try_from(child.id()).context("pid out of range")?;
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
 
@@ -186,9 +180,9 @@ pub fn run(cmd: &mut Command, capture_stdout: bool, limit: Duration) -> Result<R
         let watchdog = s.spawn(move || {
             let timed_out = finished.recv_timeout(limit) == Err(mpsc::RecvTimeoutError::Timeout);
             if timed_out {
-                // SAFETY: kill(2) of the process group the helper leads; the
-                // helper is not reaped yet (the main thread waits on it).
-                unsafe { libc::kill(-pid, libc::SIGKILL) };
+                // The helper leads its own process group and is not reaped
+                // yet (the main thread waits on it), so the group is ours.
+                let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
             }
             timed_out
         });
