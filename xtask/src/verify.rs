@@ -57,7 +57,7 @@ pub fn suite() -> Vec<Case> {
         },
         case("more-workers", "more workers than jobs", 8, 3, "spin:2ms"),
         case("zero-jobs", "zero jobs: every worker still exits", 4, 0, "noop"),
-        case("skewed", "skewed spin:10us..5ms ranges", 3, 60, "spin:10us..5ms"),
+        case("skewed", "skewed spin:10us~5ms (log-uniform)", 3, 60, "spin:10us~5ms"),
         Case { queue: Some(2), ..case("bounded", "bounded queue (--queue 2)", 3, 300, "spin:1us..50us") },
         case("tiny-jobs", "many tiny jobs (100,000 noop)", 4, 100_000, "noop"),
         Case { panic_on: &[3, 7], ..case("failures", "jobs 3 and 7 panic: failed, not lost", 2, 10, "noop") },

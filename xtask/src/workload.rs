@@ -134,9 +134,9 @@ pub fn matrix(quick: bool, cores: u32, wanted: &[Workload]) -> Vec<Cell> {
             }
             (Workload::Cpu, true) => [1, 2].into_iter().map(|w| Cell::new(workload, "spin:100us", w, 1_000)).collect(),
             (Workload::Skewed, false) => {
-                dedup([2, twice]).into_iter().map(|w| Cell::new(workload, "spin:10us..10ms", w, 200)).collect()
+                dedup([2, twice]).into_iter().map(|w| Cell::new(workload, "spin:10us~20ms", w, 400)).collect()
             }
-            (Workload::Skewed, true) => vec![Cell::new(workload, "spin:10us..10ms", 2, 40)],
+            (Workload::Skewed, true) => vec![Cell::new(workload, "spin:10us~20ms", 2, 40)],
             (Workload::Seed, false) => vec![Cell { once: true, ..Cell::new(workload, "sleep:1s", 3, 5) }],
             // The seed takes 2 s a run; --quick verifies it but does not time it.
             (Workload::Seed, true) => vec![],
@@ -171,8 +171,8 @@ pub fn trace_matrix(quick: bool, wanted: &[Workload], counted_runs: u32) -> Vec<
             (Workload::Sleep, true) => (Cell::new(workload, "sleep:10ms", 20, 100), 1, false),
             (Workload::Cpu, false) => (Cell::new(workload, "spin:100us", 2, 10_000), 1, false),
             (Workload::Cpu, true) => (Cell::new(workload, "spin:100us", 2, 1_000), 1, false),
-            (Workload::Skewed, false) => (Cell::new(workload, "spin:10us..10ms", 2, 200), 1, false),
-            (Workload::Skewed, true) => (Cell::new(workload, "spin:10us..10ms", 2, 40), 1, false),
+            (Workload::Skewed, false) => (Cell::new(workload, "spin:10us~20ms", 2, 400), 1, false),
+            (Workload::Skewed, true) => (Cell::new(workload, "spin:10us~20ms", 2, 40), 1, false),
             (Workload::Seed, _) => continue,
         };
         let mut cell = cell;
@@ -218,7 +218,7 @@ pub fn total_work(work: &Work, jobs: u64) -> (Duration, Duration) {
         Span::Fixed(d) => {
             (d.saturating_mul(u32::try_from(jobs).unwrap_or(u32::MAX)), if jobs > 0 { d } else { Duration::ZERO })
         }
-        Span::Uniform { .. } => (1..=jobs)
+        Span::Uniform { .. } | Span::LogUniform { .. } => (1..=jobs)
             .map(|j| work.duration(JobId(j)))
             .fold((Duration::ZERO, Duration::ZERO), |(t, m), d| (t + d, m.max(d))),
     }
@@ -239,7 +239,7 @@ pub fn ideal_makespan(work: &Work, workers: u32, jobs: u64, cores: u32) -> Durat
         (Kind::Sleep, Span::Fixed(d)) => {
             d.saturating_mul(u32::try_from(jobs.div_ceil(u64::from(workers))).unwrap_or(u32::MAX))
         }
-        (Kind::Sleep, Span::Uniform { .. }) => (total / workers).max(longest),
+        (Kind::Sleep, Span::Uniform { .. } | Span::LogUniform { .. }) => (total / workers).max(longest),
         (Kind::Spin, _) => (total / workers.min(cores.max(1))).max(longest),
     }
 }

@@ -183,7 +183,7 @@ fn run<B: Backend>(cli: Cli<B::Options>) -> ExitCode {
     if interrupted {
         line += &format!(", {not_started} never started (interrupted)");
     }
-    line += &format!(" in {:.3} s", report.elapsed.as_secs_f64());
+    line += &format!(" in {:.6} s", report.elapsed.as_secs_f64());
     if !failed.is_empty() {
         failed.sort_unstable();
         let ids: Vec<String> = failed.iter().map(u64::to_string).collect();

@@ -49,11 +49,21 @@ pub enum Span {
         /// Longest duration.
         max: Duration,
     },
+    /// Each job's duration is drawn log-uniformly from `min..=max`: every
+    /// decade is equally likely, so most jobs are short and a few long ones
+    /// carry most of the work (a skewed load, to test balancing).
+    LogUniform {
+        /// Shortest duration, above zero.
+        min: Duration,
+        /// Longest duration.
+        max: Duration,
+    },
 }
 
-/// A parsed work spec: `noop`, `sleep:DUR`, `spin:DUR`, `sleep:MIN..MAX` or
-/// `spin:MIN..MAX`, where a duration is a number with a unit (`ns`, `us`,
-/// `ms`, `s`), e.g. `250ms`.
+/// A parsed work spec: `noop`, `sleep:DUR`, `spin:DUR`, a uniform range
+/// `sleep:MIN..MAX` / `spin:MIN..MAX`, or a log-uniform (skewed) range
+/// `sleep:MIN~MAX` / `spin:MIN~MAX`, where a duration is a number with a unit
+/// (`ns`, `us`, `ms`, `s`), e.g. `250ms`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WorkSpec {
     /// What each job does.
@@ -104,15 +114,24 @@ impl FromStr for WorkSpec {
             Some((other, _)) => return Err(SpecError(format!("unknown work kind '{other}' ({SPEC_FORMS})"))),
             None => return Err(SpecError(format!("unknown work spec '{s}' ({SPEC_FORMS})"))),
         };
-        let span = match rest.split_once("..") {
-            None => Span::Fixed(parse_duration(rest)?),
-            Some((min, max)) => {
-                let (min, max) = (parse_duration(min)?, parse_duration(max)?);
-                if min > max {
-                    return Err(SpecError(format!("reversed range '{rest}': the minimum is above the maximum")));
-                }
-                Span::Uniform { min, max }
+        let range = |min: &str, max: &str| {
+            let (min, max) = (parse_duration(min)?, parse_duration(max)?);
+            if min > max {
+                return Err(SpecError(format!("reversed range '{rest}': the minimum is above the maximum")));
             }
+            Ok((min, max))
+        };
+        let span = if let Some((min, max)) = rest.split_once("..") {
+            let (min, max) = range(min, max)?;
+            Span::Uniform { min, max }
+        } else if let Some((min, max)) = rest.split_once('~') {
+            let (min, max) = range(min, max)?;
+            if min.is_zero() {
+                return Err(SpecError(format!("log-uniform range '{rest}' needs a minimum above zero")));
+            }
+            Span::LogUniform { min, max }
+        } else {
+            Span::Fixed(parse_duration(rest)?)
         };
         Ok(WorkSpec { kind, span })
     }
@@ -129,6 +148,9 @@ impl fmt::Display for WorkSpec {
             Span::Fixed(d) => write!(f, "{kind}:{}", humantime::format_duration(d)),
             Span::Uniform { min, max } => {
                 write!(f, "{kind}:{}..{}", humantime::format_duration(min), humantime::format_duration(max))
+            }
+            Span::LogUniform { min, max } => {
+                write!(f, "{kind}:{}~{}", humantime::format_duration(min), humantime::format_duration(max))
             }
         }
     }
@@ -189,11 +211,22 @@ impl Work {
         match self.spec.span {
             Span::Fixed(d) => d,
             Span::Uniform { min, max } => {
-                let mut rng = Pcg64Mcg::seed_from_u64(self.seed ^ job.0.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-                let ns = rng.random_range(min.as_nanos() as u64..=max.as_nanos() as u64);
+                let ns = self.rng(job).random_range(min.as_nanos() as u64..=max.as_nanos() as u64);
                 Duration::from_nanos(ns)
             }
+            Span::LogUniform { min, max } => {
+                let (min, max) = (min.as_nanos() as f64, max.as_nanos() as f64);
+                let u: f64 = self.rng(job).random();
+                let ns = (min * (max / min).powf(u)).clamp(min, max);
+                Duration::from_nanos(ns.round() as u64)
+            }
         }
+    }
+
+    /// The RNG for `job`'s duration: seeded by the run's seed and the job id
+    /// only, so the order jobs run in does not matter.
+    fn rng(&self, job: JobId) -> Pcg64Mcg {
+        Pcg64Mcg::seed_from_u64(self.seed ^ job.0.wrapping_mul(0x9E37_79B9_7F4A_7C15))
     }
 
     /// Calibrates the spin loop now if this work needs it, so that the cost
@@ -294,6 +327,7 @@ mod tests {
         check("sleep:0ms", Ok((Kind::Sleep, Span::Fixed(Duration::ZERO))));
         check("spin:1ms..3ms", Ok((Kind::Spin, Span::Uniform { min: MS, max: 3 * MS })));
         check("sleep:2ms..2ms", Ok((Kind::Sleep, Span::Uniform { min: 2 * MS, max: 2 * MS })));
+        check("spin:10us~10ms", Ok((Kind::Spin, Span::LogUniform { min: Duration::from_micros(10), max: 10 * MS })));
     }
 
     #[test]
@@ -306,6 +340,9 @@ mod tests {
         check("sleep:1", Err("bad duration"));
         check("sleep:abc", Err("bad duration"));
         check("spin:1ms..0ms", Err("reversed range"));
+        check("spin:1ms~0ms", Err("reversed range"));
+        check("spin:0ms~1ms", Err("needs a minimum above zero"));
+        check("spin:1ms~", Err("missing duration"));
         check("spin:..1ms", Err("missing duration"));
         check("spin:1ms..", Err("missing duration"));
         check("sleep:100000h", Err("longer than the limit"));
@@ -314,7 +351,7 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for s in ["noop", "sleep:1s", "spin:250ms", "spin:1ms..3ms", "sleep:100us"] {
+        for s in ["noop", "sleep:1s", "spin:250ms", "spin:1ms..3ms", "sleep:100us", "spin:10us~10ms"] {
             let spec: WorkSpec = s.parse().unwrap();
             assert_eq!(spec.to_string().parse::<WorkSpec>().unwrap(), spec);
         }
@@ -330,6 +367,22 @@ mod tests {
         assert!(a.windows(2).any(|w| w[0] != w[1]), "durations must vary");
         let other = Work::new("spin:1ms..9ms".parse().unwrap(), 8);
         assert_ne!(a, (1..50).map(|j| other.duration(JobId(j))).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn log_uniform_is_skewed_and_in_range() {
+        let work = Work::new("spin:10us~10ms".parse().unwrap(), 3);
+        let mut d: Vec<Duration> = (1..=2001).map(|j| work.duration(JobId(j))).collect();
+        assert!(d.iter().all(|d| (Duration::from_micros(10)..=10 * MS).contains(d)));
+        d.sort();
+        let median = d[1000];
+        let mean = d.iter().sum::<Duration>() / 2001;
+        // Log-uniform over three decades: median near 316 µs, mean near
+        // 1.45 ms; the longest tenth carries about half the work.
+        assert!((Duration::from_micros(200)..Duration::from_micros(500)).contains(&median), "median {median:?}");
+        assert!(mean > 3 * median, "mean {mean:?} vs median {median:?}");
+        let top: Duration = d[1800..].iter().sum();
+        assert!(top * 5 > d.iter().sum::<Duration>() * 2, "the longest tenth carries under 40%");
     }
 
     #[test]

@@ -529,7 +529,7 @@ pub fn render(r: &Results) -> String {
     s += "\n## Method\n\n\
 - Each run is a fresh process of the backend's release binary (`target/release/pool-<backend>`), so allocator and \
   runtime state never carry over. The backend order rotates each round; warmup rounds are run and discarded.\n\
-- Makespan is what the pool itself reports: from starting the workers to the last worker's exit (millisecond \
+- Makespan is what the pool itself reports: from starting the workers to the last worker's exit (microsecond \
   resolution, as the binary prints it); process start-up is excluded, but kept in `results.json` as `wall_s`.\n\
 - Per-job overhead = (makespan − ideal) / jobs. The ideal makespan is a lower bound: 0 for `noop`; \
   ceil(J / W) × d for uniform sleeps; max(total work / min(W, cores), longest job) for CPU work, with ranged \
@@ -539,9 +539,9 @@ pub fn render(r: &Results) -> String {
 - The sequential baseline (`pool-sequential -w 1`) runs every job in one loop on the main thread, through the \
   same per-job code (log, panic boundary, result) as the pools; it runs once per workload, where a loop is short \
   enough.\n\
-- The `skewed` workload draws each job's duration uniformly from its range (pool-core's work model has uniform \
-  ranges only): the jobs differ by up to 1000×, which tests load balancing, but the distribution is not \
-  heavy-tailed.\n";
+- The `skewed` workload draws each job's duration log-uniformly from 10 µs to 20 ms (`spin:10us~20ms`): \
+  every decade is equally likely, so most jobs are short and the longest tenth carries about half the work, \
+  which tests load balancing.\n";
 
     s += "\n## Plots\n\n- [Per-job overhead vs workers](overhead.svg)\n- [Makespan / ideal per workload](makespan-ideal.svg)\n";
     for w in super::plot::latency_workloads(r) {
