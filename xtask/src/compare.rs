@@ -49,6 +49,15 @@ fn bar_style() -> ProgressStyle {
         .progress_chars("=> ")
 }
 
+/// The README's generated block: the headline and links to the reports.
+fn readme_block(headline: &str) -> String {
+    format!(
+        "{headline}\nFull report: [results/REPORT.md](results/REPORT.md); every raw sample: \
+         [results/results.json](results/results.json); plots: [overhead vs workers](results/overhead.svg), \
+         [makespan / ideal](results/makespan-ideal.svg) and the latency CDFs in `results/`.\n"
+    )
+}
+
 /// Runs the comparison. `Ok(false)` when a backend failed verification.
 pub fn run(args: &Args) -> Result<bool> {
     let root = binaries::workspace_root();
@@ -143,7 +152,13 @@ pub fn run(args: &Args) -> Result<bool> {
         traces: trace_results,
     };
     let written = report::write_all(&results, &out)?;
-    eprintln!("\n{}", report::headline(&results));
+    let headline = report::headline(&results);
+    eprintln!("\n{headline}");
+    // A full run into results/ is the one the README quotes.
+    if args.out.is_none() && !args.quick {
+        crate::readme::update(&root.join("README.md"), &readme_block(&headline))?;
+        eprintln!("xtask: updated the figures in README.md");
+    }
     for path in written {
         eprintln!("xtask: wrote {}", path.display());
     }

@@ -13,6 +13,7 @@ mod child;
 mod compare;
 mod latency;
 mod machine;
+mod readme;
 mod report;
 mod stats;
 mod verify;
