@@ -1,7 +1,8 @@
 //! The seed's pool on tokio: the seed's W workers become W async tasks on a
 //! multi-thread runtime, fed by an `async-channel` MPMC queue (tokio's own
 //! `mpsc` has one consumer; tokio's docs point to `async-channel` for a
-//! work queue) with a channel back for results.
+//! work queue), with a `tokio::sync::mpsc` channel back for results (many
+//! producers, one consumer: what it is for).
 //!
 //! W tasks are not W threads: the runtime's thread count is a separate
 //! setting, `--threads` (default: the machine's cores). Sleep jobs await
@@ -15,6 +16,7 @@ use std::num::NonZeroUsize;
 
 use async_channel::{Receiver, Sender, TryRecvError, bounded, unbounded};
 use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError, TryNext, Worker};
+use tokio::sync::mpsc;
 
 /// The tokio backend.
 #[derive(Clone, Copy, Debug, Default)]
@@ -61,9 +63,55 @@ fn channel<T>(crew: &Crew) -> (Sender<T>, Receiver<T>) {
     crew.queue().map_or_else(unbounded, |n| bounded(n.get()))
 }
 
+/// The sending half of the result channel: tokio gives bounded and
+/// unbounded channels different types.
+#[derive(Clone)]
+enum ResultTx {
+    Bounded(mpsc::Sender<JobOutcome>),
+    Unbounded(mpsc::UnboundedSender<JobOutcome>),
+}
+
+/// The receiving half of the result channel.
+enum ResultRx {
+    Bounded(mpsc::Receiver<JobOutcome>),
+    Unbounded(mpsc::UnboundedReceiver<JobOutcome>),
+}
+
+impl ResultTx {
+    /// Sends, waiting for room if bounded; `false` if the receiver is gone.
+    async fn send(&self, outcome: JobOutcome) -> bool {
+        match self {
+            ResultTx::Bounded(tx) => tx.send(outcome).await.is_ok(),
+            ResultTx::Unbounded(tx) => tx.send(outcome).is_ok(),
+        }
+    }
+}
+
+impl ResultRx {
+    async fn recv(&mut self) -> Option<JobOutcome> {
+        match self {
+            ResultRx::Bounded(rx) => rx.recv().await,
+            ResultRx::Unbounded(rx) => rx.recv().await,
+        }
+    }
+}
+
+fn result_channel(crew: &Crew) -> (ResultTx, ResultRx) {
+    match crew.queue() {
+        Some(n) => {
+            let (tx, rx) = mpsc::channel(n.get());
+            (ResultTx::Bounded(tx), ResultRx::Bounded(rx))
+        }
+        None => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (ResultTx::Unbounded(tx), ResultRx::Unbounded(rx))
+        }
+    }
+}
+
 /// One worker task: the same loop as `Worker::serve`, awaiting instead of
 /// blocking.
-async fn work(mut worker: Worker, jobs: Receiver<JobId>, results: Sender<JobOutcome>, cpu: CpuJobs) {
+async fn work(mut worker: Worker, jobs: Receiver<JobId>, results: ResultTx, cpu: CpuJobs) {
     loop {
         let next = match jobs.try_recv() {
             Ok(job) => TryNext::Job(job),
@@ -101,7 +149,7 @@ async fn work(mut worker: Worker, jobs: Receiver<JobId>, results: Sender<JobOutc
                 outcome
             }
         };
-        if results.send(outcome).await.is_err() {
+        if !results.send(outcome).await {
             break;
         }
     }
@@ -131,7 +179,7 @@ impl Backend for Tokio {
         let runtime = builder.build().map_err(PoolError::Spawn)?;
 
         let (job_tx, job_rx) = channel(&crew);
-        let (result_tx, result_rx) = channel(&crew);
+        let (result_tx, mut result_rx) = result_channel(&crew);
         runtime.block_on(async move {
             let tasks: Vec<_> = crew
                 .into_workers()
@@ -146,7 +194,7 @@ impl Backend for Tokio {
                 }
             };
             let consume = async {
-                while let Ok(outcome) = result_rx.recv().await {
+                while let Some(outcome) = result_rx.recv().await {
                     on_result(outcome);
                 }
             };
