@@ -8,7 +8,8 @@
 //! comes for free, whatever `--queue` says; `--queue` bounds only the result
 //! channel), but each pull takes the bridge's lock. rayon has no "exiting"
 //! moment of its own: the pool `broadcast`s one to every thread once the
-//! stream is drained, then drops the pool with every thread idle.
+//! stream is drained, then drops the pool and waits until every thread has
+//! run its exit handler (a dropped rayon pool does not join its threads).
 
 use std::sync::{Mutex, PoisonError};
 
@@ -33,10 +34,18 @@ impl Backend for Rayon {
     where
         I: Iterator<Item = JobId> + Send,
     {
+        // Dropping a rayon pool only tells its threads to end (rayon#688):
+        // each thread reports from its exit handler, and `run` waits for all
+        // of them, so no thread outlives the run.
+        let threads = crew.size() as usize;
+        let (ended_tx, ended_rx) = std::sync::mpsc::channel::<()>();
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(crew.size() as usize)
+            .num_threads(threads)
             .thread_name(|i| format!("rayon-worker-{}", i + 1))
             .stack_size(pool_core::threads::WORKER_STACK)
+            .exit_handler(move |_| {
+                let _ = ended_tx.send(());
+            })
             .build()
             .map_err(|e| PoolError::Spawn(std::io::Error::other(e)))?;
         let (result_tx, result_rx) = std_channel(crew.queue());
@@ -67,6 +76,9 @@ impl Backend for Rayon {
                 on_result(outcome);
             }
         });
+        // The pool was dropped at the end of the scoped thread.
+        let ended = ended_rx.iter().take(threads).count();
+        debug_assert_eq!(ended, threads, "every rayon thread reports its end");
         Ok(())
     }
 }
