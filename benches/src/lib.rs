@@ -16,9 +16,8 @@
 //!
 //! One iteration is one whole [`Pool::run`]: **a fresh pool every time**.
 //! The std and crossbeam backends spawn their W threads and join them before
-//! `run` returns; rayon builds a W-thread `ThreadPool` and drops it (rayon's
-//! drop tells its threads to end but does not wait for them, so their exit
-//! may overlap the next iteration); tokio builds a multi-thread runtime (as
+//! `run` returns; rayon builds a W-thread `ThreadPool`, drops it and waits
+//! for every thread's exit handler; tokio builds a multi-thread runtime (as
 //! many threads as cores, whatever W) and spawns W tasks. So each figure is
 //! start-up + the jobs + shutdown, as a program that runs one batch pays it. The [`SPAWN`] group runs the same pools with no job at
 //! all: subtract its figure at the same worker count from another group's to
