@@ -94,13 +94,13 @@ pub const CPU: Workload = Workload {
     measurement: Duration::from_secs(1),
 };
 
-/// CPU-bound jobs of widely spread length, the xtask's `spin:10us..10ms`
+/// CPU-bound jobs of skewed length (log-uniform), the xtask's `spin:10us~20ms`
 /// (drawn per job from the seed, the same for every backend) at its
 /// `--quick` size of 40 jobs: load balancing, and the tail when the last long
 /// job starts late. About 200 ms of work per run.
 pub const SKEWED: Workload = Workload {
     name: "skewed",
-    spec: "spin:10us..10ms",
+    spec: "spin:10us~20ms",
     jobs: 40,
     workers: &[1, 2, 4],
     sample_size: 10,
