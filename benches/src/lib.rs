@@ -97,7 +97,7 @@ pub const CPU: Workload = Workload {
 /// CPU-bound jobs of skewed length (log-uniform), the xtask's `spin:10us~20ms`
 /// (drawn per job from the seed, the same for every backend) at its
 /// `--quick` size of 40 jobs: load balancing, and the tail when the last long
-/// job starts late. About 200 ms of work per run.
+/// job starts late. About 100 ms of work per run.
 pub const SKEWED: Workload = Workload {
     name: "skewed",
     spec: "spin:10us~20ms",
