@@ -23,7 +23,7 @@ pub struct Sample {
     /// The round it ran in (0 is the first counted round).
     pub round: u32,
     /// Makespan as the pool reports it: from starting the workers to the
-    /// last one's exit, seconds (the binary prints it to the millisecond).
+    /// last one's exit, seconds (the binary prints it to the microsecond).
     pub makespan_s: f64,
     /// Wall time of the whole process, spawn to reaping, seconds.
     pub wall_s: f64,
