@@ -625,6 +625,7 @@ where
         (0..=30u32).prop_map(|us| format!("spin:{us}us")),
         (1..=50u32).prop_map(|us| format!("spin:0us..{us}us")),
         (1..=300u32).prop_map(|us| format!("sleep:0us..{us}us")),
+        (1..=50u32).prop_map(|us| format!("spin:1us~{us}us")),
     ];
     let strategy = (1..=6u32, 0..=120u64, work, proptest::option::of(1..=6usize), any::<u64>())
         .prop_flat_map(|(workers, jobs, work, queue, seed)| {
