@@ -95,16 +95,25 @@ pub fn overhead(r: &Results) -> Result<String> {
             chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.2), 4, c.filled()))).map_err(err)?;
             chart.draw_series(pts.iter().map(|p| ErrorBar::new_vertical(p.0, p.1, p.2, p.3, c, 8))).map_err(err)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(err)?;
     }
     Ok(svg)
+}
+
+/// Draws the legend, one entry per backend, at `position`.
+fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>, position: SeriesLabelPosition) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)
 }
 
 /// Makespan / ideal of every cell with a non-zero ideal, per backend.
@@ -168,13 +177,7 @@ pub fn makespan_ideal(r: &Results) -> Result<String> {
                 .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
             chart.draw_series(mine.iter().map(|p| ErrorBar::new_vertical(p.1, p.2, p.3, p.4, c, 8))).map_err(err)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(err)?;
     }
     Ok(svg)
@@ -217,13 +220,7 @@ pub fn latency(r: &Results, workload: Workload) -> Result<String> {
                 .label(t.backend.name())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present().map_err(err)?;
     }
     Ok(svg)
