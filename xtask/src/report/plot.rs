@@ -116,6 +116,19 @@ where
         .map_err(err)
 }
 
+/// Ticks for a log-scale ratio axis from 1 to `max`: 1, 1.1, 1.25, 1.5, 2,
+/// 3, 5, 10, 20, 50, … as far as needed.
+fn ratio_ticks(max: f64) -> Vec<f64> {
+    let mut ticks = vec![1.0, 1.1, 1.25, 1.5];
+    let mut decade = 1.0;
+    while decade <= max {
+        ticks.extend([2.0, 3.0, 5.0, 10.0].map(|t| t * decade));
+        decade *= 10.0;
+    }
+    ticks.retain(|&t| t <= max);
+    ticks
+}
+
 /// Makespan / ideal of every cell with a non-zero ideal, per backend.
 pub fn makespan_ideal(r: &Results) -> Result<String> {
     let cells: Vec<_> = r.cells.iter().filter(|c| c.ideal_s > 0.0).collect();
@@ -140,16 +153,23 @@ pub fn makespan_ideal(r: &Results) -> Result<String> {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Makespan / ideal per workload (1 = the lower bound; median, min–max bars)", ("sans-serif", 20))
+            .caption(
+                "Makespan / ideal per workload (1 = the lower bound; median, min–max bars; log scale)",
+                ("sans-serif", 20),
+            )
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(70)
-            .build_cartesian_2d(-0.5f64..cells.len().max(1) as f64 - 0.5, 0.9f64..ymax)
+            .build_cartesian_2d(
+                -0.5f64..cells.len().max(1) as f64 - 0.5,
+                (0.9f64..ymax).log_scale().with_key_points(ratio_ticks(ymax)),
+            )
             .map_err(err)?;
         chart
             .configure_mesh()
             .x_desc("workload (workers x jobs)")
-            .y_desc("makespan / ideal (ratio)")
+            .y_desc("makespan / ideal (ratio, log scale)")
+            .y_label_formatter(&|v| format!("{v:.2}"))
             .x_labels(cells.len().max(1) * 2 + 1)
             .x_label_formatter(&|x| {
                 let i = x.round();
@@ -245,13 +265,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ratio_ticks_cover_the_range_and_stop_at_max() {
+        assert_eq!(ratio_ticks(1.2), vec![1.0, 1.1]);
+        assert_eq!(ratio_ticks(4.0), vec![1.0, 1.1, 1.25, 1.5, 2.0, 3.0]);
+        assert_eq!(ratio_ticks(60.0), vec![1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0]);
+    }
+
+    #[test]
     fn plots_label_axes_with_units_and_use_the_backends_colors() {
         let r = sample_results();
         let svg = overhead(&r).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("overhead per job (ns)") && svg.contains("workers (count)"));
         assert!(svg.contains("#D62728") || svg.contains("#d62728"), "crossbeam's red");
         let svg = makespan_ideal(&r).unwrap();
-        assert!(svg.contains("makespan / ideal (ratio)") && svg.contains("cpu 2x10000"));
+        assert!(svg.contains("makespan / ideal (ratio, log scale)") && svg.contains("cpu 2x10000"));
         let svg = latency(&r, Workload::Overhead).unwrap();
         assert!(svg.contains("(ms)") && svg.contains("fraction of jobs done"));
         assert_eq!(latency_workloads(&r), [Workload::Overhead]);
