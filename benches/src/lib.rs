@@ -4,12 +4,12 @@
 //! for each backend live here, written once and generic over [`Backend`].
 //!
 //! The workloads are those of `cargo xtask compare`, scaled down so the whole
-//! run takes a few minutes on two cores: one criterion group per [`Workload`]
+//! run takes a few minutes on two cores: one criterion group per [`BenchWorkload`]
 //! (see [`WORKLOADS`]), one benchmark per backend and worker count named
 //! `BenchmarkId::new(backend, workers)`, throughput in jobs, so criterion's
 //! report (`target/criterion/report/index.html`) draws one line per backend
 //! over the number of workers. Every group also holds the no-pool baseline,
-//! [`Sequential`](pool_core::Sequential), once, at 1 worker: it runs every
+//! [`Sequential`], once, at 1 worker: it runs every
 //! job on the calling thread whatever the worker count.
 //!
 //! # What one iteration measures
@@ -39,7 +39,7 @@ use pool_core::{Backend, DEFAULT_SEED, JobId, Pool, PoolConfig, RunReport, Seque
 /// One workload: a criterion group of its own, with the sizes and timing
 /// settings it needs to stay short.
 #[derive(Clone, Copy, Debug)]
-pub struct Workload {
+pub struct BenchWorkload {
     /// The criterion group's name (`overhead`, `cpu`, …).
     pub name: &'static str,
     /// The work spec of every job, as for `--work` (`noop`, `spin:100us`).
@@ -60,7 +60,7 @@ pub struct Workload {
 /// Start-up and shutdown alone: no job, so the figure is what a fresh pool
 /// of W workers costs (threads or a runtime spawned and joined). Subtract it
 /// from the other groups at the same W.
-pub const SPAWN: Workload = Workload {
+pub const SPAWN: BenchWorkload = BenchWorkload {
     name: "spawn",
     spec: "noop",
     jobs: 0,
@@ -72,7 +72,7 @@ pub const SPAWN: Workload = Workload {
 
 /// The per-job cost of the handoff: many jobs that do nothing, quiet. The
 /// xtask runs 1,000,000; 100,000 keeps one run near 10 ms.
-pub const OVERHEAD: Workload = Workload {
+pub const OVERHEAD: BenchWorkload = BenchWorkload {
     name: "overhead",
     spec: "noop",
     jobs: 100_000,
@@ -84,7 +84,7 @@ pub const OVERHEAD: Workload = Workload {
 
 /// CPU-bound jobs of 100 µs: how close each pool gets to the cores' worth
 /// of speed-up (this machine has 2 cores, hence 1, 2 and 2× cores).
-pub const CPU: Workload = Workload {
+pub const CPU: BenchWorkload = BenchWorkload {
     name: "cpu",
     spec: "spin:100us",
     jobs: 400,
@@ -98,7 +98,7 @@ pub const CPU: Workload = Workload {
 /// (drawn per job from the seed, the same for every backend) at its
 /// `--quick` size of 40 jobs: load balancing, and the tail when the last long
 /// job starts late. About 100 ms of work per run.
-pub const SKEWED: Workload = Workload {
+pub const SKEWED: BenchWorkload = BenchWorkload {
     name: "skewed",
     spec: "spin:10us~20ms",
     jobs: 40,
@@ -116,7 +116,7 @@ pub const SKEWED: Workload = Workload {
 /// sleep up to the next tick.)
 /// The sequential baseline sleeps 400 ms per run, so criterion warns that its
 /// 10 samples take longer than the target time.
-pub const SLEEP: Workload = Workload {
+pub const SLEEP: BenchWorkload = BenchWorkload {
     name: "sleep",
     spec: "sleep:1ms",
     jobs: 400,
@@ -127,9 +127,9 @@ pub const SLEEP: Workload = Workload {
 };
 
 /// Every workload, in the order the bench target runs them.
-pub const WORKLOADS: [Workload; 5] = [SPAWN, OVERHEAD, CPU, SKEWED, SLEEP];
+pub const WORKLOADS: [BenchWorkload; 5] = [SPAWN, OVERHEAD, CPU, SKEWED, SLEEP];
 
-impl Workload {
+impl BenchWorkload {
     /// The parsed work spec with the default seed.
     ///
     /// # Panics
@@ -159,13 +159,13 @@ impl Workload {
 /// Adds one benchmark per worker count of `workload` for backend `B`, named
 /// `BenchmarkId::new(B::NAME, workers)`, each iteration one checked run of a
 /// fresh pool ([`run_checked`]) with `B`'s default options.
-pub fn bench_backend<B: Backend>(group: &mut BenchmarkGroup<'_, WallTime>, workload: &Workload) {
+pub fn bench_backend<B: Backend>(group: &mut BenchmarkGroup<'_, WallTime>, workload: &BenchWorkload) {
     bench_at::<B>(group, workload, workload.workers);
 }
 
 /// Adds the no-pool baseline to `group`: [`Sequential`] at 1 worker (it runs
 /// every job on the calling thread, so more workers would change nothing).
-pub fn bench_sequential(group: &mut BenchmarkGroup<'_, WallTime>, workload: &Workload) {
+pub fn bench_sequential(group: &mut BenchmarkGroup<'_, WallTime>, workload: &BenchWorkload) {
     bench_at::<Sequential>(group, workload, &[1]);
 }
 
@@ -175,7 +175,7 @@ pub fn bench_sequential(group: &mut BenchmarkGroup<'_, WallTime>, workload: &Wor
 ///
 /// If `B` refuses the pool (more workers than it starts), or, inside the
 /// benchmark, if a run fails its check.
-pub fn bench_at<B: Backend>(group: &mut BenchmarkGroup<'_, WallTime>, workload: &Workload, workers: &[u32]) {
+pub fn bench_at<B: Backend>(group: &mut BenchmarkGroup<'_, WallTime>, workload: &BenchWorkload, workers: &[u32]) {
     let work = workload.work();
     // Calibrate the spin loop now, outside any timed run.
     work.prepare();

@@ -11,9 +11,9 @@ use indicatif::ProgressBar;
 use pool_core::{Completeness, Format, check};
 use serde::Serialize;
 
-use crate::backend::Backend;
 use crate::child;
 use crate::latency::{Latencies, Percentiles};
+use crate::program::Program;
 use crate::stats::Spread;
 use crate::workload::{Baseline, Cell, TraceCell, ideal_makespan};
 
@@ -63,9 +63,9 @@ pub struct Stats {
 
 /// One backend in one cell.
 #[derive(Clone, Debug, Serialize)]
-pub struct BackendResult {
+pub struct ProgramResult {
     /// The backend.
-    pub backend: Backend,
+    pub backend: Program,
     /// Workers it ran with (1 for the sequential baseline).
     pub workers: u32,
     /// The ideal makespan at its worker count, seconds.
@@ -82,8 +82,8 @@ pub struct BackendResult {
 /// One cell of the matrix, measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct CellResult {
-    /// Workload family.
-    pub workload: crate::workload::Workload,
+    /// Family family.
+    pub workload: crate::workload::Family,
     /// Work spec of every job.
     pub spec: String,
     /// Workers of the pools.
@@ -97,14 +97,14 @@ pub struct CellResult {
     /// What became of the sequential baseline here.
     pub baseline: Baseline,
     /// Each backend, sorted fastest first once summarised.
-    pub backends: Vec<BackendResult>,
+    pub backends: Vec<ProgramResult>,
 }
 
 /// One backend's traced runs of one traced cell.
 #[derive(Clone, Debug, Serialize)]
 pub struct TraceResult {
-    /// Workload family.
-    pub workload: crate::workload::Workload,
+    /// Family family.
+    pub workload: crate::workload::Family,
     /// Work spec.
     pub spec: String,
     /// Workers (1 for the sequential baseline).
@@ -112,7 +112,7 @@ pub struct TraceResult {
     /// Jobs.
     pub jobs: u64,
     /// The backend.
-    pub backend: Backend,
+    pub backend: Program,
     /// Makespan of each traced run: the last `exiting` timestamp, seconds.
     pub traced_makespan_s: Vec<f64>,
     /// Makespan of each paired quiet run (empty if not paired), seconds.
@@ -156,7 +156,7 @@ pub fn rotated<T: Copy>(items: &[T], round: u32) -> Vec<T> {
 /// run's estimated duration.
 pub struct Bencher<'a> {
     /// Where each binary is.
-    pub binaries: &'a BTreeMap<Backend, PathBuf>,
+    pub binaries: &'a BTreeMap<Program, PathBuf>,
     /// Logical cores.
     pub cores: u32,
     /// The progress bar (position in estimated milliseconds).
@@ -169,13 +169,13 @@ pub struct Bencher<'a> {
 
 /// Which of `backends` run in `cell`: the sequential baseline only where the
 /// cell measures it.
-pub fn participants(cell: &Cell, backends: &[Backend]) -> Vec<Backend> {
+pub fn participants(cell: &Cell, backends: &[Program]) -> Vec<Program> {
     backends.iter().copied().filter(|b| !b.is_baseline() || cell.baseline == Baseline::Measured).collect()
 }
 
 /// How long one run may take before it is killed: ten times its estimate,
 /// and at least 30 s.
-fn limit(cell: &Cell, cores: u32, backend: Backend) -> Duration {
+fn limit(cell: &Cell, cores: u32, backend: Program) -> Duration {
     Duration::from_secs(30).max(cell.estimate(cores, backend.is_baseline()) * 10)
 }
 
@@ -189,7 +189,7 @@ fn failure(run: &child::Run, limit: Duration) -> String {
     }
 }
 
-fn workers_of(cell: &Cell, backend: Backend) -> u32 {
+fn workers_of(cell: &Cell, backend: Program) -> u32 {
     if backend.is_baseline() { 1 } else { cell.workers }
 }
 
@@ -204,23 +204,23 @@ impl Bencher<'_> {
     }
 
     /// Rounds of a cell's runs, in estimated milliseconds, for the bar.
-    pub fn cell_cost(&self, cell: &Cell, backends: &[Backend], rounds: u32) -> u64 {
+    pub fn cell_cost(&self, cell: &Cell, backends: &[Program], rounds: u32) -> u64 {
         participants(cell, backends).iter().map(|b| ms(cell.estimate(self.cores, b.is_baseline()))).sum::<u64>()
             * u64::from(rounds)
     }
 
-    fn command(&self, cell: &Cell, backend: Backend) -> Command {
+    fn command(&self, cell: &Cell, backend: Program) -> Command {
         let mut cmd = Command::new(&self.binaries[&backend]);
         cmd.args(cell.args(workers_of(cell, backend)));
         cmd
     }
 
     /// Times `cell` on `backends`.
-    pub fn run_cell(&self, cell: &Cell, backends: &[Backend]) -> CellResult {
+    pub fn run_cell(&self, cell: &Cell, backends: &[Program]) -> CellResult {
         let who = participants(cell, backends);
-        let mut results: Vec<BackendResult> = who
+        let mut results: Vec<ProgramResult> = who
             .iter()
-            .map(|&backend| BackendResult {
+            .map(|&backend| ProgramResult {
                 backend,
                 workers: workers_of(cell, backend),
                 ideal_s: ideal_makespan(&cell.work(), workers_of(cell, backend), cell.jobs, self.cores).as_secs_f64(),
@@ -283,10 +283,10 @@ impl Bencher<'_> {
 
     /// Traced runs of `trace.cell` on `backends`, paired with quiet runs if
     /// the cell asks.
-    pub fn run_trace(&self, trace: &TraceCell, backends: &[Backend]) -> Vec<TraceResult> {
+    pub fn run_trace(&self, trace: &TraceCell, backends: &[Program]) -> Vec<TraceResult> {
         let cell = &trace.cell;
         let who = participants(cell, backends);
-        let mut results: BTreeMap<Backend, (TraceResult, Latencies)> = who
+        let mut results: BTreeMap<Program, (TraceResult, Latencies)> = who
             .iter()
             .map(|&backend| {
                 let r = TraceResult {

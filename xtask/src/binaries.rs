@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 
-use crate::backend::Backend;
+use crate::program::Program;
 
 /// The workspace root: the xtask crate's parent folder.
 pub fn workspace_root() -> PathBuf {
@@ -31,7 +31,7 @@ struct Target {
 
 /// Builds every backend's binary (and `pool-sequential`) with
 /// `cargo build --release`, and returns the path of each.
-pub fn build(root: &Path) -> Result<BTreeMap<Backend, PathBuf>> {
+pub fn build(root: &Path) -> Result<BTreeMap<Program, PathBuf>> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root).args(["build", "--release", "--message-format=json-render-diagnostics"]);
@@ -50,11 +50,11 @@ pub fn build(root: &Path) -> Result<BTreeMap<Backend, PathBuf>> {
             continue;
         }
         let (Some(exe), Some(target)) = (message.executable, message.target) else { continue };
-        if let Some(backend) = Backend::ALL.into_iter().find(|b| b.binary() == target.name) {
+        if let Some(backend) = Program::ALL.into_iter().find(|b| b.binary() == target.name) {
             found.insert(backend, exe);
         }
     }
-    for backend in Backend::ALL {
+    for backend in Program::ALL {
         if !found.contains_key(&backend) {
             bail!("cargo build did not produce the binary {}", backend.binary());
         }

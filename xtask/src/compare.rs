@@ -7,10 +7,10 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::backend::Backend;
 use crate::bench::Bencher;
+use crate::program::Program;
 use crate::report::{self, Results, SCHEMA_VERSION};
-use crate::workload::{self, Workload};
+use crate::workload::{self, Family};
 use crate::{binaries, machine, verify};
 
 /// Flags of `cargo xtask compare`.
@@ -21,10 +21,10 @@ pub struct Args {
     pub quick: bool,
     /// Only these backends, comma-separated [default: all, and the sequential baseline].
     #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
-    pub backends: Vec<Backend>,
+    pub backends: Vec<Program>,
     /// Only these workloads, comma-separated [default: all]. Verification always runs in full.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
-    pub workloads: Vec<Workload>,
+    pub workloads: Vec<Family>,
     /// Folder for REPORT.md, results.json and the plots [default: results/ in the workspace].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -63,8 +63,8 @@ pub fn run(args: &Args) -> Result<bool> {
     let root = binaries::workspace_root();
     let out = args.out.clone().unwrap_or_else(|| root.join("results"));
     std::fs::create_dir_all(&out).with_context(|| format!("could not create the output folder {}", out.display()))?;
-    let backends = or_all(&args.backends, &Backend::ALL);
-    let workloads = or_all(&args.workloads, &Workload::ALL);
+    let backends = or_all(&args.backends, &Program::ALL);
+    let workloads = or_all(&args.workloads, &Family::ALL);
     let runs = args.runs.unwrap_or(if args.quick { 3 } else { 5 });
     let warmup = args.warmup.unwrap_or(1);
     let cores = crate::cores();
@@ -86,13 +86,13 @@ pub fn run(args: &Args) -> Result<bool> {
         verification.push(result);
     }
     spinner.finish_and_clear();
-    let excluded: Vec<Backend> = backends
+    let excluded: Vec<Program> = backends
         .iter()
         .copied()
         .filter(|b| verification.iter().any(|c| c.outcomes.get(b).is_some_and(Option::is_some)))
         .collect();
-    let passed: Vec<Backend> = backends.iter().copied().filter(|b| !excluded.contains(b)).collect();
-    let names = |bs: &[Backend]| bs.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ");
+    let passed: Vec<Program> = backends.iter().copied().filter(|b| !excluded.contains(b)).collect();
+    let names = |bs: &[Program]| bs.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ");
     eprintln!(
         "xtask: verification: {} of {} cases on {}{}",
         verify::suite().len(),

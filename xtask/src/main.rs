@@ -6,13 +6,13 @@
 //! results.json, SVG plots). One module per concern: `verify`, `bench`,
 //! `stats`, `latency`, `machine`, `report`.
 
-mod backend;
 mod bench;
 mod binaries;
 mod child;
 mod compare;
 mod latency;
 mod machine;
+mod program;
 mod readme;
 mod report;
 mod stats;

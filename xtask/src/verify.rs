@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use pool_core::{Completeness, Event, Format, JobId, Outcome, Summary, WorkerId, check};
+use pool_core::{Completeness, Event, Format, JobId, LoggedOutcome, Summary, WorkerId, check};
 use serde::Serialize;
 
-use crate::backend::Backend;
 use crate::child::{self, Exit};
+use crate::program::Program;
 
 /// One workload of the verification suite.
 #[derive(Clone, Debug)]
@@ -66,7 +66,7 @@ pub fn suite() -> Vec<Case> {
 
 impl Case {
     /// The flags of this case's run.
-    pub fn args(&self, backend: Backend) -> Vec<String> {
+    pub fn args(&self, backend: Program) -> Vec<String> {
         let workers = if backend.is_baseline() { 1 } else { self.workers };
         let format = match self.format {
             Format::Text => "text",
@@ -97,7 +97,7 @@ impl Case {
     pub fn expected(&self, workers: u32) -> Summary {
         let mut summary = Summary::expected(workers, self.jobs, self.format == Format::Jsonl);
         for &j in self.panic_on {
-            summary.jobs[j as usize - 1] = Outcome::Failed(format!("job {j} panicked (--panic-on)"));
+            summary.jobs[j as usize - 1] = LoggedOutcome::Failed(format!("job {j} panicked (--panic-on)"));
         }
         summary
     }
@@ -122,7 +122,7 @@ impl Case {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Mismatch {
     /// The backend.
-    pub backend: Backend,
+    pub backend: Program,
     /// The verification case.
     pub case: String,
     /// The first difference found.
@@ -137,7 +137,7 @@ impl fmt::Display for Mismatch {
 
 /// Judges one backend's run of `case` from its exit and stdout; returns the
 /// first difference from a correct run.
-pub fn judge(case: &Case, backend: Backend, exit: Exit, stdout: &[u8]) -> Result<Summary, Mismatch> {
+pub fn judge(case: &Case, backend: Program, exit: Exit, stdout: &[u8]) -> Result<Summary, Mismatch> {
     let fail = |detail: String| Mismatch { backend, case: case.name.to_owned(), detail };
     if exit != Exit::Code(case.expected_exit()) {
         return Err(fail(format!("{exit}, expected exit status {}", case.expected_exit())));
@@ -186,12 +186,12 @@ pub struct CaseResult {
     /// What it exercises.
     pub about: String,
     /// Per backend: `None` when it passed, or its mismatch.
-    pub outcomes: BTreeMap<Backend, Option<Mismatch>>,
+    pub outcomes: BTreeMap<Program, Option<Mismatch>>,
 }
 
 /// Runs one case on every backend, side by side (verification is not
 /// timed, and the seed's sleeps overlap).
-pub fn run_case(case: &Case, binaries: &BTreeMap<Backend, PathBuf>, backends: &[Backend]) -> CaseResult {
+pub fn run_case(case: &Case, binaries: &BTreeMap<Program, PathBuf>, backends: &[Program]) -> CaseResult {
     let outcomes = std::thread::scope(|s| {
         let handles: Vec<_> = backends
             .iter()
@@ -255,7 +255,7 @@ mod tests {
     #[test]
     fn a_correct_log_passes() {
         let c = case("more-workers");
-        let summary = judge(&c, Backend::Std, Exit::Code(0), &more_workers_log(|_| ())).unwrap();
+        let summary = judge(&c, Program::Std, Exit::Code(0), &more_workers_log(|_| ())).unwrap();
         assert_eq!(summary, Summary::expected(8, 3, true));
     }
 
@@ -263,7 +263,7 @@ mod tests {
     fn a_wrong_result_is_caught_with_backend_case_and_line() {
         let c = case("more-workers");
         let log = more_workers_log(|e| e[4] = (2, finished(2, 5)));
-        let m = judge(&c, Backend::Tokio, Exit::Code(0), &log).unwrap_err();
+        let m = judge(&c, Program::Tokio, Exit::Code(0), &log).unwrap_err();
         assert_eq!(
             m.to_string(),
             "tokio failed verification on workload 'more-workers': \
@@ -275,10 +275,10 @@ mod tests {
     fn a_lost_job_or_worker_is_caught() {
         let c = case("more-workers");
         let log = more_workers_log(|e| e.retain(|(w, ev)| !(*w == 3 && *ev != Event::Exiting)));
-        let m = judge(&c, Backend::Rayon, Exit::Code(0), &log).unwrap_err();
+        let m = judge(&c, Program::Rayon, Exit::Code(0), &log).unwrap_err();
         assert!(m.detail.contains("job 3 never started"), "{m}");
         let log = more_workers_log(|e| e.truncate(e.len() - 1));
-        let m = judge(&c, Backend::Rayon, Exit::Code(0), &log).unwrap_err();
+        let m = judge(&c, Program::Rayon, Exit::Code(0), &log).unwrap_err();
         assert!(m.detail.contains("worker 8 never exited"), "{m}");
     }
 
@@ -288,14 +288,14 @@ mod tests {
         // finishing: the summaries differ, and the difference is named.
         let c = case("more-workers");
         let log = more_workers_log(|e| e[4] = (2, Event::Failed { job: JobId(2), error: "boom".into() }));
-        let m = judge(&c, Backend::Crossbeam, Exit::Code(0), &log).unwrap_err();
+        let m = judge(&c, Program::Crossbeam, Exit::Code(0), &log).unwrap_err();
         assert_eq!(m.detail, "summary differs: expected job 2: finished with 4 vs failed: boom");
     }
 
     #[test]
     fn a_wrong_exit_status_is_caught() {
         let c = case("failures");
-        let m = judge(&c, Backend::Std, Exit::Code(0), b"").unwrap_err();
+        let m = judge(&c, Program::Std, Exit::Code(0), b"").unwrap_err();
         assert_eq!(m.detail, "exit status 0, expected exit status 1");
     }
 
@@ -303,14 +303,14 @@ mod tests {
     fn one_worker_text_must_be_the_seeds_to_the_byte() {
         let c = case("one-worker");
         let want = c.expected_text().unwrap();
-        assert!(judge(&c, Backend::Sequential, Exit::Code(0), &want).is_ok());
+        assert!(judge(&c, Program::Sequential, Exit::Code(0), &want).is_ok());
         // Swap two whole jobs: the checker accepts it, the bytes do not.
         let text = String::from_utf8(want).unwrap();
         let mut lines: Vec<&str> = text.lines().collect();
         lines.swap(0, 2);
         lines.swap(1, 3);
         let doctored = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
-        let m = judge(&c, Backend::Std, Exit::Code(0), doctored.as_bytes()).unwrap_err();
+        let m = judge(&c, Program::Std, Exit::Code(0), doctored.as_bytes()).unwrap_err();
         assert_eq!(
             m.detail,
             "text not byte-identical to the seed's: line 1: expected \"worker 1 started  job 1\\n\" \
@@ -322,8 +322,8 @@ mod tests {
     fn failures_are_expected_with_their_message() {
         let c = case("failures");
         let s = c.expected(2);
-        assert_eq!(s.jobs[2], Outcome::Failed("job 3 panicked (--panic-on)".into()));
+        assert_eq!(s.jobs[2], LoggedOutcome::Failed("job 3 panicked (--panic-on)".into()));
         assert_eq!(s.counts(), (8, 2, 0));
-        assert!(c.args(Backend::Sequential).contains(&"--workers=1".to_owned()));
+        assert!(c.args(Program::Sequential).contains(&"--workers=1".to_owned()));
     }
 }

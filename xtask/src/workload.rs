@@ -9,7 +9,7 @@ use serde::Serialize;
 /// A workload family of the matrix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Workload {
+pub enum Family {
     /// `noop` jobs: the per-job cost of the handoff.
     Overhead,
     /// `sleep:10ms` jobs: waiting, like I/O, with many workers.
@@ -22,19 +22,18 @@ pub enum Workload {
     Seed,
 }
 
-impl Workload {
+impl Family {
     /// Every workload, in report order.
-    pub const ALL: [Workload; 5] =
-        [Workload::Overhead, Workload::Sleep, Workload::Cpu, Workload::Skewed, Workload::Seed];
+    pub const ALL: [Family; 5] = [Family::Overhead, Family::Sleep, Family::Cpu, Family::Skewed, Family::Seed];
 
     /// Short name, as in reports and `--workloads`.
     pub fn name(self) -> &'static str {
         match self {
-            Workload::Overhead => "overhead",
-            Workload::Sleep => "sleep",
-            Workload::Cpu => "cpu",
-            Workload::Skewed => "skewed",
-            Workload::Seed => "seed",
+            Family::Overhead => "overhead",
+            Family::Sleep => "sleep",
+            Family::Cpu => "cpu",
+            Family::Skewed => "skewed",
+            Family::Seed => "seed",
         }
     }
 }
@@ -56,7 +55,7 @@ pub enum Baseline {
 #[derive(Clone, Debug)]
 pub struct Cell {
     /// The family.
-    pub workload: Workload,
+    pub workload: Family,
     /// What each job does.
     pub spec: WorkSpec,
     /// Number of workers.
@@ -77,7 +76,7 @@ pub struct Cell {
 const BASELINE_LIMIT: Duration = Duration::from_secs(2);
 
 impl Cell {
-    fn new(workload: Workload, spec: &str, workers: u32, jobs: u64) -> Self {
+    fn new(workload: Family, spec: &str, workers: u32, jobs: u64) -> Self {
         let spec = spec.parse().expect("matrix specs parse");
         Cell { workload, spec, workers, jobs, seed: DEFAULT_SEED, baseline: Baseline::InFirstCell, once: false }
     }
@@ -116,30 +115,30 @@ impl Cell {
 
 /// The matrix: full size, or small for `--quick`. `cores` sets the "2x
 /// cores" worker count of the CPU workloads.
-pub fn matrix(quick: bool, cores: u32, wanted: &[Workload]) -> Vec<Cell> {
+pub fn matrix(quick: bool, cores: u32, wanted: &[Family]) -> Vec<Cell> {
     let mut cells = Vec::new();
     let twice = (2 * cores).max(2);
     for &workload in wanted {
         let group: Vec<Cell> = match (workload, quick) {
-            (Workload::Overhead, false) => {
+            (Family::Overhead, false) => {
                 [1, 2, 4, 8].into_iter().map(|w| Cell::new(workload, "noop", w, 1_000_000)).collect()
             }
-            (Workload::Overhead, true) => [1, 2].into_iter().map(|w| Cell::new(workload, "noop", w, 100_000)).collect(),
-            (Workload::Sleep, false) => {
+            (Family::Overhead, true) => [1, 2].into_iter().map(|w| Cell::new(workload, "noop", w, 100_000)).collect(),
+            (Family::Sleep, false) => {
                 vec![Cell::new(workload, "sleep:10ms", 100, 1_000), Cell::new(workload, "sleep:10ms", 10_000, 100_000)]
             }
-            (Workload::Sleep, true) => vec![Cell::new(workload, "sleep:10ms", 20, 100)],
-            (Workload::Cpu, false) => {
+            (Family::Sleep, true) => vec![Cell::new(workload, "sleep:10ms", 20, 100)],
+            (Family::Cpu, false) => {
                 dedup([1, 2, twice]).into_iter().map(|w| Cell::new(workload, "spin:100us", w, 10_000)).collect()
             }
-            (Workload::Cpu, true) => [1, 2].into_iter().map(|w| Cell::new(workload, "spin:100us", w, 1_000)).collect(),
-            (Workload::Skewed, false) => {
+            (Family::Cpu, true) => [1, 2].into_iter().map(|w| Cell::new(workload, "spin:100us", w, 1_000)).collect(),
+            (Family::Skewed, false) => {
                 dedup([2, twice]).into_iter().map(|w| Cell::new(workload, "spin:10us~20ms", w, 400)).collect()
             }
-            (Workload::Skewed, true) => vec![Cell::new(workload, "spin:10us~20ms", 2, 40)],
-            (Workload::Seed, false) => vec![Cell { once: true, ..Cell::new(workload, "sleep:1s", 3, 5) }],
+            (Family::Skewed, true) => vec![Cell::new(workload, "spin:10us~20ms", 2, 40)],
+            (Family::Seed, false) => vec![Cell { once: true, ..Cell::new(workload, "sleep:1s", 3, 5) }],
             // The seed takes 2 s a run; --quick verifies it but does not time it.
-            (Workload::Seed, true) => vec![],
+            (Family::Seed, true) => vec![],
         };
         cells.extend(with_baseline(group));
     }
@@ -161,19 +160,19 @@ pub struct TraceCell {
 
 /// The traced runs: `noop` at 2 workers (paired with quiet runs, for the
 /// cost of tracing), and one run each of the sleep, CPU and skewed shapes.
-pub fn trace_matrix(quick: bool, wanted: &[Workload], counted_runs: u32) -> Vec<TraceCell> {
+pub fn trace_matrix(quick: bool, wanted: &[Family], counted_runs: u32) -> Vec<TraceCell> {
     let mut traces = Vec::new();
     for &workload in wanted {
         let (cell, rounds, against_quiet) = match (workload, quick) {
-            (Workload::Overhead, false) => (Cell::new(workload, "noop", 2, 100_000), counted_runs, true),
-            (Workload::Overhead, true) => (Cell::new(workload, "noop", 2, 20_000), counted_runs, true),
-            (Workload::Sleep, false) => (Cell::new(workload, "sleep:10ms", 100, 1_000), 1, false),
-            (Workload::Sleep, true) => (Cell::new(workload, "sleep:10ms", 20, 100), 1, false),
-            (Workload::Cpu, false) => (Cell::new(workload, "spin:100us", 2, 10_000), 1, false),
-            (Workload::Cpu, true) => (Cell::new(workload, "spin:100us", 2, 1_000), 1, false),
-            (Workload::Skewed, false) => (Cell::new(workload, "spin:10us~20ms", 2, 400), 1, false),
-            (Workload::Skewed, true) => (Cell::new(workload, "spin:10us~20ms", 2, 40), 1, false),
-            (Workload::Seed, _) => continue,
+            (Family::Overhead, false) => (Cell::new(workload, "noop", 2, 100_000), counted_runs, true),
+            (Family::Overhead, true) => (Cell::new(workload, "noop", 2, 20_000), counted_runs, true),
+            (Family::Sleep, false) => (Cell::new(workload, "sleep:10ms", 100, 1_000), 1, false),
+            (Family::Sleep, true) => (Cell::new(workload, "sleep:10ms", 20, 100), 1, false),
+            (Family::Cpu, false) => (Cell::new(workload, "spin:100us", 2, 10_000), 1, false),
+            (Family::Cpu, true) => (Cell::new(workload, "spin:100us", 2, 1_000), 1, false),
+            (Family::Skewed, false) => (Cell::new(workload, "spin:10us~20ms", 2, 400), 1, false),
+            (Family::Skewed, true) => (Cell::new(workload, "spin:10us~20ms", 2, 40), 1, false),
+            (Family::Seed, _) => continue,
         };
         let mut cell = cell;
         cell.baseline =
@@ -285,12 +284,12 @@ mod tests {
 
     #[test]
     fn the_baseline_runs_once_per_workload_when_short() {
-        let cells = matrix(false, 2, &[Workload::Cpu, Workload::Sleep, Workload::Overhead]);
-        let cpu: Vec<_> = cells.iter().filter(|c| c.workload == Workload::Cpu).collect();
+        let cells = matrix(false, 2, &[Family::Cpu, Family::Sleep, Family::Overhead]);
+        let cpu: Vec<_> = cells.iter().filter(|c| c.workload == Family::Cpu).collect();
         assert_eq!(cpu.iter().map(|c| c.workers).collect::<Vec<_>>(), [1, 2, 4]);
         assert_eq!(cpu[0].baseline, Baseline::Measured);
         assert_eq!(cpu[1].baseline, Baseline::InFirstCell);
-        let sleep = cells.iter().find(|c| c.workload == Workload::Sleep).unwrap();
+        let sleep = cells.iter().find(|c| c.workload == Family::Sleep).unwrap();
         assert!(matches!(&sleep.baseline, Baseline::NotRun(why) if why.contains("10s")), "{:?}", sleep.baseline);
     }
 }

@@ -8,7 +8,7 @@ use crate::{Event, JobId, Record, WorkerId};
 
 /// What became of one job, as the log tells it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum LoggedOutcome {
     /// Finished; the result if the format records it.
     Finished(Option<u64>),
     /// Failed with this message.
@@ -24,14 +24,15 @@ pub struct Summary {
     /// Number of workers; each of `1..=workers` exited exactly once.
     pub workers: u32,
     /// Outcome of job `j` at index `j - 1`.
-    pub jobs: Vec<Outcome>,
+    pub jobs: Vec<LoggedOutcome>,
 }
 
 impl Summary {
     /// The summary of a complete, correct run: every job finished with
     /// `j * 2` (or with no result recorded, for the text format).
     pub fn expected(workers: u32, jobs: u64, with_results: bool) -> Self {
-        let jobs = (1..=jobs).map(|j| Outcome::Finished(with_results.then(|| JobId(j).expected_result()))).collect();
+        let jobs =
+            (1..=jobs).map(|j| LoggedOutcome::Finished(with_results.then(|| JobId(j).expected_result()))).collect();
         Summary { workers, jobs }
     }
 
@@ -49,20 +50,20 @@ impl Summary {
     /// Counts of finished, failed and never-started jobs.
     pub fn counts(&self) -> (u64, u64, u64) {
         self.jobs.iter().fold((0, 0, 0), |(f, x, n), o| match o {
-            Outcome::Finished(_) => (f + 1, x, n),
-            Outcome::Failed(_) => (f, x + 1, n),
-            Outcome::NotStarted => (f, x, n + 1),
+            LoggedOutcome::Finished(_) => (f + 1, x, n),
+            LoggedOutcome::Failed(_) => (f, x + 1, n),
+            LoggedOutcome::NotStarted => (f, x, n + 1),
         })
     }
 }
 
-impl fmt::Display for Outcome {
+impl fmt::Display for LoggedOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Outcome::Finished(Some(r)) => write!(f, "finished with {r}"),
-            Outcome::Finished(None) => f.write_str("finished"),
-            Outcome::Failed(e) => write!(f, "failed: {e}"),
-            Outcome::NotStarted => f.write_str("not started"),
+            LoggedOutcome::Finished(Some(r)) => write!(f, "finished with {r}"),
+            LoggedOutcome::Finished(None) => f.write_str("finished"),
+            LoggedOutcome::Failed(e) => write!(f, "failed: {e}"),
+            LoggedOutcome::NotStarted => f.write_str("not started"),
         }
     }
 }
@@ -127,7 +128,7 @@ enum JobState {
 pub fn check(log: &[Record], workers: u32, jobs: u64, completeness: Completeness) -> Result<Summary, Violation> {
     let nworkers = workers as usize;
     let mut state = vec![JobState::Unseen; usize::try_from(jobs).expect("job count fits in memory")];
-    let mut outcomes = vec![Outcome::NotStarted; state.len()];
+    let mut outcomes = vec![LoggedOutcome::NotStarted; state.len()];
     let mut running: Vec<Option<JobId>> = vec![None; nworkers];
     let mut exited = vec![false; nworkers];
     let mut last_t = vec![0u64; nworkers];
@@ -186,8 +187,8 @@ pub fn check(log: &[Record], workers: u32, jobs: u64, completeness: Completeness
                     Event::Finished { result: Some(r), .. } if *r != job.expected_result() => {
                         return Err(fail(format!("job {job} yielded {r}, not {}", job.expected_result())));
                     }
-                    Event::Finished { result, .. } => Outcome::Finished(*result),
-                    Event::Failed { error, .. } => Outcome::Failed(error.clone()),
+                    Event::Finished { result, .. } => LoggedOutcome::Finished(*result),
+                    Event::Failed { error, .. } => LoggedOutcome::Failed(error.clone()),
                     _ => unreachable!(),
                 };
                 state[j] = JobState::Ended;
@@ -263,7 +264,11 @@ mod tests {
         let summary = run(&log(good), 3, 3).unwrap();
         assert_eq!(
             summary.jobs,
-            vec![Outcome::Finished(Some(2)), Outcome::Finished(Some(4)), Outcome::Failed("boom".into())]
+            vec![
+                LoggedOutcome::Finished(Some(2)),
+                LoggedOutcome::Finished(Some(4)),
+                LoggedOutcome::Failed("boom".into())
+            ]
         );
         assert_eq!(summary.counts(), (2, 1, 0));
         assert_eq!(summary.workers, 3);
@@ -306,7 +311,10 @@ mod tests {
     fn partial_logs_allow_unstarted_jobs_only() {
         let records = Format::Jsonl.parse(&log("0 1 s 2; 1 1 f 2 4; 2 1 e")).unwrap();
         let summary = check(&records, 1, 3, Completeness::Partial).unwrap();
-        assert_eq!(summary.jobs, vec![Outcome::NotStarted, Outcome::Finished(Some(4)), Outcome::NotStarted]);
+        assert_eq!(
+            summary.jobs,
+            vec![LoggedOutcome::NotStarted, LoggedOutcome::Finished(Some(4)), LoggedOutcome::NotStarted]
+        );
         let records = Format::Jsonl.parse(&log("0 1 s 2; 2 1 e")).unwrap();
         assert!(check(&records, 1, 3, Completeness::Partial).is_err());
     }
@@ -323,7 +331,7 @@ mod tests {
         let a = Summary::expected(2, 3, true);
         let mut b = a.clone();
         assert_eq!(a.first_difference(&b), None);
-        b.jobs[1] = Outcome::Failed("x".into());
+        b.jobs[1] = LoggedOutcome::Failed("x".into());
         assert_eq!(a.first_difference(&b).unwrap(), "job 2: finished with 4 vs failed: x");
         assert_eq!(a.first_difference(&Summary::expected(3, 3, true)).unwrap(), "2 workers vs 3");
         assert_eq!(a.first_difference(&Summary::expected(2, 2, true)).unwrap(), "3 jobs vs 2");

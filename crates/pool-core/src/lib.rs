@@ -23,7 +23,7 @@ mod worker;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use check::{Completeness, Outcome, Summary, Violation, check};
+pub use check::{Completeness, LoggedOutcome, Summary, Violation, check};
 pub use event::{Event, Format, ParseError, Record};
 pub use ids::{JobId, WorkerId};
 pub use log::{FLUSH_AT, Log, MemorySink, Sink, StdoutSink};

@@ -16,8 +16,8 @@ use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
 use crate::{
-    Backend, Completeness, Format, JobId, JobOutcome, Log, Outcome, Pool, PoolConfig, PoolError, RunReport, Summary,
-    Work, check,
+    Backend, Completeness, Format, JobId, JobOutcome, Log, LoggedOutcome, Pool, PoolConfig, PoolError, RunReport,
+    Summary, Work, check,
 };
 
 /// How long one conformance run may take before it counts as hung.
@@ -77,7 +77,7 @@ impl Case {
     pub fn expected(&self, with_results: bool) -> Summary {
         let mut summary = Summary::expected(self.workers, self.jobs, with_results);
         for &j in &self.panic_on {
-            summary.jobs[j as usize - 1] = Outcome::Failed(Case::panic_message(j));
+            summary.jobs[j as usize - 1] = LoggedOutcome::Failed(Case::panic_message(j));
         }
         summary
     }
@@ -159,8 +159,8 @@ fn check_outcomes(case: &Case, run: &Run) {
         seen[j - 1] = true;
         assert!((1..=case.workers).contains(&o.worker.0), "outcome from worker {}", o.worker);
         let got = match &o.result {
-            Ok(r) => Outcome::Finished(Some(*r)),
-            Err(e) => Outcome::Failed(e.clone()),
+            Ok(r) => LoggedOutcome::Finished(Some(*r)),
+            Err(e) => LoggedOutcome::Failed(e.clone()),
         };
         assert_eq!(got, expected.jobs[j - 1], "job {}", o.job);
     }

@@ -1,5 +1,5 @@
 //! `results.json`: every raw sample and derived figure, as documented on
-//! [`Results`](super::Results) and the types it holds (`///` on each field).
+//! [`Results`] and the types it holds (`///` on each field).
 
 use std::path::{Path, PathBuf};
 

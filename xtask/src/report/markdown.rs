@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::{Exporter, Results, duration, sig3};
-use crate::backend::Backend;
-use crate::bench::{BackendResult, CellResult, Stats};
+use crate::bench::{CellResult, ProgramResult, Stats};
+use crate::program::Program;
 use crate::stats::Spread;
-use crate::workload::{Baseline, Workload};
+use crate::workload::{Baseline, Family};
 
 /// The Markdown exporter.
 pub struct Markdown;
@@ -44,7 +44,7 @@ fn ratio(s: &Spread) -> String {
     format!("{}× ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
 }
 
-fn backend_name(b: &BackendResult) -> String {
+fn backend_name(b: &ProgramResult) -> String {
     if b.backend.is_baseline() { format!("{} (no pool, 1 thread)", b.backend) } else { b.backend.to_string() }
 }
 
@@ -71,22 +71,22 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn stats_of(c: &CellResult, backend: Backend) -> Option<&Stats> {
+fn stats_of(c: &CellResult, backend: Program) -> Option<&Stats> {
     c.backends.iter().find(|b| b.backend == backend)?.stats.as_ref()
 }
 
 fn overhead_cells(r: &Results) -> Vec<&CellResult> {
-    r.cells.iter().filter(|c| c.workload == Workload::Overhead).collect()
+    r.cells.iter().filter(|c| c.workload == Family::Overhead).collect()
 }
 
-fn present_backends(r: &Results) -> Vec<Backend> {
-    Backend::ALL.into_iter().filter(|b| r.cells.iter().any(|c| c.backends.iter().any(|x| x.backend == *b))).collect()
+fn present_backends(r: &Results) -> Vec<Program> {
+    Program::ALL.into_iter().filter(|b| r.cells.iter().any(|c| c.backends.iter().any(|x| x.backend == *b))).collect()
 }
 
 /// The std / crossbeam makespan ratio in the `noop` cell with `workers`.
 pub fn std_vs_crossbeam(r: &Results, workers: u32) -> Option<Spread> {
     let cell = overhead_cells(r).into_iter().find(|c| c.workers == workers)?;
-    Some(stats_of(cell, Backend::Std)?.makespan_s.ratio_to(&stats_of(cell, Backend::Crossbeam)?.makespan_s))
+    Some(stats_of(cell, Program::Std)?.makespan_s.ratio_to(&stats_of(cell, Program::Crossbeam)?.makespan_s))
 }
 
 /// The headline: per-job overhead by workers, makespan / ideal per cell,
@@ -138,7 +138,7 @@ pub fn headline(r: &Results) -> String {
 
     let timed: Vec<&CellResult> = r.cells.iter().filter(|c| c.ideal_s > 0.0).collect();
     if !timed.is_empty() {
-        let backends: Vec<Backend> = present_backends(r).into_iter().filter(|b| !b.is_baseline()).collect();
+        let backends: Vec<Program> = present_backends(r).into_iter().filter(|b| !b.is_baseline()).collect();
         s += "\nMakespan / ideal (1.00 is the lower bound; median (min–max)):\n\n| workload | ideal |";
         for b in &backends {
             let _ = write!(s, " {b} |");
@@ -196,7 +196,7 @@ struct Target {
 /// same cell, if any, the median job's service time (against the spec's
 /// nominal duration) and the slow end of pickup (the hand-off to a free
 /// worker).
-fn evidence(r: &Results, c: &CellResult, backend: Backend, st: &Stats) -> String {
+fn evidence(r: &Results, c: &CellResult, backend: Program, st: &Stats) -> String {
     let mut parts = Vec::new();
     if st.makespan_s.median > 0.0 {
         let mut sys: Vec<f64> = c
@@ -240,10 +240,10 @@ fn verdict(met: Option<bool>) -> &'static str {
 
 fn targets(r: &Results) -> Vec<Target> {
     let mut out = Vec::new();
-    let pools = |c: &CellResult| -> Vec<(Backend, Option<Stats>)> {
+    let pools = |c: &CellResult| -> Vec<(Program, Option<Stats>)> {
         c.backends.iter().filter(|b| !b.backend.is_baseline()).map(|b| (b.backend, b.stats.clone())).collect()
     };
-    let find = |w: Workload, spec: &str, workers: u32, jobs: u64| {
+    let find = |w: Family, spec: &str, workers: u32, jobs: u64| {
         r.cells.iter().find(|c| c.workload == w && c.spec == spec && c.workers == workers && c.jobs == jobs)
     };
     let mut per_backend = |what: &str, cell: Option<&CellResult>, f: &dyn Fn(&Stats) -> (String, bool)| match cell {
@@ -266,7 +266,7 @@ fn targets(r: &Results) -> Vec<Target> {
             }
         }
     };
-    let noop2 = r.cells.iter().find(|c| c.workload == Workload::Overhead && c.workers == 2);
+    let noop2 = r.cells.iter().find(|c| c.workload == Family::Overhead && c.workers == 2);
     per_backend("per-job overhead at 2 workers < 155 ns (Go)", noop2, &|st| {
         (format!("{} ns", spread(&st.overhead_ns)), st.overhead_ns.median < 155.0)
     });
@@ -278,29 +278,29 @@ fn targets(r: &Results) -> Vec<Target> {
     };
     per_backend(
         "`sleep:10ms` 100 × 1,000 within 5% of ideal",
-        find(Workload::Sleep, "sleep:10ms", 100, 1_000),
+        find(Family::Sleep, "sleep:10ms", 100, 1_000),
         &within(1.05),
     );
     per_backend(
         "`spin:100us` at 2 workers within 2% of ideal",
-        find(Workload::Cpu, "spin:100us", 2, 10_000),
+        find(Family::Cpu, "spin:100us", 2, 10_000),
         &within(1.02),
     );
-    let four = r.cells.iter().find(|c| c.workload == Workload::Overhead && c.workers == 4);
-    let busy = |b: Backend| {
+    let four = r.cells.iter().find(|c| c.workload == Family::Overhead && c.workers == 4);
+    let busy = |b: Program| {
         let c = four?;
         let st = c.backends.iter().find(|x| x.backend == b)?.stats.as_ref()?;
         Some(format!("{b} {}", evidence(r, c, b, st)))
     };
-    let four_evidence = [busy(Backend::Std), busy(Backend::Crossbeam)].into_iter().flatten().collect::<Vec<_>>();
+    let four_evidence = [busy(Program::Std), busy(Program::Crossbeam)].into_iter().flatten().collect::<Vec<_>>();
     out.push(Target {
         what: "std no more than 1.3× crossbeam at 4 workers".into(),
         measured: std_vs_crossbeam(r, 4).map_or_else(|| "–".into(), |q| ratio(&q)),
         met: std_vs_crossbeam(r, 4).map(|q| q.median <= 1.3),
         evidence: if four_evidence.is_empty() { "–".into() } else { four_evidence.join("; ") },
     });
-    let big = find(Workload::Sleep, "sleep:10ms", 10_000, 100_000);
-    let tokio = big.and_then(|c| c.backends.iter().find(|b| b.backend == Backend::Tokio));
+    let big = find(Family::Sleep, "sleep:10ms", 10_000, 100_000);
+    let tokio = big.and_then(|c| c.backends.iter().find(|b| b.backend == Program::Tokio));
     out.push(Target {
         what: "tokio at 10,000 × 100,000 `sleep:10ms` within 15% of ideal".into(),
         measured: tokio
@@ -333,14 +333,14 @@ fn targets(r: &Results) -> Vec<Target> {
 /// What the figures mean, in plain sentences derived from them.
 fn meaning(r: &Results) -> String {
     let mut s = String::new();
-    let ranked = |c: &CellResult| -> Vec<(Backend, Stats)> {
+    let ranked = |c: &CellResult| -> Vec<(Program, Stats)> {
         c.backends
             .iter()
             .filter(|b| !b.backend.is_baseline())
             .filter_map(|b| Some((b.backend, b.stats.clone()?)))
             .collect()
     };
-    if let Some(c) = r.cells.iter().find(|c| c.workload == Workload::Overhead && c.workers == 2) {
+    if let Some(c) = r.cells.iter().find(|c| c.workload == Family::Overhead && c.workers == 2) {
         let rows = ranked(c);
         if let (Some((best, b)), Some((worst, w))) = (rows.first(), rows.last()) {
             let ties: Vec<String> = rows
@@ -366,7 +366,7 @@ fn meaning(r: &Results) -> String {
             );
         }
     }
-    let sleeps: Vec<&CellResult> = r.cells.iter().filter(|c| c.workload == Workload::Sleep).collect();
+    let sleeps: Vec<&CellResult> = r.cells.iter().filter(|c| c.workload == Family::Sleep).collect();
     if let Some(c) = sleeps.last() {
         let ran: Vec<String> = ranked(c)
             .iter()
@@ -392,17 +392,17 @@ fn meaning(r: &Results) -> String {
         s += " std, crossbeam and rayon start one OS thread per worker; tokio's workers are tasks, so sleeping \
                workers hold no thread — prefer it when the number of concurrent waits is large.\n";
     }
-    for workload in [Workload::Cpu, Workload::Skewed] {
+    for workload in [Family::Cpu, Family::Skewed] {
         let cells: Vec<&CellResult> = r.cells.iter().filter(|c| c.workload == workload && c.workers == 2).collect();
         let Some(c) = cells.first() else { continue };
-        let rows: Vec<(Backend, f64)> =
+        let rows: Vec<(Program, f64)> =
             ranked(c).iter().filter_map(|(b, st)| Some((*b, st.makespan_over_ideal?.median))).collect();
         let (Some(best), Some(worst)) =
             (rows.iter().min_by(|a, b| a.1.total_cmp(&b.1)), rows.iter().max_by(|a, b| a.1.total_cmp(&b.1)))
         else {
             continue;
         };
-        let shape = if workload == Workload::Cpu { "Uniform CPU jobs" } else { "Uneven CPU jobs (load balancing)" };
+        let shape = if workload == Family::Cpu { "Uniform CPU jobs" } else { "Uneven CPU jobs (load balancing)" };
         let _ = writeln!(
             s,
             "- **{shape}, `{}` at 2 workers:** between {}× ({}) and {}× ({}) of ideal. {}",
@@ -509,8 +509,8 @@ pub fn render(r: &Results) -> String {
     if r.verification.is_empty() {
         s += "(no verification in this run)\n";
     } else {
-        let backends: Vec<Backend> =
-            Backend::ALL.into_iter().filter(|b| r.verification.iter().any(|c| c.outcomes.contains_key(b))).collect();
+        let backends: Vec<Program> =
+            Program::ALL.into_iter().filter(|b| r.verification.iter().any(|c| c.outcomes.contains_key(b))).collect();
         s += "| case | what it exercises |";
         for b in &backends {
             let _ = write!(s, " {b} |");

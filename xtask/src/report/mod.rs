@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use crate::backend::Backend;
 use crate::bench::{CellResult, TraceResult};
 use crate::machine::Machine;
+use crate::program::Program;
 use crate::verify::CaseResult;
 
 pub use json::SCHEMA_VERSION;
@@ -36,7 +36,7 @@ pub struct Results {
     /// The verification suite: each case, each backend's verdict.
     pub verification: Vec<CaseResult>,
     /// Backends that failed verification and were not benchmarked.
-    pub excluded: Vec<Backend>,
+    pub excluded: Vec<Program>,
     /// The timed matrix, quiet runs: every cell, every raw sample.
     pub cells: Vec<CellResult>,
     /// The traced runs: latency percentiles and the cost of tracing.
@@ -92,9 +92,9 @@ pub fn sig3(v: f64) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::bench::{BackendResult, Sample, summarise};
+    use crate::bench::{ProgramResult, Sample, summarise};
     use crate::latency::Percentiles;
-    use crate::workload::{Baseline, Workload};
+    use crate::workload::{Baseline, Family};
     use std::collections::BTreeMap;
 
     #[test]
@@ -106,7 +106,7 @@ pub(crate) mod tests {
         assert_eq!(sig3(0.0), "0");
     }
 
-    fn backend(backend: Backend, workers: u32, ideal_s: f64, makespans: &[f64]) -> BackendResult {
+    fn backend(backend: Program, workers: u32, ideal_s: f64, makespans: &[f64]) -> ProgramResult {
         let samples = makespans
             .iter()
             .enumerate()
@@ -119,16 +119,16 @@ pub(crate) mod tests {
                 max_rss_kib: 4096,
             })
             .collect();
-        BackendResult { backend, workers, ideal_s, samples, failure: None, stats: None }
+        ProgramResult { backend, workers, ideal_s, samples, failure: None, stats: None }
     }
 
     fn cell(
-        workload: Workload,
+        workload: Family,
         spec: &str,
         workers: u32,
         jobs: u64,
         ideal_s: f64,
-        rows: Vec<BackendResult>,
+        rows: Vec<ProgramResult>,
     ) -> CellResult {
         let mut c = CellResult {
             workload,
@@ -148,25 +148,25 @@ pub(crate) mod tests {
     pub(crate) fn sample_results() -> Results {
         let noop = |w: u32, std: &[f64], cb: &[f64]| {
             cell(
-                Workload::Overhead,
+                Family::Overhead,
                 "noop",
                 w,
                 1_000_000,
                 0.0,
-                vec![backend(Backend::Std, w, 0.0, std), backend(Backend::Crossbeam, w, 0.0, cb)],
+                vec![backend(Program::Std, w, 0.0, std), backend(Program::Crossbeam, w, 0.0, cb)],
             )
         };
-        let mut failed = backend(Backend::Tokio, 2, 0.5, &[]);
+        let mut failed = backend(Program::Tokio, 2, 0.5, &[]);
         failed.failure = Some("exit status 3: out of memory".into());
         let cpu = cell(
-            Workload::Cpu,
+            Family::Cpu,
             "spin:100us",
             2,
             10_000,
             0.5,
             vec![
-                backend(Backend::Std, 2, 0.5, &[0.505, 0.51, 0.52]),
-                backend(Backend::Crossbeam, 2, 0.5, &[0.504, 0.506, 0.515]),
+                backend(Program::Std, 2, 0.5, &[0.505, 0.51, 0.52]),
+                backend(Program::Crossbeam, 2, 0.5, &[0.504, 0.506, 0.515]),
                 failed,
             ],
         );
@@ -186,11 +186,11 @@ pub(crate) mod tests {
             load_at_end: 1.5,
         };
         let trace = TraceResult {
-            workload: Workload::Overhead,
+            workload: Family::Overhead,
             spec: "noop".into(),
             workers: 2,
             jobs: 100_000,
-            backend: Backend::Std,
+            backend: Program::Std,
             traced_makespan_s: vec![0.05],
             quiet_makespan_s: vec![0.01],
             tracing_cost_ns: crate::bench::tracing_cost(&[0.05], &[0.01], 100_000),

@@ -9,8 +9,8 @@ use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 
 use super::{Exporter, Results};
-use crate::backend::Backend;
-use crate::workload::Workload;
+use crate::program::Program;
+use crate::workload::Family;
 
 /// The plot exporter.
 pub struct Plots;
@@ -20,14 +20,14 @@ const SIZE: (u32, u32) = (900, 540);
 /// A point with its interval: (x, lo, median, hi).
 type Point = (f64, f64, f64, f64);
 
-fn color(b: Backend) -> RGBColor {
+fn color(b: Program) -> RGBColor {
     let (r, g, bl) = b.rgb();
     RGBColor(r, g, bl)
 }
 
 /// Workloads with a traced run that produced latencies.
-pub fn latency_workloads(r: &Results) -> Vec<Workload> {
-    let mut w: Vec<Workload> =
+pub fn latency_workloads(r: &Results) -> Vec<Family> {
+    let mut w: Vec<Family> =
         r.traces.iter().filter(|t| t.failure.is_none() && !t.end_to_end_cdf.is_empty()).map(|t| t.workload).collect();
     w.dedup();
     w
@@ -39,9 +39,9 @@ fn err(e: impl std::fmt::Display) -> anyhow::Error {
 
 /// Per-job overhead (ns) against workers, one line per backend, min–max bars.
 pub fn overhead(r: &Results) -> Result<String> {
-    let cells: Vec<_> = r.cells.iter().filter(|c| c.workload == Workload::Overhead).collect();
-    let mut series: Vec<(Backend, Vec<Point>)> = Vec::new();
-    for b in Backend::ALL {
+    let cells: Vec<_> = r.cells.iter().filter(|c| c.workload == Family::Overhead).collect();
+    let mut series: Vec<(Program, Vec<Point>)> = Vec::new();
+    for b in Program::ALL {
         let pts: Vec<_> = cells
             .iter()
             .filter_map(|c| {
@@ -133,9 +133,9 @@ fn ratio_ticks(max: f64) -> Vec<f64> {
 pub fn makespan_ideal(r: &Results) -> Result<String> {
     let cells: Vec<_> = r.cells.iter().filter(|c| c.ideal_s > 0.0).collect();
     let labels: Vec<String> = cells.iter().map(|c| format!("{} {}x{}", c.workload.name(), c.workers, c.jobs)).collect();
-    let pools: Vec<Backend> = Backend::ALL.into_iter().filter(|b| !b.is_baseline()).collect();
+    let pools: Vec<Program> = Program::ALL.into_iter().filter(|b| !b.is_baseline()).collect();
     let width = 0.6 / pools.len() as f64;
-    let mut pts: Vec<(Backend, f64, f64, f64, f64)> = Vec::new();
+    let mut pts: Vec<(Program, f64, f64, f64, f64)> = Vec::new();
     for (i, c) in cells.iter().enumerate() {
         for (k, &b) in pools.iter().enumerate() {
             let Some(q) =
@@ -204,7 +204,7 @@ pub fn makespan_ideal(r: &Results) -> Result<String> {
 }
 
 /// End-to-end latency CDF of the traced runs of `workload`, per backend.
-pub fn latency(r: &Results, workload: Workload) -> Result<String> {
+pub fn latency(r: &Results, workload: Family) -> Result<String> {
     let traces: Vec<_> = r
         .traces
         .iter()
@@ -279,8 +279,8 @@ mod tests {
         assert!(svg.contains("#D62728") || svg.contains("#d62728"), "crossbeam's red");
         let svg = makespan_ideal(&r).unwrap();
         assert!(svg.contains("makespan / ideal (ratio, log scale)") && svg.contains("cpu 2x10000"));
-        let svg = latency(&r, Workload::Overhead).unwrap();
+        let svg = latency(&r, Family::Overhead).unwrap();
         assert!(svg.contains("(ms)") && svg.contains("fraction of jobs done"));
-        assert_eq!(latency_workloads(&r), [Workload::Overhead]);
+        assert_eq!(latency_workloads(&r), [Family::Overhead]);
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 /// One program under comparison.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Backend {
+pub enum Program {
     /// `std::sync::mpsc` + `Arc<Mutex<Receiver>>`.
     Std,
     /// crossbeam-channel, a receiver clone per worker.
@@ -19,19 +19,19 @@ pub enum Backend {
     Sequential,
 }
 
-impl Backend {
+impl Program {
     /// Every program, in report order.
-    pub const ALL: [Backend; 5] =
-        [Backend::Std, Backend::Crossbeam, Backend::Tokio, Backend::Rayon, Backend::Sequential];
+    pub const ALL: [Program; 5] =
+        [Program::Std, Program::Crossbeam, Program::Tokio, Program::Rayon, Program::Sequential];
 
     /// Short name, as in reports.
     pub fn name(self) -> &'static str {
         match self {
-            Backend::Std => "std",
-            Backend::Crossbeam => "crossbeam",
-            Backend::Tokio => "tokio",
-            Backend::Rayon => "rayon",
-            Backend::Sequential => "sequential",
+            Program::Std => "std",
+            Program::Crossbeam => "crossbeam",
+            Program::Tokio => "tokio",
+            Program::Rayon => "rayon",
+            Program::Sequential => "sequential",
         }
     }
 
@@ -42,22 +42,22 @@ impl Backend {
 
     /// Whether this is the no-pool baseline, always run with one worker.
     pub fn is_baseline(self) -> bool {
-        self == Backend::Sequential
+        self == Program::Sequential
     }
 
     /// Its color in every plot (fixed, so a backend looks the same in all).
     pub fn rgb(self) -> (u8, u8, u8) {
         match self {
-            Backend::Std => (0x1f, 0x77, 0xb4),
-            Backend::Crossbeam => (0xd6, 0x27, 0x28),
-            Backend::Tokio => (0x2c, 0xa0, 0x2c),
-            Backend::Rayon => (0xff, 0x7f, 0x0e),
-            Backend::Sequential => (0x55, 0x55, 0x55),
+            Program::Std => (0x1f, 0x77, 0xb4),
+            Program::Crossbeam => (0xd6, 0x27, 0x28),
+            Program::Tokio => (0x2c, 0xa0, 0x2c),
+            Program::Rayon => (0xff, 0x7f, 0x0e),
+            Program::Sequential => (0x55, 0x55, 0x55),
         }
     }
 }
 
-impl std::fmt::Display for Backend {
+impl std::fmt::Display for Program {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
