@@ -76,6 +76,10 @@ impl Latencies {
                     }
                 }
                 Event::Exiting => {}
+                // The job runs again: its service time is the later run's.
+                Event::Reclaimed { job, .. } => {
+                    started.remove(&job.0);
+                }
             }
             last_event[w - 1] = t;
         }

@@ -123,6 +123,13 @@ enum JobState {
 ///   flight;
 /// - no event from a worker after it exits; every worker `1..=workers`
 ///   exits exactly once, also one that got no job;
+/// - a `reclaimed` event (pool-redis's distributed mode) takes a job that
+///   has not ended away from the worker named as `from` (which must be
+///   running it, or not have logged its start): the job may then start again,
+///   on the reclaiming worker, which holds no job of its own at that moment.
+///   A worker that never exits is accepted only if a job was reclaimed from
+///   it and it was running nothing at the end (it died, and every job it left
+///   unfinished was taken over);
 /// - results are `j * 2`;
 /// - a worker's timestamps never go back.
 pub fn check(log: &[Record], workers: u32, jobs: u64, completeness: Completeness) -> Result<Summary, Violation> {
@@ -131,6 +138,7 @@ pub fn check(log: &[Record], workers: u32, jobs: u64, completeness: Completeness
     let mut outcomes = vec![LoggedOutcome::NotStarted; state.len()];
     let mut running: Vec<Option<JobId>> = vec![None; nworkers];
     let mut exited = vec![false; nworkers];
+    let mut reclaimed_from = vec![false; nworkers];
     let mut last_t = vec![0u64; nworkers];
     let mut in_flight = 0usize;
 
@@ -201,6 +209,39 @@ pub fn check(log: &[Record], workers: u32, jobs: u64, completeness: Completeness
                 }
                 exited[wi] = true;
             }
+            Event::Reclaimed { job, from } => {
+                let j = job_index(*job)?;
+                if from.0 == 0 || from.0 > workers {
+                    return Err(fail(format!("worker {from} is not one of 1..={workers}")));
+                }
+                let fi = from.0 as usize - 1;
+                if fi == wi {
+                    return Err(fail(format!("worker {w} reclaimed job {job} from itself")));
+                }
+                if let Some(other) = running[wi] {
+                    return Err(fail(format!("worker {w} reclaimed job {job} while running job {other}")));
+                }
+                if exited[fi] {
+                    return Err(fail(format!("job {job} reclaimed from worker {from}, which had exited")));
+                }
+                match state[j] {
+                    JobState::Ended => return Err(fail(format!("job {job} reclaimed after it ended"))),
+                    JobState::Running { worker, .. } if worker != *from => {
+                        return Err(fail(format!(
+                            "job {job} reclaimed from worker {from} but runs on worker {worker}"
+                        )));
+                    }
+                    JobState::Running { .. } => {
+                        running[fi] = None;
+                        in_flight -= 1;
+                    }
+                    // Worker `from` took the job but died before its start
+                    // reached the log.
+                    JobState::Unseen => {}
+                }
+                state[j] = JobState::Unseen;
+                reclaimed_from[fi] = true;
+            }
         }
     }
 
@@ -214,7 +255,7 @@ pub fn check(log: &[Record], workers: u32, jobs: u64, completeness: Completeness
             return Err(at_end(format!("job {} never started", j + 1)));
         }
     }
-    if let Some(w) = exited.iter().position(|e| !e) {
+    if let Some(w) = (0..nworkers).find(|&w| !exited[w] && !reclaimed_from[w]) {
         return Err(at_end(format!("worker {} never exited", w + 1)));
     }
     Ok(Summary { workers, jobs: outcomes })
@@ -231,7 +272,8 @@ mod tests {
     }
 
     /// A log in a compact notation: `t w s j` (started), `t w f j r`
-    /// (finished), `t w x j` (failed), `t w e` (exiting).
+    /// (finished), `t w x j` (failed), `t w e` (exiting), `t w r j from`
+    /// (reclaimed).
     fn log(compact: &str) -> String {
         compact
             .split(';')
@@ -245,6 +287,9 @@ mod tests {
                     }
                     "x" => format!(r#"{{"t_us":{t},"worker":{w},"event":"failed","job":{},"error":"boom"}}"#, f[3]),
                     "e" => format!(r#"{{"t_us":{t},"worker":{w},"event":"exiting"}}"#),
+                    "r" => {
+                        format!(r#"{{"t_us":{t},"worker":{w},"event":"reclaimed","job":{},"from":{}}}"#, f[3], f[4])
+                    }
                     other => panic!("bad test event {other}"),
                 }
             })
@@ -299,6 +344,35 @@ mod tests {
         violates("0 1 s 1; 1 1 e", 1, 1, 2, "exited while running");
         violates("0 1 s 1; 1 1 f 1 2; 2 1 e", 1, 2, 0, "job 2 never started");
         violates("0 1 s 1; 0 2 e", 2, 1, 1, "job 1 started on worker 1 never ended");
+    }
+
+    #[test]
+    fn a_reclaimed_job_runs_again_and_its_dead_worker_need_not_exit() {
+        // Worker 1 dies running job 1; worker 2 takes it over.
+        let good = "0 1 s 1; 1 2 s 2; 2 2 f 2 4; 9 2 r 1 1; 9 2 s 1; 10 2 f 1 2; 11 2 e";
+        assert_eq!(run(&log(good), 2, 2).unwrap(), Summary::expected(2, 2, true));
+        // Worker 1 died after taking job 1 but before its start was logged.
+        assert!(run(&log("0 2 r 1 1; 1 2 s 1; 2 2 f 1 2; 3 2 e"), 2, 1).is_ok());
+        // Worker 1 was only stalled: it comes back, runs another job, exits.
+        let stalled = "0 1 s 1; 5 2 r 1 1; 5 2 s 1; 6 2 f 1 2; 7 1 s 2; 8 1 f 2 4; 9 1 e; 9 2 e";
+        assert!(run(&log(stalled), 2, 2).is_ok());
+        // Taken over twice.
+        assert!(run(&log("0 1 s 1; 5 2 r 1 1; 5 2 s 1; 9 3 r 1 2; 9 3 s 1; 10 3 f 1 2; 11 3 e"), 3, 1).is_ok());
+    }
+
+    #[test]
+    fn reclaim_rules_name_the_line() {
+        violates("0 1 s 1; 1 1 f 1 2; 2 2 r 1 1; 3 1 e; 3 2 e", 2, 1, 3, "job 1 reclaimed after it ended");
+        violates("0 1 s 1; 1 3 r 1 2; 2 3 s 1", 3, 1, 2, "reclaimed from worker 2 but runs on worker 1");
+        violates("0 1 s 1; 1 1 r 1 1", 2, 1, 2, "reclaimed job 1 from itself");
+        violates("0 1 s 1; 0 2 s 2; 1 2 r 1 1", 2, 2, 3, "worker 2 reclaimed job 1 while running job 2");
+        violates("0 1 e; 1 2 r 1 1", 2, 1, 2, "which had exited");
+        violates("0 1 s 1; 1 2 r 1 3", 2, 1, 2, "worker 3 is not one of 1..=2");
+        violates("0 1 s 1; 1 2 r 1 1; 2 2 e", 2, 1, 0, "job 1 never started");
+        // Only a worker something was reclaimed from may end without exiting.
+        violates("0 1 s 1; 1 2 r 1 1; 2 2 s 1; 3 2 f 1 2; 4 2 e", 3, 1, 0, "worker 3 never exited");
+        // The dead worker's job must not have been restarted on it.
+        violates("0 1 s 1; 1 2 r 1 1; 2 1 s 1; 3 2 e", 2, 1, 3, "job 1 started on worker 1 never ended");
     }
 
     #[test]

@@ -35,6 +35,15 @@ pub enum Event {
     },
     /// The worker saw that no work is left and stopped.
     Exiting,
+    /// The worker took over a job whose lease had run out on worker `from`
+    /// (a worker process killed or stalled mid-job, in pool-redis's
+    /// distributed mode); the job is no longer `from`'s and runs again here.
+    Reclaimed {
+        /// The job.
+        job: JobId,
+        /// The worker that held it.
+        from: WorkerId,
+    },
 }
 
 /// One parsed log line.
@@ -89,6 +98,8 @@ struct JsonLine<'a> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     job: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    from: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     result: Option<u64>,
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     error: Option<Cow<'a, str>>,
@@ -115,6 +126,9 @@ impl Format {
                     writeln!(buf, "worker {worker} failed   job {job}: {}", one_line(error))
                 }
                 Event::Exiting => writeln!(buf, "worker {worker} exiting"),
+                Event::Reclaimed { job, from } => {
+                    writeln!(buf, "worker {worker} reclaimed job {job} from worker {from}")
+                }
             },
             Format::Jsonl => {
                 let (name, job, result, error) = match event {
@@ -122,12 +136,18 @@ impl Format {
                     Event::Finished { job, result } => ("finished", Some(job.0), *result, None),
                     Event::Failed { job, error } => ("failed", Some(job.0), None, Some(error.as_str())),
                     Event::Exiting => ("exiting", None, None, None),
+                    Event::Reclaimed { job, .. } => ("reclaimed", Some(job.0), None, None),
+                };
+                let from = match event {
+                    Event::Reclaimed { from, .. } => Some(from.0),
+                    _ => None,
                 };
                 let line = JsonLine {
                     t_us: Some(t_us),
                     worker: Some(worker.0),
                     event: Cow::Borrowed(name),
                     job,
+                    from,
                     result,
                     error: error.map(Cow::Borrowed),
                 };
@@ -136,7 +156,7 @@ impl Format {
         };
     }
 
-    /// Reads a whole log. JSON records whose `event` is not one of the four
+    /// Reads a whole log. JSON records whose `event` is not one of the five
     /// event names (a trailing summary, say) are skipped.
     pub fn parse(self, input: &str) -> Result<Vec<Record>, ParseError> {
         let mut records = Vec::new();
@@ -176,6 +196,9 @@ fn parse_text(line: &str) -> Result<Parsed, String> {
         Event::Started { job: job(j)? }
     } else if let Some(j) = rest.strip_prefix("finished job ") {
         Event::Finished { job: job(j)?, result: None }
+    } else if let Some(rest) = rest.strip_prefix("reclaimed job ") {
+        let (j, from) = rest.split_once(" from worker ").ok_or_else(unknown)?;
+        Event::Reclaimed { job: job(j)?, from: WorkerId(number(from, "worker")?) }
     } else if let Some(rest) = rest.strip_prefix("failed   job ") {
         let (j, error) = rest.split_once(": ").ok_or_else(unknown)?;
         Event::Failed { job: job(j)?, error: error.to_owned() }
@@ -198,6 +221,9 @@ fn parse_json(line: &str) -> Result<Option<Parsed>, String> {
             error: json.error.as_deref().ok_or("failed event without an error")?.to_owned(),
         },
         "exiting" => Event::Exiting,
+        "reclaimed" => {
+            Event::Reclaimed { job: need_job()?, from: WorkerId(json.from.ok_or("reclaimed event without a from")?) }
+        }
         _ => return Ok(None),
     };
     let worker = json.worker.ok_or("event without a worker")?;
@@ -225,6 +251,10 @@ mod tests {
             "worker 2 failed   job 3: boom\n"
         );
         assert_eq!(line(t, 0, 3, Event::Exiting), "worker 3 exiting\n");
+        assert_eq!(
+            line(t, 0, 2, Event::Reclaimed { job: JobId(7), from: WorkerId(1) }),
+            "worker 2 reclaimed job 7 from worker 1\n"
+        );
     }
 
     #[test]
@@ -252,6 +282,12 @@ mod tests {
             "{\"t_us\":5,\"worker\":2,\"event\":\"failed\",\"job\":3,\"error\":\"x \\\"y\\\"\"}\n"
         );
         assert_eq!(line(j, 9, 1, Event::Exiting), "{\"t_us\":9,\"worker\":1,\"event\":\"exiting\"}\n");
+        assert_eq!(
+            line(j, 40, 2, Event::Reclaimed { job: JobId(7), from: WorkerId(1) }),
+            "{\"t_us\":40,\"worker\":2,\"event\":\"reclaimed\",\"job\":7,\"from\":1}\n"
+        );
+        let err = j.parse("{\"t_us\":1,\"worker\":2,\"event\":\"reclaimed\",\"job\":7}").unwrap_err();
+        assert!(err.message.contains("without a from"), "{err}");
     }
 
     #[test]
@@ -262,6 +298,7 @@ mod tests {
             (1, Event::Finished { job: JobId(1), result: Some(2) }),
             (2, Event::Failed { job: JobId(2), error: "job 2 panicked: oh: no".into() }),
             (1, Event::Exiting),
+            (3, Event::Reclaimed { job: JobId(2), from: WorkerId(2) }),
             (2, Event::Exiting),
         ];
         for format in [Format::Text, Format::Jsonl] {
@@ -310,6 +347,9 @@ mod tests {
             "worker 1 failed   job 1",
             "worker 1 started  job 1worker 2 started  job 2",
             "worker 1 exiting\r",
+            "worker 2 reclaimed job 7 from 1",
+            "worker 2 reclaimed job 7 from worker 01",
+            "worker 2 reclaimed  job 7 from worker 1",
             "",
         ] {
             let log = format!("worker 1 exiting\n{bad}\n");
