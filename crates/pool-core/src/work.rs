@@ -26,6 +26,9 @@ pub const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
 /// has logged since its last flush add up to this much.
 pub(crate) const LIVE: Duration = Duration::from_millis(1);
 
+/// [`LIVE`] in nanoseconds, as a [`Plan`] counts.
+pub(crate) const LIVE_NS: u64 = LIVE.as_nanos() as u64;
+
 /// What a job does while it runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -156,15 +159,32 @@ impl fmt::Display for WorkSpec {
     }
 }
 
-/// What one job will do, decided before it starts.
+/// What one job will do, decided before it starts. Durations are whole
+/// nanoseconds (at most [`MAX_DURATION`], so they fit), which keeps the checks
+/// a quiet job makes on it to one compare each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Plan {
-    /// Time to wait (sleep work).
-    pub sleep: Duration,
+    /// Time to wait (sleep work), in nanoseconds.
+    pub sleep_ns: u64,
     /// Iterations of the spin loop (CPU work).
     pub spin: u64,
+    /// How long the job is meant to take, in nanoseconds.
+    pub nominal_ns: u64,
+}
+
+impl Plan {
+    /// Nothing to wait for, nothing to compute.
+    const NOTHING: Plan = Plan { sleep_ns: 0, spin: 0, nominal_ns: 0 };
+
+    /// The wait before the CPU part.
+    pub fn sleep(&self) -> Duration {
+        Duration::from_nanos(self.sleep_ns)
+    }
+
     /// How long the job is meant to take.
-    pub nominal: Duration,
+    pub fn nominal(&self) -> Duration {
+        Duration::from_nanos(self.nominal_ns)
+    }
 }
 
 /// The work every job of a run does: a spec, the seed for ranged durations
@@ -202,6 +222,7 @@ impl Work {
     }
 
     /// Whether `job` is made to panic.
+    #[inline]
     pub fn panics(&self, job: JobId) -> bool {
         !self.panic_on.is_empty() && self.panic_on.binary_search(&job).is_ok()
     }
@@ -237,22 +258,24 @@ impl Work {
         }
     }
 
+    #[inline]
     pub(crate) fn plan(&self, job: JobId) -> Plan {
         match self.spec.kind {
-            Kind::Noop => Plan { sleep: Duration::ZERO, spin: 0, nominal: Duration::ZERO },
+            Kind::Noop => Plan::NOTHING,
             Kind::Sleep => {
-                let sleep = self.duration(job);
-                Plan { sleep, spin: 0, nominal: sleep }
+                let ns = self.duration(job).as_nanos() as u64;
+                Plan { sleep_ns: ns, spin: 0, nominal_ns: ns }
             }
             Kind::Spin => {
                 let d = self.duration(job);
-                Plan { sleep: Duration::ZERO, spin: spin_iterations(d), nominal: d }
+                Plan { sleep_ns: 0, spin: spin_iterations(d), nominal_ns: d.as_nanos() as u64 }
             }
         }
     }
 
     /// The part of a job that runs on the worker's thread after any wait: the
     /// CPU work, then the result. Panics if the job is made to panic.
+    #[inline]
     pub(crate) fn compute(&self, job: JobId, plan: &Plan) -> u64 {
         if plan.spin > 0 {
             black_box(spin(plan.spin));

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, Once, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::log::FLUSH_AT;
-use crate::work::{LIVE, Plan};
+use crate::work::{LIVE_NS, Plan};
 use crate::{Event, JobId, Log, Work, WorkerId};
 
 /// What became of one job, as handed back to the caller.
@@ -42,6 +42,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Whether no further job may start.
+    #[inline]
     pub(crate) fn stopping(&self) -> bool {
         self.cancel.load(Relaxed) || self.stop.load(Relaxed)
     }
@@ -93,7 +94,8 @@ impl Crew {
             shared: Arc::clone(&shared),
             buf: Vec::new(),
             current: None,
-            unflushed: Duration::ZERO,
+            logs: shared.log.is_some(),
+            unflushed_ns: 0,
             exited: false,
         })
     }
@@ -118,8 +120,11 @@ pub struct Worker {
     shared: Arc<Shared>,
     buf: Vec<u8>,
     current: Option<(JobId, Plan)>,
-    /// Work done by the jobs whose lines sit in `buf`.
-    unflushed: Duration,
+    /// Whether the run logs: read on every job, so kept here rather than
+    /// behind the shared pointer.
+    logs: bool,
+    /// Work done by the jobs whose lines sit in `buf`, in nanoseconds.
+    unflushed_ns: u64,
     exited: bool,
 }
 
@@ -163,31 +168,25 @@ impl Worker {
     /// Runs `job` to completion on this thread: [`start`](Self::start), a
     /// blocking sleep if the job waits, then [`finish`](Self::finish).
     /// `None` if the run was cancelled and the job was not started.
+    #[inline]
     pub fn run(&mut self, job: JobId) -> Option<JobOutcome> {
-        let sleep = self.start(job)?;
-        if !sleep.is_zero() {
-            std::thread::sleep(sleep);
+        let plan = self.begin(job)?;
+        if plan.sleep_ns != 0 {
+            std::thread::sleep(plan.sleep());
         }
-        Some(self.finish(job))
+        Some(self.end(job, plan))
     }
 
     /// Begins `job`: logs `started` and returns how long the job waits before
     /// its CPU part (zero for none). An async backend awaits that wait its own
     /// way, then calls [`finish`](Self::finish). Returns `None`, logging
     /// nothing, if the run was cancelled: the job is skipped, not started.
+    #[inline]
     pub fn start(&mut self, job: JobId) -> Option<Duration> {
         debug_assert!(self.current.is_none(), "worker {} started job {job} while running another", self.id);
-        if self.shared.stopping() {
-            self.shared.skipped.fetch_add(1, Relaxed);
-            return None;
-        }
-        let plan = self.shared.work.plan(job);
-        self.emit(Event::Started { job });
-        if plan.nominal >= LIVE {
-            self.flush();
-        }
+        let plan = self.begin(job)?;
         self.current = Some((job, plan));
-        Some(plan.sleep)
+        Some(plan.sleep())
     }
 
     /// How much CPU work the job begun by [`start`](Self::start) will do in
@@ -195,34 +194,88 @@ impl Worker {
     /// backend uses it to keep long CPU work off its scheduler threads.
     pub fn pending_cpu(&self) -> Duration {
         match &self.current {
-            Some((_, plan)) if plan.spin > 0 => plan.nominal,
+            Some((_, plan)) if plan.spin > 0 => plan.nominal(),
             _ => Duration::ZERO,
         }
     }
 
     /// Completes the job begun by [`start`](Self::start): does its CPU work,
     /// catches a panic at the job boundary, logs `finished` or `failed`.
+    #[inline]
     pub fn finish(&mut self, job: JobId) -> JobOutcome {
         let plan = match self.current.take() {
             Some((current, plan)) if current == job => plan,
-            other => panic!("worker {} finished job {job} but was running {other:?}", self.id),
+            other => self.mismatched(job, other),
         };
+        self.end(job, plan)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn mismatched(&self, job: JobId, running: Option<(JobId, Plan)>) -> ! {
+        panic!("worker {} finished job {job} but was running {running:?}", self.id)
+    }
+
+    /// The shared first half of a job: the cancel check, the plan, the
+    /// `started` line. Everything a quiet run does not need is out of line,
+    /// so the quiet path is a few instructions.
+    #[inline]
+    fn begin(&mut self, job: JobId) -> Option<Plan> {
+        if self.shared.stopping() {
+            self.skip();
+            return None;
+        }
+        let plan = self.shared.work.plan(job);
+        if self.logs {
+            self.log_started(job, &plan);
+        }
+        Some(plan)
+    }
+
+    /// The shared second half: the CPU work inside the panic boundary, the
+    /// end line, the outcome.
+    #[inline]
+    fn end(&mut self, job: JobId, plan: Plan) -> JobOutcome {
         let work = &self.shared.work;
-        IN_JOB.with(|f| f.set(true));
+        IN_JOB.set(true);
         let result = panic::catch_unwind(AssertUnwindSafe(|| work.compute(job, &plan)));
-        IN_JOB.with(|f| f.set(false));
-        let result = result.map_err(|payload| panic_message(&*payload));
-        match &result {
+        IN_JOB.set(false);
+        let result = match result {
+            Ok(r) => Ok(r),
+            Err(payload) => Err(panic_message(&*payload)),
+        };
+        if self.logs {
+            self.log_ended(job, &result, plan.nominal_ns);
+        }
+        JobOutcome { worker: self.id, job, result }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn skip(&self) {
+        self.shared.skipped.fetch_add(1, Relaxed);
+    }
+
+    #[inline(never)]
+    fn log_started(&mut self, job: JobId, plan: &Plan) {
+        self.emit(Event::Started { job });
+        if plan.nominal_ns >= LIVE_NS {
+            self.flush();
+        }
+    }
+
+    #[inline(never)]
+    fn log_ended(&mut self, job: JobId, result: &Result<u64, String>, nominal_ns: u64) {
+        match result {
             Ok(r) => self.emit(Event::Finished { job, result: Some(*r) }),
             Err(error) => self.emit(Event::Failed { job, error: error.clone() }),
         }
         // Lines are held back at most about LIVE of work, even on a backend
         // that cannot tell the worker it is about to wait (rayon).
-        self.unflushed += plan.nominal;
-        if self.unflushed >= LIVE {
+        self.unflushed_ns = self.unflushed_ns.saturating_add(nominal_ns);
+        if self.unflushed_ns >= LIVE_NS {
             self.flush();
         }
-        JobOutcome { worker: self.id, job, result }
     }
 
     /// Call before waiting for the next job: writes out buffered lines so
@@ -283,7 +336,7 @@ impl Worker {
     }
 
     fn flush(&mut self) {
-        self.unflushed = Duration::ZERO;
+        self.unflushed_ns = 0;
         if self.buf.is_empty() {
             return;
         }
