@@ -86,8 +86,11 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// The JSON shape of an event; field order is the documented one.
+/// The JSON shape of an event; field order is the documented one. Reading
+/// refuses a field not named here, a field twice, and a value of the wrong
+/// type; which fields each event must have is [`JSON_FIELDS`]'s.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct JsonLine<'a> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     t_us: Option<u64>,
@@ -104,6 +107,49 @@ struct JsonLine<'a> {
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     error: Option<Cow<'a, str>>,
 }
+
+/// A field of a JSON line beyond `t_us`, `worker` and `event`, which every
+/// event has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Job,
+    Result,
+    Error,
+    From,
+}
+
+impl Field {
+    const ALL: [Field; 4] = [Field::Job, Field::Result, Field::Error, Field::From];
+
+    fn name(self) -> &'static str {
+        match self {
+            Field::Job => "job",
+            Field::Result => "result",
+            Field::Error => "error",
+            Field::From => "from",
+        }
+    }
+
+    fn present(self, json: &JsonLine<'_>) -> bool {
+        match self {
+            Field::Job => json.job.is_some(),
+            Field::Result => json.result.is_some(),
+            Field::Error => json.error.is_some(),
+            Field::From => json.from.is_some(),
+        }
+    }
+}
+
+/// Each event's name and the fields it has besides `t_us`, `worker` and
+/// `event`: exactly these, no more, no fewer. A new event is a row here, a
+/// variant of [`Event`] and an arm in `parse_json` and [`Format::write`].
+const JSON_FIELDS: &[(&str, &[Field])] = &[
+    ("started", &[Field::Job]),
+    ("finished", &[Field::Job, Field::Result]),
+    ("failed", &[Field::Job, Field::Error]),
+    ("exiting", &[]),
+    ("reclaimed", &[Field::Job, Field::From]),
+];
 
 /// Makes a panic message fit on one text line.
 fn one_line(message: &str) -> Cow<'_, str> {
@@ -156,20 +202,21 @@ impl Format {
         };
     }
 
-    /// Reads a whole log. JSON records whose `event` is not one of the five
-    /// event names (a trailing summary, say) are skipped.
+    /// Reads a whole log, strictly: every line is one event, and a JSON line
+    /// has exactly its event's fields (see `JSON_FIELDS`), each of its type.
+    /// There is no exception: nothing the pool writes to the log is anything
+    /// but an event.
     pub fn parse(self, input: &str) -> Result<Vec<Record>, ParseError> {
         let mut records = Vec::new();
         for (i, text) in input.split_terminator('\n').enumerate() {
             let line = i + 1;
             let fail = |message: String| ParseError { line, message };
             let parsed = match self {
-                Format::Text => parse_text(text).map(Some),
+                Format::Text => parse_text(text),
                 Format::Jsonl => parse_json(text),
             };
-            if let Some((t_us, worker, event)) = parsed.map_err(fail)? {
-                records.push(Record { line, t_us, worker, event });
-            }
+            let (t_us, worker, event) = parsed.map_err(fail)?;
+            records.push(Record { line, t_us, worker, event });
         }
         Ok(records)
     }
@@ -208,27 +255,35 @@ fn parse_text(line: &str) -> Result<Parsed, String> {
     Ok((None, worker, event))
 }
 
-fn parse_json(line: &str) -> Result<Option<Parsed>, String> {
+fn parse_json(line: &str) -> Result<Parsed, String> {
     let json: JsonLine<'_> = serde_json::from_str(line).map_err(|e| format!("bad JSON: {e}"))?;
-    let need_job = || json.job.map(JobId).ok_or_else(|| format!("'{}' event without a job", json.event));
-    let event = match &*json.event {
-        "started" => Event::Started { job: need_job()? },
-        "finished" => {
-            Event::Finished { job: need_job()?, result: Some(json.result.ok_or("finished event without a result")?) }
-        }
-        "failed" => Event::Failed {
-            job: need_job()?,
-            error: json.error.as_deref().ok_or("failed event without an error")?.to_owned(),
-        },
-        "exiting" => Event::Exiting,
-        "reclaimed" => {
-            Event::Reclaimed { job: need_job()?, from: WorkerId(json.from.ok_or("reclaimed event without a from")?) }
-        }
-        _ => return Ok(None),
+    let name = &*json.event;
+    let Some(&(_, fields)) = JSON_FIELDS.iter().find(|(n, _)| *n == name) else {
+        let known: Vec<&str> = JSON_FIELDS.iter().map(|(n, _)| *n).collect();
+        return Err(format!("unknown event '{name}' (expected one of: {})", known.join(", ")));
     };
-    let worker = json.worker.ok_or("event without a worker")?;
-    let t_us = json.t_us.ok_or("event without t_us")?;
-    Ok(Some((Some(t_us), WorkerId(worker), event)))
+    for field in Field::ALL {
+        match (fields.contains(&field), field.present(&json)) {
+            (true, false) => return Err(format!("'{name}' event without a '{}' field", field.name())),
+            (false, true) => {
+                return Err(format!("'{name}' event with a '{}' field, which it does not have", field.name()));
+            }
+            _ => {}
+        }
+    }
+    let t_us = json.t_us.ok_or_else(|| format!("'{name}' event without a 't_us' field"))?;
+    let worker = WorkerId(json.worker.ok_or_else(|| format!("'{name}' event without a 'worker' field"))?);
+    // Present, as the table just checked.
+    let job = JobId(json.job.unwrap_or_default());
+    let event = match name {
+        "started" => Event::Started { job },
+        "finished" => Event::Finished { job, result: json.result },
+        "failed" => Event::Failed { job, error: json.error.unwrap_or_default().into_owned() },
+        "exiting" => Event::Exiting,
+        "reclaimed" => Event::Reclaimed { job, from: WorkerId(json.from.unwrap_or_default()) },
+        _ => unreachable!("every event in JSON_FIELDS has an arm"),
+    };
+    Ok((Some(t_us), worker, event))
 }
 
 #[cfg(test)]
@@ -287,7 +342,7 @@ mod tests {
             "{\"t_us\":40,\"worker\":2,\"event\":\"reclaimed\",\"job\":7,\"from\":1}\n"
         );
         let err = j.parse("{\"t_us\":1,\"worker\":2,\"event\":\"reclaimed\",\"job\":7}").unwrap_err();
-        assert!(err.message.contains("without a from"), "{err}");
+        assert!(err.message.contains("without a 'from' field"), "{err}");
     }
 
     #[test]
@@ -322,15 +377,54 @@ mod tests {
     }
 
     #[test]
-    fn json_skips_other_records_but_not_broken_events() {
-        let log = "{\"t_us\":1,\"worker\":1,\"event\":\"exiting\"}\n{\"event\":\"summary\",\"jobs\":5}\n";
-        assert_eq!(Format::Jsonl.parse(log).unwrap().len(), 1);
-        let err = Format::Jsonl.parse("{\"t_us\":1,\"worker\":1,\"event\":\"started\"}").unwrap_err();
-        assert_eq!((err.line, err.message.as_str()), (1, "'started' event without a job"));
-        let err = Format::Jsonl.parse("\n{").unwrap_err();
-        assert_eq!(err.line, 1);
-        let err = Format::Jsonl.parse("{\"t_us\":1,\"worker\":1,\"event\":\"finished\",\"job\":1}").unwrap_err();
-        assert!(err.message.contains("without a result"));
+    fn json_is_strict_and_names_the_line() {
+        let good = r#"{"t_us":1,"worker":1,"event":"exiting"}"#;
+        for (bad, message) in [
+            (
+                r#"{"t_us":1,"worker":99,"event":"Started","job":1}"#,
+                "unknown event 'Started' (expected one of: started, finished, failed, exiting, reclaimed)",
+            ),
+            (r#"{"t_us":1,"worker":1,"event":"finish","job":1,"result":999}"#, "unknown event 'finish'"),
+            (r#"{"event":"summary","jobs":5}"#, "bad JSON: unknown field `jobs`"),
+            (
+                r#"{"t_us":1,"worker":1,"event":"started","job":1,"result":2}"#,
+                "'started' event with a 'result' field, which it does not have",
+            ),
+            (
+                r#"{"t_us":1,"worker":1,"event":"exiting","job":1}"#,
+                "'exiting' event with a 'job' field, which it does not have",
+            ),
+            (
+                r#"{"t_us":1,"worker":1,"event":"failed","job":1,"error":"x","result":2}"#,
+                "'failed' event with a 'result' field, which it does not have",
+            ),
+            (r#"{"t_us":1,"worker":1,"event":"started","job":1,"colour":"red"}"#, "bad JSON: unknown field `colour`"),
+            (r#"{"t_us":1,"worker":1,"event":"started"}"#, "'started' event without a 'job' field"),
+            (r#"{"t_us":1,"worker":2,"event":"reclaimed","job":1}"#, "'reclaimed' event without a 'from' field"),
+            (r#"{"t_us":1,"worker":2,"event":"started","job":1,"from":1}"#, "'started' event with a 'from' field"),
+            (r#"{"t_us":1,"worker":1,"event":"finished","job":1}"#, "'finished' event without a 'result' field"),
+            (r#"{"t_us":1,"worker":1,"event":"failed","job":1}"#, "'failed' event without a 'error' field"),
+            (r#"{"worker":1,"event":"exiting"}"#, "'exiting' event without a 't_us' field"),
+            (r#"{"t_us":1,"event":"exiting"}"#, "'exiting' event without a 'worker' field"),
+            (r#"{"t_us":1,"worker":1}"#, "bad JSON: missing field `event`"),
+            (r#"{"t_us":1,"worker":"1","event":"exiting"}"#, "bad JSON: invalid type: string \"1\""),
+            (r#"{"t_us":1,"worker":1,"event":"started","job":1.5}"#, "bad JSON: invalid type: floating point"),
+            (r#"{"t_us":-1,"worker":1,"event":"exiting"}"#, "bad JSON: invalid value: integer `-1`"),
+            (r#"{"t_us":1,"worker":1,"event":"finished","job":1,"result":"2"}"#, "bad JSON: invalid type: string"),
+            (
+                r#"{"t_us":1,"worker":1,"event":"finished","job":1,"result":null}"#,
+                "'finished' event without a 'result' field",
+            ),
+            (r#"{"t_us":1,"worker":1,"worker":2,"event":"exiting"}"#, "bad JSON: duplicate field `worker`"),
+            (r#"{"t_us":1,"worker":1,"event":7}"#, "bad JSON: invalid type: integer `7`"),
+            ("[1,2]", "bad JSON"),
+            ("", "bad JSON"),
+            ("{", "bad JSON"),
+        ] {
+            let err = Format::Jsonl.parse(&format!("{good}\n{bad}\n{good}\n")).expect_err(bad);
+            assert_eq!(err.line, 2, "{bad}: {err}");
+            assert!(err.message.starts_with(message), "{bad}: {err} does not start with {message:?}");
+        }
     }
 
     #[test]

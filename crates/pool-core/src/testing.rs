@@ -17,70 +17,19 @@ use rand_pcg::Pcg64Mcg;
 
 use crate::{
     Backend, Completeness, Format, JobId, JobOutcome, Log, LoggedOutcome, Pool, PoolConfig, PoolError, RunReport,
-    Summary, Work, check,
+    RunSpec, Summary, Work, check,
 };
+
+pub mod mutant;
 
 /// How long one conformance run may take before it counts as hung.
 pub const WATCHDOG: Duration = Duration::from_secs(120);
 
-/// One workload to run.
-#[derive(Clone, Debug)]
-pub struct Case {
-    /// Workers.
-    pub workers: u32,
-    /// Jobs, `1..=jobs`.
-    pub jobs: u64,
-    /// Work spec.
-    pub work: String,
-    /// Queue bound.
-    pub queue: Option<NonZeroUsize>,
-    /// Jobs made to panic.
-    pub panic_on: Vec<u64>,
-    /// Seed for ranged durations.
-    pub seed: u64,
-}
-
-impl Case {
-    /// `jobs` jobs of `work` on `workers` workers, unbounded queue.
-    pub fn new(workers: u32, jobs: u64, work: &str) -> Self {
-        Case { workers, jobs, work: work.to_owned(), queue: None, panic_on: Vec::new(), seed: crate::DEFAULT_SEED }
-    }
-
-    /// With a queue bound.
-    pub fn queue(mut self, bound: usize) -> Self {
-        self.queue = Some(NonZeroUsize::new(bound).expect("queue bound ≥ 1"));
-        self
-    }
-
-    /// With these jobs panicking.
-    pub fn panics(mut self, jobs: impl IntoIterator<Item = u64>) -> Self {
-        self.panic_on = jobs.into_iter().collect();
-        self
-    }
-
-    /// The pool configuration for this case.
-    pub fn config(&self, log: Option<Log>) -> PoolConfig {
-        let spec = self.work.parse().unwrap_or_else(|e| panic!("bad work spec in test: {e}"));
-        let work = Work::new(spec, self.seed).with_panics(self.panic_on.iter().map(|&j| JobId(j)));
-        let mut config = PoolConfig::new(self.workers, work);
-        config.queue = self.queue;
-        config.log = log;
-        config
-    }
-
-    /// The panic message a failing job of this case reports.
-    pub fn panic_message(job: u64) -> String {
-        format!("job {job} panicked (--panic-on)")
-    }
-
-    /// The summary a correct pool gives for this case.
-    pub fn expected(&self, with_results: bool) -> Summary {
-        let mut summary = Summary::expected(self.workers, self.jobs, with_results);
-        for &j in &self.panic_on {
-            summary.jobs[j as usize - 1] = LoggedOutcome::Failed(Case::panic_message(j));
-        }
-        summary
-    }
+/// `jobs` jobs of `work` on `workers` workers, logged as JSON lines: the
+/// run description the suite's cases start from.
+pub fn case(workers: u32, jobs: u64, work: &str) -> RunSpec {
+    let spec = work.parse().unwrap_or_else(|e| panic!("bad work spec in test: {e}"));
+    RunSpec::new(workers, jobs, spec).format(Some(Format::Jsonl))
 }
 
 /// What one run gave.
@@ -108,11 +57,10 @@ pub fn watchdog<T: Send + 'static>(what: &str, limit: Duration, f: impl FnOnce()
     }
 }
 
-/// Runs `case` on backend `B` with a log in `format` (or quiet), under the
+/// Runs `case` on backend `B` with a log in its format (or quiet), under the
 /// watchdog; `on_result` sees each outcome as it arrives.
 pub fn run_with<B: Backend>(
-    case: &Case,
-    format: Option<Format>,
+    case: &RunSpec,
     mut on_result: impl FnMut(&JobOutcome, &PoolConfig) + Send + 'static,
 ) -> Result<Run, PoolError>
 where
@@ -120,7 +68,7 @@ where
 {
     let case = case.clone();
     watchdog(&format!("{} {case:?}", B::NAME), WATCHDOG, move || {
-        let (log, sink) = match format {
+        let (log, sink) = match case.format {
             Some(f) => {
                 let (log, sink) = Log::memory(f);
                 (Some(log), Some(sink))
@@ -140,17 +88,17 @@ where
 }
 
 /// Runs `case` on backend `B` (see [`run_with`]).
-pub fn run<B: Backend>(case: &Case, format: Option<Format>) -> Result<Run, PoolError>
+pub fn run<B: Backend>(case: &RunSpec) -> Result<Run, PoolError>
 where
     B::Options: 'static,
 {
-    run_with::<B>(case, format, |_, _| {})
+    run_with::<B>(case, |_, _| {})
 }
 
 /// Checks that the outcomes handed to the caller are exactly the case's
 /// jobs, each once, with the expected results, and match the report.
-fn check_outcomes(case: &Case, run: &Run) {
-    let expected = case.expected(true);
+fn check_outcomes(case: &RunSpec, run: &Run) {
+    let expected = case.clone().format(None).expected();
     let mut seen = vec![false; case.jobs as usize];
     for o in &run.outcomes {
         let j = o.job.0 as usize;
@@ -178,17 +126,18 @@ pub fn judge(format: Format, log: &str, workers: u32, jobs: u64, completeness: C
 /// The main conformance check: runs `case` traced as JSON lines and as text
 /// and quiet, judges each log, compares the summaries with the expected one
 /// and checks every outcome handed back. Returns the JSON run's summary.
-pub fn conform<B: Backend>(case: &Case) -> Summary
+pub fn conform<B: Backend>(case: &RunSpec) -> Summary
 where
     B::Options: 'static,
 {
     let mut json_summary = None;
     for format in [Some(Format::Jsonl), Some(Format::Text), None] {
-        let run = run::<B>(case, format).unwrap_or_else(|e| panic!("{} {case:?}: {e}", B::NAME));
+        let case = &case.clone().format(format);
+        let run = run::<B>(case).unwrap_or_else(|e| panic!("{} {case:?}: {e}", B::NAME));
         check_outcomes(case, &run);
         let Some(format) = format else { continue };
         let summary = judge(format, &run.log, case.workers, case.jobs, Completeness::Complete);
-        let expected = case.expected(format == Format::Jsonl);
+        let expected = case.expected();
         if let Some(diff) = summary.first_difference(&expected) {
             panic!("{} {case:?} ({format:?}): summary differs from the expected one: {diff}", B::NAME);
         }
@@ -214,7 +163,7 @@ pub fn one_worker_is_byte_exact<B: Backend>(jobs: u64)
 where
     B::Options: 'static,
 {
-    let run = run::<B>(&Case::new(1, jobs, "noop"), Some(Format::Text)).expect("runs");
+    let run = run::<B>(&case(1, jobs, "noop").format(Some(Format::Text))).expect("runs");
     assert_eq!(run.log, one_worker_text(jobs));
 }
 
@@ -233,7 +182,7 @@ where
             2 => format!("sleep:0us..{}us", rng.random_range(1..=300)),
             _ => format!("spin:{}us", rng.random_range(0..=20)),
         };
-        let mut case = Case::new(workers, jobs, &work);
+        let mut case = case(workers, jobs, &work);
         case.seed = rng.random();
         if rng.random_bool(0.5) {
             case = case.queue(rng.random_range(1..=8));
@@ -256,9 +205,9 @@ where
 {
     // A result queue of 1 bounds how far the workers can run ahead of what
     // the caller has seen.
-    let case = Case::new(4, 2_000, "sleep:1ms").queue(1);
+    let case = case(4, 2_000, "sleep:1ms").queue(1);
     let mut seen = 0;
-    let run = run_with::<B>(&case, Some(Format::Jsonl), move |_, config| {
+    let run = run_with::<B>(&case, move |_, config| {
         seen += 1;
         if seen == 10 {
             config.cancel.store(true, Relaxed);
@@ -272,8 +221,12 @@ where
     // or running it): nothing else may start.
     let bound = 10 + 1 + u64::from(case.workers);
     assert!(finished + failed <= bound, "{} jobs ran; a cancel at 10 allows {bound}", finished + failed);
-    assert_eq!(finished, run.report.finished);
-    assert_eq!(not_started, case.jobs - finished - failed);
+    // The caller was handed exactly the jobs the log shows ending, and the
+    // pool's counts agree; what it skipped after the cancel never started.
+    assert_eq!(run.outcomes.len() as u64, finished + failed, "outcomes handed back vs jobs the log ended");
+    assert_eq!((run.report.finished, run.report.failed), (finished, failed));
+    assert!(run.report.skipped <= not_started, "{} skipped, {not_started} not started", run.report.skipped);
+    assert!(not_started > 0, "the cancel stopped nothing");
 }
 
 /// A caller whose result callback panics: the pool stops, lets running jobs
@@ -282,7 +235,7 @@ pub fn caller_panic_drains_and_joins<B: Backend>()
 where
     B::Options: 'static,
 {
-    let case = Case::new(3, 1_000, "sleep:100us").queue(4);
+    let case = case(3, 1_000, "sleep:100us").queue(4);
     let (log, sink) = Log::memory(Format::Jsonl);
     let config = case.config(Some(log));
     let result = watchdog("caller panic", WATCHDOG, move || {
@@ -309,9 +262,8 @@ pub fn slow_consumer_with_small_queue<B: Backend>()
 where
     B::Options: 'static,
 {
-    let case = Case::new(3, 300, "noop").queue(2);
-    let run =
-        run_with::<B>(&case, Some(Format::Jsonl), |_, _| std::thread::sleep(Duration::from_micros(200))).expect("runs");
+    let case = case(3, 300, "noop").queue(2);
+    let run = run_with::<B>(&case, |_, _| std::thread::sleep(Duration::from_micros(200))).expect("runs");
     check_outcomes(&case, &run);
     judge(Format::Jsonl, &run.log, case.workers, case.jobs, Completeness::Complete);
 }
@@ -390,7 +342,7 @@ fn assert_no_panic_report(bin: &str, args: &[&str], stderr: &str) {
 /// status is 1 and the stderr summary lists the failed jobs, with no panic
 /// report on stderr.
 pub fn binary_panic_on(bin: &str) {
-    let case = Case::new(3, 40, "spin:0us..20us").panics([4, 11, 40]);
+    let case = case(3, 40, "spin:0us..20us").panics([4, 11, 40]);
     for format in [Format::Text, Format::Jsonl] {
         let fmt = if format == Format::Text { "text" } else { "jsonl" };
         let args = ["-w", "3", "-j", "40", "--work", "spin:0us..20us", "--panic-on", "4,11,40", "--format", fmt];
@@ -399,7 +351,7 @@ pub fn binary_panic_on(bin: &str) {
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert_eq!(out.status.code(), Some(1), "{bin} {args:?}: {stderr}");
         let summary = judge(format, &stdout, 3, 40, Completeness::Complete);
-        assert_eq!(summary.first_difference(&case.expected(format == Format::Jsonl)), None, "{bin} {args:?}");
+        assert_eq!(summary.first_difference(&case.clone().format(Some(format)).expected()), None, "{bin} {args:?}");
         let failed_line = match format {
             Format::Text => "failed   job 11: job 11 panicked (--panic-on)",
             Format::Jsonl => r#""event":"failed""#,
@@ -636,7 +588,7 @@ where
         .prop_map(|((workers, jobs, work, queue, seed), mut ids)| {
             ids.sort_unstable();
             ids.dedup();
-            let mut case = Case::new(workers, jobs, &work).panics(ids);
+            let mut case = case(workers, jobs, &work).panics(ids);
             case.queue = queue.and_then(NonZeroUsize::new);
             case.seed = seed;
             case
@@ -661,12 +613,12 @@ where
 macro_rules! conformance_tests {
     ($backend:ty) => {
         mod conformance {
-            use $crate::testing::{self, Case};
+            use $crate::testing::{self, case};
             type B = $backend;
 
             #[test]
             fn seed() {
-                testing::conform::<B>(&Case::new(3, 5, "sleep:1s"));
+                testing::conform::<B>(&case(3, 5, "sleep:1s"));
             }
             #[test]
             fn one_worker_is_byte_exact() {
@@ -674,23 +626,23 @@ macro_rules! conformance_tests {
             }
             #[test]
             fn more_workers_than_jobs() {
-                testing::conform::<B>(&Case::new(8, 3, "sleep:1ms"));
+                testing::conform::<B>(&case(8, 3, "sleep:1ms"));
             }
             #[test]
             fn zero_jobs_every_worker_still_exits() {
-                testing::conform::<B>(&Case::new(4, 0, "noop"));
+                testing::conform::<B>(&case(4, 0, "noop"));
             }
             #[test]
             fn many_noop_jobs() {
-                testing::conform::<B>(&Case::new(4, 100_000, "noop"));
+                testing::conform::<B>(&case(4, 100_000, "noop"));
             }
             #[test]
             fn bounded_queue_of_one() {
-                testing::conform::<B>(&Case::new(3, 500, "spin:0us..20us").queue(1));
+                testing::conform::<B>(&case(3, 500, "spin:0us..20us").queue(1));
             }
             #[test]
             fn many_workers() {
-                testing::conform::<B>(&Case::new(64, 2_000, "sleep:0us..200us").queue(16));
+                testing::conform::<B>(&case(64, 2_000, "sleep:0us..200us").queue(16));
             }
             #[test]
             fn random_workloads() {
@@ -698,15 +650,15 @@ macro_rules! conformance_tests {
             }
             #[test]
             fn one_panicking_job_among_many() {
-                testing::conform::<B>(&Case::new(3, 1_000, "noop").panics([4, 11, 999]));
+                testing::conform::<B>(&case(3, 1_000, "noop").panics([4, 11, 999]));
             }
             #[test]
             fn every_job_panics() {
-                testing::conform::<B>(&Case::new(3, 50, "spin:0us..10us").panics(1..=50));
+                testing::conform::<B>(&case(3, 50, "spin:0us..10us").panics(1..=50));
             }
             #[test]
             fn panics_at_once_on_every_worker() {
-                testing::conform::<B>(&Case::new(4, 8, "sleep:20ms").panics(1..=4));
+                testing::conform::<B>(&case(4, 8, "sleep:20ms").panics(1..=4));
             }
             #[test]
             fn cancel_stops_new_jobs() {

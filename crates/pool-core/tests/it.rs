@@ -3,3 +3,72 @@
 
 pool_core::conformance_tests!(pool_core::Sequential);
 pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-sequential"), concurrent = false);
+
+/// Planted defects: each caught in-process and through the binary's exit
+/// status.
+mod mutants {
+    use std::panic::{self, AssertUnwindSafe};
+
+    use pool_core::testing::mutant::{DuplicateOutcome, LostOutcome, WrongResult};
+    use pool_core::testing::{self, case, run_binary};
+    use pool_core::{Backend, BadOutcome, Ledger};
+
+    const BIN: &str = env!("CARGO_BIN_EXE_pool-mutant");
+
+    /// The conformance check's panic message for backend `B`.
+    fn conformance_failure<B: Backend>() -> String
+    where
+        B::Options: 'static,
+    {
+        let err = panic::catch_unwind(AssertUnwindSafe(|| testing::conform::<B>(&case(2, 10, "noop"))))
+            .expect_err("the conformance check passed a defective backend");
+        err.downcast_ref::<String>().cloned().or(err.downcast_ref::<&str>().map(|s| (*s).to_owned())).unwrap()
+    }
+
+    /// The ledger's verdict on backend `B`'s outcomes.
+    fn ledger_verdict<B: Backend>() -> BadOutcome
+    where
+        B::Options: 'static,
+    {
+        let spec = case(2, 10, "noop");
+        let run = testing::run::<B>(&spec).expect("runs");
+        let mut ledger = Ledger::new(&spec);
+        run.outcomes.iter().for_each(|o| ledger.record(o));
+        ledger.close(false).expect_err("the ledger passed a defective backend")
+    }
+
+    /// `pool-mutant --defect NAME` exits 3, naming the bad job.
+    fn binary_exits_3(defect: &str, message: &str) {
+        let (out, _) = run_binary(BIN, &["--defect", defect, "-w", "2", "-j", "10000", "--work", "noop", "--quiet"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{defect}: {stderr}");
+        assert!(stderr.contains(&format!("results are wrong: {message}")), "{defect}: {stderr}");
+    }
+
+    #[test]
+    fn a_correct_run_of_the_mutant_binary_passes() {
+        let (out, _) = run_binary(BIN, &["-w", "2", "-j", "10000", "--work", "noop", "--quiet"]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    #[test]
+    fn duplicated_and_lost_outcome() {
+        assert!(conformance_failure::<DuplicateOutcome>().contains("job 2 handed back twice"));
+        assert_eq!(ledger_verdict::<DuplicateOutcome>(), BadOutcome::Duplicate { job: 2 });
+        binary_exits_3("duplicate-outcome", "job 2 came back twice");
+    }
+
+    #[test]
+    fn wrong_result() {
+        assert!(conformance_failure::<WrongResult>().contains("job 3"));
+        assert_eq!(ledger_verdict::<WrongResult>(), BadOutcome::WrongResult { job: 3, got: 7 });
+        binary_exits_3("wrong-result", "job 3 yielded 7, not 6");
+    }
+
+    #[test]
+    fn missing_outcome() {
+        assert!(conformance_failure::<LostOutcome>().contains("every job's outcome comes back"));
+        assert_eq!(ledger_verdict::<LostOutcome>(), BadOutcome::Missing { job: 3, count: 1 });
+        binary_exits_3("lost-outcome", "job 3 never came back (1 job missing)");
+    }
+}

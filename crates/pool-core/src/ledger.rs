@@ -1,0 +1,349 @@
+//! The caller's own check of a run's results, independent of the log and of
+//! the outcomes' say-so: the binary knows which job ids it handed out, so it
+//! checks that each comes back exactly once, from a real worker, with the
+//! closed-form result `2 * j` (or failed, exactly when `--panic-on` names
+//! it), and that the results add up to the closed-form total `J (J + 1)`
+//! less twice the ids that failed or never came back.
+//!
+//! Memory: one bit per job id between the lowest id not yet back and the
+//! highest id back (a window that slides as outcomes arrive, so a run of
+//! ten million jobs holds a few words), and nothing per job.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use crate::{JobOutcome, RunSpec};
+
+/// The first way a run's outcomes were wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BadOutcome {
+    /// An outcome for an id that was never handed out.
+    UnknownJob {
+        /// The id.
+        job: u64,
+    },
+    /// An outcome from a worker the pool does not have.
+    UnknownWorker {
+        /// The job.
+        job: u64,
+        /// The worker it named.
+        worker: u32,
+    },
+    /// The same job came back a second time.
+    Duplicate {
+        /// The job.
+        job: u64,
+    },
+    /// A job finished with a result other than `2 * j`.
+    WrongResult {
+        /// The job.
+        job: u64,
+        /// What came back.
+        got: u64,
+    },
+    /// A job failed that nothing made fail.
+    UnexpectedFailure {
+        /// The job.
+        job: u64,
+        /// Its message.
+        message: String,
+    },
+    /// A job made to panic came back finished.
+    UnexpectedSuccess {
+        /// The job.
+        job: u64,
+    },
+    /// A job handed out never came back (in a run that was not cancelled).
+    Missing {
+        /// The lowest such job.
+        job: u64,
+        /// How many never came back.
+        count: u64,
+    },
+    /// The results do not add up to the closed-form total.
+    WrongTotal {
+        /// Their sum.
+        sum: u128,
+        /// The closed-form total.
+        expected: u128,
+    },
+}
+
+impl fmt::Display for BadOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BadOutcome::UnknownJob { job } => write!(f, "job {job} came back but was never handed out"),
+            BadOutcome::UnknownWorker { job, worker } => {
+                write!(f, "job {job} came back from worker {worker}, which the pool does not have")
+            }
+            BadOutcome::Duplicate { job } => write!(f, "job {job} came back twice"),
+            BadOutcome::WrongResult { job, got } => {
+                write!(f, "job {job} yielded {got}, not {}", u128::from(*job) * 2)
+            }
+            BadOutcome::UnexpectedFailure { job, message } => {
+                write!(f, "job {job} failed ({message}) though --panic-on does not name it")
+            }
+            BadOutcome::UnexpectedSuccess { job } => write!(f, "job {job} finished though --panic-on makes it fail"),
+            BadOutcome::Missing { job, count } => {
+                write!(f, "job {job} never came back ({count} job{} missing)", if *count == 1 { "" } else { "s" })
+            }
+            BadOutcome::WrongTotal { sum, expected } => write!(f, "results add up to {sum}, not {expected}"),
+        }
+    }
+}
+
+impl std::error::Error for BadOutcome {}
+
+/// What a run's outcomes add up to, once they checked out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tally {
+    /// Jobs that came back finished.
+    pub finished: u64,
+    /// Jobs that came back failed, ascending.
+    pub failed: Vec<u64>,
+    /// Jobs that never came back (a cancelled run's unstarted jobs).
+    pub missing: u64,
+    /// The sum of the results.
+    pub sum: u128,
+}
+
+/// The caller's ledger of one run: fed each outcome as it arrives, then
+/// [`close`](Self::close)d. Pure: no I/O, no clock.
+#[derive(Debug)]
+pub struct Ledger {
+    jobs: u64,
+    workers: u32,
+    panic_on: Vec<u64>,
+    /// Every id below `base` came back.
+    base: u64,
+    /// Bit `i` of word `k`: id `base + 64 k + i` came back.
+    window: VecDeque<u64>,
+    finished: u64,
+    failed: Vec<u64>,
+    sum: u128,
+    first_bad: Option<BadOutcome>,
+}
+
+/// Twice the sum of the ids `lo..=hi` (zero when `lo > hi`).
+fn twice_sum(lo: u64, hi: u64) -> u128 {
+    if lo > hi {
+        return 0;
+    }
+    let (lo, hi) = (u128::from(lo), u128::from(hi));
+    (lo + hi) * (hi - lo + 1)
+}
+
+impl Ledger {
+    /// A ledger for a run that hands out jobs `1..=run.jobs`.
+    pub fn new(run: &RunSpec) -> Self {
+        let mut panic_on = run.panic_on.clone();
+        panic_on.sort_unstable();
+        Ledger {
+            jobs: run.jobs,
+            workers: run.workers,
+            panic_on,
+            base: 1,
+            window: VecDeque::new(),
+            finished: 0,
+            failed: Vec::new(),
+            sum: 0,
+            first_bad: None,
+        }
+    }
+
+    /// Records one outcome. The first thing wrong is kept; later outcomes
+    /// are still counted.
+    pub fn record(&mut self, outcome: &JobOutcome) {
+        if let Err(bad) = self.enter(outcome) {
+            self.first_bad.get_or_insert(bad);
+        }
+    }
+
+    fn enter(&mut self, outcome: &JobOutcome) -> Result<(), BadOutcome> {
+        let job = outcome.job.0;
+        if job == 0 || job > self.jobs {
+            return Err(BadOutcome::UnknownJob { job });
+        }
+        if outcome.worker.0 == 0 || outcome.worker.0 > self.workers {
+            return Err(BadOutcome::UnknownWorker { job, worker: outcome.worker.0 });
+        }
+        if job < self.base {
+            return Err(BadOutcome::Duplicate { job });
+        }
+        let offset = job - self.base;
+        let (word, bit) = ((offset / 64) as usize, offset % 64);
+        if word >= self.window.len() {
+            self.window.resize(word + 1, 0);
+        }
+        if self.window[word] & (1 << bit) != 0 {
+            return Err(BadOutcome::Duplicate { job });
+        }
+        self.window[word] |= 1 << bit;
+        while self.window.front() == Some(&u64::MAX) {
+            self.window.pop_front();
+            self.base += 64;
+        }
+        let made_to_fail = self.panic_on.binary_search(&job).is_ok();
+        match &outcome.result {
+            Ok(_) if made_to_fail => Err(BadOutcome::UnexpectedSuccess { job }),
+            Ok(r) => {
+                self.finished += 1;
+                self.sum += u128::from(*r);
+                if u128::from(*r) != u128::from(job) * 2 {
+                    return Err(BadOutcome::WrongResult { job, got: *r });
+                }
+                Ok(())
+            }
+            Err(message) if !made_to_fail => Err(BadOutcome::UnexpectedFailure { job, message: message.clone() }),
+            Err(_) => {
+                self.failed.push(job);
+                Ok(())
+            }
+        }
+    }
+
+    /// The ids that never came back: how many, the lowest, and twice their
+    /// sum.
+    fn missing(&self) -> (u64, Option<u64>, u128) {
+        let (mut count, mut lowest, mut twice) = (0, None, 0);
+        for (k, &word) in self.window.iter().enumerate() {
+            for bit in 0..64 {
+                let id = self.base + 64 * k as u64 + bit;
+                if id <= self.jobs && word & (1 << bit) == 0 {
+                    count += 1;
+                    lowest.get_or_insert(id);
+                    twice += u128::from(id) * 2;
+                }
+            }
+        }
+        let above = self.base + 64 * self.window.len() as u64;
+        if above <= self.jobs {
+            count += self.jobs - above + 1;
+            lowest.get_or_insert(above);
+            twice += twice_sum(above, self.jobs);
+        }
+        (count, lowest, twice)
+    }
+
+    /// Ends the run: the tally, or the first thing wrong. A run that was not
+    /// `cancelled` must have handed every job back; the results must add up
+    /// to `J (J + 1)` less twice the ids that failed or never came back.
+    pub fn close(mut self, cancelled: bool) -> Result<Tally, BadOutcome> {
+        if let Some(bad) = self.first_bad.take() {
+            return Err(bad);
+        }
+        let (missing, lowest, twice_missing) = self.missing();
+        if let (false, Some(job)) = (cancelled, lowest) {
+            return Err(BadOutcome::Missing { job, count: missing });
+        }
+        let twice_failed: u128 = self.failed.iter().map(|&j| u128::from(j) * 2).sum();
+        let expected = twice_sum(1, self.jobs) - twice_failed - twice_missing;
+        if self.sum != expected {
+            return Err(BadOutcome::WrongTotal { sum: self.sum, expected });
+        }
+        self.failed.sort_unstable();
+        Ok(Tally { finished: self.finished, failed: self.failed, missing, sum: self.sum })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{JobId, WorkerId};
+
+    fn run(jobs: u64) -> RunSpec {
+        RunSpec::new(2, jobs, "noop".parse().unwrap())
+    }
+
+    fn ok(job: u64, result: u64) -> JobOutcome {
+        JobOutcome { worker: WorkerId(1), job: JobId(job), result: Ok(result) }
+    }
+
+    fn feed(
+        run: &RunSpec,
+        outcomes: impl IntoIterator<Item = JobOutcome>,
+        cancelled: bool,
+    ) -> Result<Tally, BadOutcome> {
+        let mut ledger = Ledger::new(run);
+        for o in outcomes {
+            ledger.record(&o);
+        }
+        ledger.close(cancelled)
+    }
+
+    #[test]
+    fn a_correct_run_in_any_order_adds_up() {
+        // Literal results: job j yields 2j.
+        let outcomes = [ok(3, 6), ok(1, 2), ok(2, 4), ok(5, 10), ok(4, 8)];
+        let tally = feed(&run(5), outcomes, false).unwrap();
+        assert_eq!(tally, Tally { finished: 5, failed: vec![], missing: 0, sum: 30 });
+    }
+
+    #[test]
+    fn many_jobs_slide_the_window() {
+        let n = 100_000;
+        let mut ledger = Ledger::new(&run(n));
+        for j in (1..=n).rev().collect::<Vec<_>>().chunks(7).rev().flatten() {
+            ledger.record(&ok(*j, j * 2));
+        }
+        assert!(ledger.window.len() <= 2, "window of {} words", ledger.window.len());
+        assert_eq!(ledger.close(false).unwrap().sum, u128::from(n) * u128::from(n + 1));
+    }
+
+    #[test]
+    fn a_duplicated_and_a_lost_outcome_are_caught() {
+        // Job 2's outcome handed back in place of job 3's: the sum of the
+        // results is off by 2, and the ids say which.
+        let err = feed(&run(4), [ok(1, 2), ok(2, 4), ok(2, 4), ok(4, 8)], false).unwrap_err();
+        assert_eq!(err, BadOutcome::Duplicate { job: 2 });
+        assert_eq!(err.to_string(), "job 2 came back twice");
+        // Below the window's base, too.
+        let mut outcomes: Vec<_> = (1..=200).map(|j| ok(j, 2 * j)).collect();
+        outcomes[150] = ok(1, 2);
+        assert_eq!(feed(&run(200), outcomes, false).unwrap_err(), BadOutcome::Duplicate { job: 1 });
+    }
+
+    #[test]
+    fn a_wrong_result_is_caught() {
+        let err = feed(&run(3), [ok(1, 2), ok(2, 5), ok(3, 6)], false).unwrap_err();
+        assert_eq!(err.to_string(), "job 2 yielded 5, not 4");
+    }
+
+    #[test]
+    fn a_missing_outcome_is_caught_unless_cancelled() {
+        let err = feed(&run(200), (1..=200).filter(|&j| j != 70 && j != 190).map(|j| ok(j, 2 * j)), false);
+        assert_eq!(err.unwrap_err().to_string(), "job 70 never came back (2 jobs missing)");
+        let err = feed(&run(200), (1..=100).map(|j| ok(j, 2 * j)), false).unwrap_err();
+        assert_eq!(err, BadOutcome::Missing { job: 101, count: 100 });
+        let tally = feed(&run(200), (1..=100).filter(|&j| j != 7).map(|j| ok(j, 2 * j)), true).unwrap();
+        assert_eq!((tally.finished, tally.missing, tally.sum), (99, 101, 100 * 101 - 14));
+    }
+
+    #[test]
+    fn failures_only_where_panics_were_asked_for() {
+        let spec = run(4).panics([3]);
+        let failed = |j: u64| JobOutcome { worker: WorkerId(2), job: JobId(j), result: Err(RunSpec::panic_message(j)) };
+        let tally = feed(&spec, [ok(1, 2), failed(3), ok(2, 4), ok(4, 8)], false).unwrap();
+        assert_eq!((tally.finished, tally.failed, tally.sum), (3, vec![3], 14));
+        let err = feed(&spec, [ok(1, 2), failed(2), ok(3, 6), ok(4, 8)], false).unwrap_err();
+        assert_eq!(err, BadOutcome::UnexpectedFailure { job: 2, message: "job 2 panicked (--panic-on)".into() });
+        let err = feed(&spec, [ok(1, 2), ok(2, 4), ok(3, 6), ok(4, 8)], false).unwrap_err();
+        assert_eq!(err, BadOutcome::UnexpectedSuccess { job: 3 });
+    }
+
+    #[test]
+    fn unknown_ids_and_workers_are_caught() {
+        assert_eq!(feed(&run(2), [ok(3, 6)], false).unwrap_err(), BadOutcome::UnknownJob { job: 3 });
+        assert_eq!(feed(&run(2), [ok(0, 0)], false).unwrap_err(), BadOutcome::UnknownJob { job: 0 });
+        let stranger = JobOutcome { worker: WorkerId(3), job: JobId(1), result: Ok(2) };
+        assert_eq!(feed(&run(2), [stranger], false).unwrap_err(), BadOutcome::UnknownWorker { job: 1, worker: 3 });
+    }
+
+    #[test]
+    fn the_closed_form_total_is_literal() {
+        assert_eq!(twice_sum(1, 5), 30);
+        assert_eq!(twice_sum(1, 10_000), 100_010_000);
+        assert_eq!(twice_sum(4, 3), 0);
+        assert_eq!(twice_sum(1, 1 << 40), (1u128 << 40) * ((1u128 << 40) + 1));
+    }
+}
