@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
 
-use crate::{Backend, JobId, Ledger, Log, Pool, PoolError, RunFlags, RunSpec};
+use crate::{Backend, Flavor, JobId, Ledger, Log, Pool, PoolError, RunFlags, RunSpec};
 
 /// The most jobs a run accepts: results (`j * 2`) and their sum must fit.
 pub const MAX_JOBS: u64 = 1 << 40;
@@ -40,6 +40,9 @@ pub struct Cli<O: Args> {
     /// Bound the job queue (and result queue) to N entries; the producer waits while it is full.
     #[arg(long, value_name = "N")]
     pub queue: Option<NonZeroUsize>,
+    /// Which form of the backend: the textbook pool, or tuned (adaptive chunks of jobs, batched results). The sequential baseline ignores it.
+    #[arg(long, value_enum, default_value_t)]
+    pub flavor: Flavor,
     /// Options of this backend.
     #[command(flatten)]
     pub backend: O,
@@ -50,6 +53,7 @@ impl<O: Args> Cli<O> {
     pub fn spec(&self) -> Result<RunSpec, String> {
         let mut spec = self.run.spec()?;
         spec.queue = self.queue;
+        spec.flavor = self.flavor;
         if self.quiet {
             spec.format = None;
         }

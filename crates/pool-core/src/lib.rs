@@ -12,6 +12,7 @@
 mod check;
 pub mod cli;
 mod event;
+mod flavor;
 mod ids;
 mod ledger;
 mod log;
@@ -19,6 +20,7 @@ mod pool;
 mod run_spec;
 mod sequential;
 pub mod threads;
+pub mod tuned;
 mod work;
 mod worker;
 
@@ -27,6 +29,7 @@ pub mod testing;
 
 pub use check::{Completeness, LoggedOutcome, Summary, Violation, check};
 pub use event::{Event, Format, ParseError, Record};
+pub use flavor::Flavor;
 pub use ids::{JobId, WorkerId};
 pub use ledger::{BadOutcome, Ledger, Tally};
 pub use log::{FLUSH_AT, Log, MemorySink, Sink, StdoutSink};

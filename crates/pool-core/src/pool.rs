@@ -8,7 +8,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::worker::{Shared, silence_job_panics};
-use crate::{Crew, JobId, JobOutcome, Log, Work};
+use crate::{Crew, Flavor, JobId, JobOutcome, Log, Work};
 
 /// A worker-pool substrate. The implementor holds only what is specific to
 /// it: how jobs travel from the producer to the workers, how workers are
@@ -101,12 +101,14 @@ pub struct PoolConfig {
     /// Set it to stop the run early: no job is started after it is seen,
     /// jobs already running finish, every worker exits.
     pub cancel: Arc<AtomicBool>,
+    /// Which form of the backend runs (see [`Flavor`]).
+    pub flavor: Flavor,
 }
 
 impl PoolConfig {
     /// A quiet pool of `workers` workers on an unbounded queue.
     pub fn new(workers: u32, work: Work) -> Self {
-        PoolConfig { workers, queue: None, work, log: None, cancel: Arc::default() }
+        PoolConfig { workers, queue: None, work, log: None, cancel: Arc::default(), flavor: Flavor::Textbook }
     }
 }
 
@@ -177,7 +179,7 @@ impl<B: Backend> Pool<B> {
         let config = &self.config;
         config.work.prepare();
         let shared = Arc::new(Shared::new(config.work.clone(), config.log.clone(), Arc::clone(&config.cancel)));
-        let crew = Crew::new(Arc::clone(&shared), config.workers, config.queue);
+        let crew = Crew::new(Arc::clone(&shared), config.workers, config.queue).with_flavor(config.flavor);
         let producer_view = Arc::clone(&shared);
         let jobs = jobs.into_iter().take_while(move |_| !producer_view.stopping());
 

@@ -7,7 +7,7 @@
 use std::num::NonZeroUsize;
 
 use crate::cli::{EXIT_FAILED, MAX_JOBS};
-use crate::{Format, JobId, Log, LoggedOutcome, PoolConfig, Summary, Work, WorkSpec, work::DEFAULT_SEED};
+use crate::{Flavor, Format, JobId, Log, LoggedOutcome, PoolConfig, Summary, Work, WorkSpec, work::DEFAULT_SEED};
 
 /// One run of a pool: how many workers, which jobs, what each does, and how
 /// it is logged.
@@ -27,6 +27,8 @@ pub struct RunSpec {
     pub panic_on: Vec<u64>,
     /// Format of the event log; `None` is `--quiet` (no log).
     pub format: Option<Format>,
+    /// Which form of the backend runs it.
+    pub flavor: Flavor,
 }
 
 impl RunSpec {
@@ -41,7 +43,14 @@ impl RunSpec {
             queue: None,
             panic_on: Vec::new(),
             format: Some(Format::Text),
+            flavor: Flavor::Textbook,
         }
+    }
+
+    /// Run by the backend's `flavor` form.
+    pub fn flavor(mut self, flavor: Flavor) -> Self {
+        self.flavor = flavor;
+        self
     }
 
     /// With the job queue bounded to `bound` entries (at least 1).
@@ -79,6 +88,7 @@ impl RunSpec {
     pub fn config(&self, log: Option<Log>) -> PoolConfig {
         let mut config = PoolConfig::new(self.workers, self.work());
         config.queue = self.queue;
+        config.flavor = self.flavor;
         config.log = log;
         config
     }
@@ -91,6 +101,7 @@ impl RunSpec {
             format!("--jobs={}", self.jobs),
             format!("--work={}", self.work),
             format!("--seed={}", self.seed),
+            format!("--flavor={}", self.flavor),
         ];
         match self.format {
             Some(Format::Text) => args.push("--format=text".to_owned()),

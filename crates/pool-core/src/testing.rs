@@ -279,6 +279,30 @@ pub fn bad_sizes_are_refused<B: Backend>() {
     }
 }
 
+/// A program that runs `bin` with `--flavor FLAVOR` before its other
+/// arguments: a two-line shell script next to `bin` that `exec`s it (same
+/// process, so signals, exit status and peak memory are the binary's own).
+/// Lets every binary test run on a flavor unchanged.
+pub fn flavored(bin: &str, flavor: &str) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static SCRIPTS: OnceLock<Mutex<HashMap<(String, String), &'static str>>> = OnceLock::new();
+    let mut scripts = SCRIPTS.get_or_init(Mutex::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    scripts.entry((bin.to_owned(), flavor.to_owned())).or_insert_with(|| {
+        use std::os::unix::fs::PermissionsExt;
+        let path = format!("{bin}.{flavor}.sh");
+        let quoted = bin.replace('\'', "'\\''");
+        let script = format!("#!/bin/sh\nexec '{quoted}' --flavor {flavor} \"$@\"\n");
+        // Written under a temporary name and renamed, so a concurrent test
+        // run never executes a half-written script.
+        let tmp = format!("{path}.{}", std::process::id());
+        std::fs::write(&tmp, script).unwrap_or_else(|e| panic!("cannot write {tmp}: {e}"));
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        std::fs::rename(&tmp, &path).unwrap_or_else(|e| panic!("cannot rename {tmp}: {e}"));
+        Box::leak(path.into_boxed_str())
+    })
+}
+
 /// Runs a binary with `args`, returning its output and wall time.
 pub fn run_binary(bin: &str, args: &[&str]) -> (Output, Duration) {
     let start = Instant::now();
@@ -301,7 +325,30 @@ pub fn binary_runs_the_seed(bin: &str, concurrent: bool) {
     // overlap (2 s ideal; serial would be 5 s).
     if concurrent {
         assert!(took < Duration::from_secs(5), "the seed run took {took:?}");
+        assert_spread_like_the_seed(&stdout);
     }
+}
+
+/// The seed's five long jobs are spread as the seed spreads them: three
+/// workers start one each before any job ends, and no worker runs more than
+/// two — a pool that claims chunks must not let one worker hold a long job
+/// it has not started while another has none.
+pub fn assert_spread_like_the_seed(text_log: &str) {
+    let records = Format::Text.parse(text_log).unwrap_or_else(|e| panic!("log does not parse: {e}"));
+    let first_end = records.iter().position(|r| !matches!(r.event, crate::Event::Started { .. }));
+    let early: std::collections::BTreeSet<_> = records[..first_end.unwrap_or(records.len())]
+        .iter()
+        .filter(|r| matches!(r.event, crate::Event::Started { .. }))
+        .map(|r| r.worker)
+        .collect();
+    assert_eq!(early.len(), 3, "three workers start a job before any ends:\n{text_log}");
+    let mut per_worker = std::collections::BTreeMap::<_, u32>::new();
+    for r in &records {
+        if matches!(r.event, crate::Event::Started { .. }) {
+            *per_worker.entry(r.worker).or_default() += 1;
+        }
+    }
+    assert!(per_worker.values().all(|&n| n <= 2), "no worker runs three of five: {per_worker:?}\n{text_log}");
 }
 
 /// `--format jsonl` gives JSON lines a checker accepts, with every result.
@@ -612,7 +659,10 @@ where
 #[macro_export]
 macro_rules! conformance_tests {
     ($backend:ty) => {
-        mod conformance {
+        $crate::conformance_tests!($backend, mod conformance);
+    };
+    ($backend:ty, mod $name:ident) => {
+        mod $name {
             use $crate::testing::{self, case};
             type B = $backend;
 
@@ -686,14 +736,13 @@ macro_rules! conformance_tests {
 
 /// Defines the integration tests of a backend binary, given its path
 /// (`env!("CARGO_BIN_EXE_pool-…")`). Add `concurrent = false` for the
-/// sequential baseline, whose seed run takes 5 s by design.
+/// sequential baseline, whose seed run takes 5 s by design; `mod NAME,
+/// flavor = "tuned"` runs the same tests on a flavor (see [`flavored`]) in
+/// module `NAME`.
 #[macro_export]
 macro_rules! binary_tests {
-    ($bin:expr) => {
-        $crate::binary_tests!($bin, concurrent = true);
-    };
-    ($bin:expr, concurrent = $concurrent:expr) => {
-        mod binary {
+    (@tests $name:ident, $bin:expr, $concurrent:expr) => {
+        mod $name {
             use $crate::testing;
 
             #[test]
@@ -737,5 +786,14 @@ macro_rules! binary_tests {
                 testing::binary_bounded_memory($bin);
             }
         }
+    };
+    ($bin:expr) => {
+        $crate::binary_tests!($bin, concurrent = true);
+    };
+    ($bin:expr, concurrent = $concurrent:expr) => {
+        $crate::binary_tests!(@tests binary, $bin, $concurrent);
+    };
+    ($bin:expr, mod $name:ident, flavor = $flavor:expr) => {
+        $crate::binary_tests!(@tests $name, $crate::testing::flavored($bin, $flavor), true);
     };
 }

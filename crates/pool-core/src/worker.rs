@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::log::FLUSH_AT;
 use crate::work::{LIVE_NS, Plan};
-use crate::{Event, JobId, Log, Work, WorkerId};
+use crate::{Event, Flavor, JobId, Log, Work, WorkerId};
 
 /// What became of one job, as handed back to the caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,11 +67,23 @@ pub struct Crew {
     shared: Arc<Shared>,
     workers: u32,
     queue: Option<NonZeroUsize>,
+    flavor: Flavor,
 }
 
 impl Crew {
     pub(crate) fn new(shared: Arc<Shared>, workers: u32, queue: Option<NonZeroUsize>) -> Self {
-        Crew { shared, workers, queue }
+        Crew { shared, workers, queue, flavor: Flavor::Textbook }
+    }
+
+    /// The same crew, run in `flavor`.
+    pub(crate) fn with_flavor(mut self, flavor: Flavor) -> Self {
+        self.flavor = flavor;
+        self
+    }
+
+    /// Which form of the backend this run asks for.
+    pub fn flavor(&self) -> Flavor {
+        self.flavor
     }
 
     /// How many workers the run has (at least 1).

@@ -8,7 +8,9 @@
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded, unbounded};
 use pool_core::threads::run_threads;
-use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError, TryNext};
+use pool_core::{Backend, Crew, Flavor, JobId, JobOutcome, PoolError, TryNext};
+
+pub mod tuned;
 
 /// The crossbeam backend.
 #[derive(Clone, Copy, Debug, Default)]
@@ -31,6 +33,9 @@ impl Backend for Crossbeam {
     where
         I: Iterator<Item = JobId> + Send,
     {
+        if crew.flavor() == Flavor::Tuned {
+            return tuned::run(crew, jobs, on_result);
+        }
         let (job_tx, job_rx) = channel(&crew);
         let (result_tx, result_rx) = channel(&crew);
         run_threads(

@@ -1,4 +1,8 @@
-//! The shared conformance suite and binary tests, run against the crossbeam backend.
+//! The shared conformance suite and binary tests, run against the crossbeam backend, in both flavors.
 
 pool_core::conformance_tests!(pool_crossbeam::Crossbeam);
 pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-crossbeam"));
+
+// The tuned flavor, through the same suite and the same binary tests.
+pool_core::conformance_tests!(pool_core::tuned::Tuned<pool_crossbeam::Crossbeam>, mod conformance_tuned);
+pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-crossbeam"), mod binary_tuned, flavor = "tuned");

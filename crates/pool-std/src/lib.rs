@@ -5,11 +5,16 @@
 //! Trade-off: no dependency at all, but every hand-off takes the Mutex, so
 //! workers contend on it when jobs are short. The lock is held only while
 //! taking a job, never while running one, so a panicking job cannot poison it.
+//!
+//! `--flavor tuned` runs the [`tuned`] form instead: the same contract, with
+//! chunks of job ids and batched results.
 
 use pool_core::threads::{run_threads, std_channel};
-use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError, TryNext};
+use pool_core::{Backend, Crew, Flavor, JobId, JobOutcome, PoolError, TryNext};
 use sync::mpsc::{Receiver, TryRecvError};
 use sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+pub mod tuned;
 
 /// Where the Mutex and channels come from: std's, or under `cfg(shuttle)`
 /// (model checking, `tests/shuttle.rs`) shuttle's drop-in versions, so the
@@ -44,6 +49,9 @@ impl Backend for Std {
     where
         I: Iterator<Item = JobId> + Send,
     {
+        if crew.flavor() == Flavor::Tuned {
+            return tuned::run(crew, jobs, on_result);
+        }
         let (job_tx, job_rx) = std_channel(crew.queue());
         let (result_tx, result_rx) = std_channel(crew.queue());
         let job_rx = Arc::new(Mutex::new(job_rx));

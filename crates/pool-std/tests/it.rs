@@ -1,4 +1,8 @@
-//! The shared conformance suite and binary tests, run against the std backend.
+//! The shared conformance suite and binary tests, run against the std backend, in both flavors.
 
 pool_core::conformance_tests!(pool_std::Std);
 pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-std"));
+
+// The tuned flavor, through the same suite and the same binary tests.
+pool_core::conformance_tests!(pool_core::tuned::Tuned<pool_std::Std>, mod conformance_tuned);
+pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-std"), mod binary_tuned, flavor = "tuned");

@@ -1,0 +1,113 @@
+//! What the tuned flavors of the backends share, written once: how big a
+//! chunk of job ids a worker claims ([`Grain`], [`guided`]), the job stream
+//! that workers claim chunks from ([`Source`]), results handed back in
+//! per-worker batches ([`Batch`]), the bounds `--queue` puts on both
+//! ([`Limits`]), and the loop of a worker thread fed by a [`JobQueue`]
+//! ([`serve`]). A backend's tuned flavor holds only its substrate's part:
+//! where chunks wait, how idle workers find work, how batches travel back.
+//!
+//! The contract is the textbook one: every job runs once through
+//! [`Worker`](crate::Worker), which logs it, so both flavors print the same
+//! events under the same rule for holding lines back, and results are held
+//! back by that same rule (see [`Batch`]).
+
+mod batch;
+mod grain;
+mod serve;
+mod source;
+mod threads;
+
+use std::marker::PhantomData;
+
+pub use batch::{BATCH_MAX, Batch};
+pub use grain::{CHUNK_MAX, GRAIN_TARGET, Grain, guided};
+pub use serve::{JobQueue, serve};
+pub use source::{Run, Source};
+pub use threads::run_threads;
+
+use crate::{Backend, Crew, Flavor, JobId, JobOutcome, PoolError};
+
+/// How much a tuned run may hold, from the crew's size and `--queue`.
+///
+/// With `--queue N` the bound counts chunks and batches by the jobs in them,
+/// as the textbook pool counts messages: W workers hold at most about N
+/// claimed but unstarted jobs between them, and at most about N results wait
+/// in batches, so memory stays flat however many jobs the run has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Workers in the crew.
+    pub workers: usize,
+    /// The most job ids one worker claims at once.
+    pub chunk: usize,
+    /// The most results in one batch.
+    pub batch: usize,
+    /// Capacity of the result channel in batches; `None` for unbounded.
+    pub results: Option<usize>,
+}
+
+impl Limits {
+    /// The limits for `crew`.
+    pub fn of(crew: &Crew) -> Self {
+        let workers = crew.size() as usize;
+        match crew.queue() {
+            None => Limits { workers, chunk: CHUNK_MAX, batch: BATCH_MAX, results: None },
+            Some(n) => {
+                let share = (n.get() / workers).max(1);
+                let batch = share.min(BATCH_MAX);
+                Limits { workers, chunk: share.min(CHUNK_MAX), batch, results: Some((n.get() / batch).max(1)) }
+            }
+        }
+    }
+}
+
+/// Backend `B` in its tuned flavor whatever the configuration says: lets a
+/// test suite written for a backend type (`conformance_tests!`) run the
+/// tuned form. `NAME` and limits are `B`'s.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tuned<B>(PhantomData<B>);
+
+impl<B: Backend> Backend for Tuned<B> {
+    const NAME: &'static str = B::NAME;
+    const MAX_WORKERS: u32 = B::MAX_WORKERS;
+    type Options = B::Options;
+
+    fn run<I>(crew: Crew, options: &B::Options, jobs: I, on_result: &mut dyn FnMut(JobOutcome)) -> Result<(), PoolError>
+    where
+        I: Iterator<Item = JobId> + Send,
+    {
+        B::run(crew.with_flavor(Flavor::Tuned), options, jobs, on_result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroUsize;
+
+    use super::*;
+
+    fn limits(workers: u32, queue: Option<usize>) -> Limits {
+        let shared = std::sync::Arc::new(crate::worker::Shared::new(
+            crate::Work::new("noop".parse().unwrap(), 0),
+            None,
+            std::sync::Arc::default(),
+        ));
+        Limits::of(&Crew::new(shared, workers, queue.and_then(NonZeroUsize::new)))
+    }
+
+    #[test]
+    fn unbounded_takes_the_caps() {
+        assert_eq!(limits(2, None), Limits { workers: 2, chunk: CHUNK_MAX, batch: BATCH_MAX, results: None });
+    }
+
+    #[test]
+    fn a_queue_bounds_chunks_and_batches_by_jobs() {
+        // A queue of one: one job claimed, one result per batch, one batch
+        // waiting: the textbook pool's bound.
+        assert_eq!(limits(4, Some(1)), Limits { workers: 4, chunk: 1, batch: 1, results: Some(1) });
+        let l = limits(4, Some(1024));
+        assert_eq!((l.chunk, l.batch), (256, 256));
+        assert!(l.workers * l.chunk <= 1024 && l.batch * l.results.unwrap() <= 1024);
+        let l = limits(2, Some(1 << 20));
+        assert_eq!((l.chunk, l.batch), (CHUNK_MAX, BATCH_MAX));
+    }
+}

@@ -1,0 +1,67 @@
+//! The loop of a tuned worker thread, written once for every backend whose
+//! workers are threads: claim a chunk from the backend's [`JobQueue`], run
+//! it, keep the outcomes in a [`Batch`], hand the batch back by the log's
+//! rule, size the next chunk by the time this one took.
+
+use std::time::Instant;
+
+use super::{Batch, Grain, Limits, Run};
+use crate::{JobOutcome, Worker};
+
+/// Where a tuned worker thread gets its jobs: the one thing a backend's
+/// tuned flavor supplies to [`serve`].
+pub trait JobQueue {
+    /// The next jobs for this worker: a run of at most `max` consecutive ids
+    /// (at least one), or `None` once no job will come. Calls `before_wait`
+    /// before waiting for jobs, so the worker can write out what it holds.
+    fn take(&mut self, max: usize, before_wait: &mut dyn FnMut()) -> Option<Run>;
+}
+
+/// Runs `worker` on jobs from `queue` until it is drained, handing results
+/// back in batches through `deliver` (`false`: nobody listens any more, stop),
+/// then ends with [`Worker::exit`].
+///
+/// Chunks are sized by [`Grain`] (capped by `limits.chunk`), batches hold at
+/// most `limits.batch` results. Every job is run through
+/// [`Worker::start`]/[`Worker::finish`], so it is logged, timed and caught
+/// as in the textbook flavor.
+pub fn serve(
+    mut worker: Worker,
+    queue: &mut impl JobQueue,
+    limits: &Limits,
+    mut deliver: impl FnMut(Vec<JobOutcome>) -> bool,
+) {
+    let mut grain = Grain::new(limits.chunk);
+    let mut batch = Batch::new(limits.batch);
+    let mut open = true;
+    let mut hand_back = |batch: &mut Batch, open: &mut bool| {
+        if *open && !batch.is_empty() {
+            *open = deliver(batch.take());
+        }
+    };
+    while open {
+        let run = queue.take(grain.size(), &mut || {
+            worker.idle();
+            hand_back(&mut batch, &mut open);
+        });
+        let Some(run) = run else { break };
+        let start = Instant::now();
+        for job in run.ids() {
+            // Skipped (cancelled): counted by the worker, nothing to hand back.
+            let Some(sleep) = worker.start(job) else { continue };
+            let work = sleep + worker.pending_cpu();
+            if batch.hand_back_before(work) {
+                hand_back(&mut batch, &mut open);
+            }
+            if !sleep.is_zero() {
+                std::thread::sleep(sleep);
+            }
+            if batch.push(worker.finish(job), work) {
+                hand_back(&mut batch, &mut open);
+            }
+        }
+        grain.observe(run.len as usize, start.elapsed());
+    }
+    hand_back(&mut batch, &mut open);
+    worker.exit();
+}

@@ -1,0 +1,45 @@
+//! Scaffolding for tuned flavors whose workers are OS threads (std and
+//! crossbeam): scoped threads that each [`serve`] a queue, and the caller's
+//! loop over result batches.
+
+use super::{JobQueue, Limits, serve};
+use crate::threads::sync::{spawn_scoped, thread};
+use crate::{Crew, JobOutcome, PoolError};
+
+/// Runs the crew with one OS thread per worker, in a scope, so every thread
+/// is joined before this returns.
+///
+/// - `queue_for` is called on this thread once per worker, with the worker's
+///   index (0-based), and gives the [`JobQueue`] that worker serves.
+/// - `deliver` is the sending half of the result channel: cloned for each
+///   worker, it hands a batch back (`false` when the receiver is gone); the
+///   original is dropped once all are spawned.
+/// - `results` is iterated on this thread, each outcome of each batch passed
+///   to `on_result`, until every sender is gone.
+pub fn run_threads<Q, D, R>(
+    crew: Crew,
+    mut queue_for: impl FnMut(usize) -> Q,
+    deliver: D,
+    results: R,
+    on_result: &mut dyn FnMut(JobOutcome),
+) -> Result<(), PoolError>
+where
+    Q: JobQueue + Send,
+    D: FnMut(Vec<JobOutcome>) -> bool + Clone + Send,
+    R: IntoIterator<Item = Vec<JobOutcome>>,
+{
+    let limits = Limits::of(&crew);
+    thread::scope(move |s| {
+        for (index, worker) in crew.into_workers().enumerate() {
+            let name = format!("worker-{}", worker.id());
+            let (mut queue, deliver) = (queue_for(index), deliver.clone());
+            let body = move || serve(worker, &mut queue, &limits, deliver);
+            spawn_scoped(s, name, body).map_err(PoolError::Spawn)?;
+        }
+        drop(deliver);
+        for batch in results {
+            batch.into_iter().for_each(&mut *on_result);
+        }
+        Ok(())
+    })
+}
