@@ -94,15 +94,20 @@ impl RunSpec {
     }
 
     /// The flags that make a binary do this run: `--workers=N` and so on,
-    /// every one spelled out (none left to a default).
+    /// every one spelled out (none left to a default) but `--flavor`, named
+    /// only for the tuned flavor.
     pub fn args(&self) -> Vec<String> {
         let mut args = vec![
             format!("--workers={}", self.workers),
             format!("--jobs={}", self.jobs),
             format!("--work={}", self.work),
             format!("--seed={}", self.seed),
-            format!("--flavor={}", self.flavor),
         ];
+        // Only the tuned flavor is named: the textbook one is every
+        // program's only form (the reference programs have no such flag).
+        if self.flavor != Flavor::Textbook {
+            args.push(format!("--flavor={}", self.flavor));
+        }
         match self.format {
             Some(Format::Text) => args.push("--format=text".to_owned()),
             Some(Format::Jsonl) => args.push("--format=jsonl".to_owned()),
@@ -218,7 +223,9 @@ mod tests {
                 "--panic-on=3,9"
             ]
         );
-        for run in [run, spec(1, 0, "noop").format(None), RunSpec::default()] {
+        let tuned = spec(2, 10, "noop").flavor(Flavor::Tuned);
+        assert!(tuned.args().contains(&"--flavor=tuned".to_owned()));
+        for run in [run, spec(1, 0, "noop").format(None), RunSpec::default(), tuned] {
             let args = std::iter::once("pool-sequential".into()).chain(run.args().into_iter().map(Into::into));
             let cli = cli::parse::<crate::Sequential>(args).unwrap();
             assert_eq!(cli.spec().unwrap(), run);
