@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use indicatif::ProgressBar;
-use pool_core::{Completeness, Format, check};
+use pool_core::{Completeness, Format, RunSummary, check};
 use serde::Serialize;
 
 use crate::child;
@@ -134,12 +134,10 @@ pub struct TraceResult {
     pub failure: Option<String>,
 }
 
-/// The makespan a quiet run prints on stderr: `... failed in 0.123 s; ...`.
+/// The makespan a quiet run reports in its summary line on stderr
+/// ([`RunSummary`], pool-core's one owner of that line).
 pub fn pool_seconds(stderr: &str) -> Option<f64> {
-    stderr.lines().rev().find_map(|line| {
-        let rest = &line[line.rfind(" failed in ")? + " failed in ".len()..];
-        rest.split_once(" s")?.0.parse().ok()
-    })
+    RunSummary::find_in(stderr).map(|s| s.elapsed.as_secs_f64())
 }
 
 /// The order of round `round`: the list rotated by one more each round.
@@ -167,10 +165,15 @@ pub struct Bencher<'a> {
     pub runs: u32,
 }
 
-/// Which of `backends` run in `cell`: the sequential baseline only where the
-/// cell measures it.
+/// Which of `backends` run in `cell`: one-worker programs only where the
+/// cell measures the baseline, references only on `noop` cells.
 pub fn participants(cell: &Cell, backends: &[Program]) -> Vec<Program> {
-    backends.iter().copied().filter(|b| !b.is_baseline() || cell.baseline == Baseline::Measured).collect()
+    backends
+        .iter()
+        .copied()
+        .filter(|b| !b.is_baseline() || cell.baseline == Baseline::Measured)
+        .filter(|b| !b.is_reference() || cell.spec.kind == pool_core::Kind::Noop)
+        .collect()
 }
 
 /// How long one run may take before it is killed: ten times its estimate,
@@ -211,7 +214,7 @@ impl Bencher<'_> {
 
     fn command(&self, cell: &Cell, backend: Program) -> Command {
         let mut cmd = Command::new(&self.binaries[&backend]);
-        cmd.args(cell.args(workers_of(cell, backend)));
+        cmd.args(backend.entry().args).args(cell.args(workers_of(cell, backend)));
         cmd
     }
 
@@ -434,7 +437,7 @@ mod tests {
 
     #[test]
     fn reads_the_makespan_from_the_quiet_summary() {
-        let line = "pool-std: 100 jobs on 2 workers (noop): 100 finished, 0 failed in 0.012 s; results check out (sum 10100)\n";
+        let line = "pool-std: 100 jobs on 2 workers (noop): 100 finished, 0 failed in 0.012000 s; results check out (sum 10100)\n";
         assert_eq!(pool_seconds(line), Some(0.012));
         assert_eq!(pool_seconds("error: something\n"), None);
     }

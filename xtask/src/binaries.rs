@@ -1,5 +1,7 @@
-//! Builds the backend binaries in release once and finds them, through
-//! cargo's own JSON messages (so a `CARGO_TARGET_DIR` elsewhere works too).
+//! Builds every program of [`PROGRAMS`](crate::program::PROGRAMS) once and
+//! finds the binaries: the Rust ones in release through cargo's own JSON
+//! messages (so a `CARGO_TARGET_DIR` elsewhere works too), the Go ones with
+//! `go build` when `go` is on PATH.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,7 +10,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 
-use crate::program::Program;
+use crate::program::{Build, Program};
 
 /// The workspace root: the xtask crate's parent folder.
 pub fn workspace_root() -> PathBuf {
@@ -29,19 +31,71 @@ struct Target {
     name: String,
 }
 
-/// Builds every backend's binary (and `pool-sequential`) with
-/// `cargo build --release`, and returns the path of each.
-pub fn build(root: &Path) -> Result<BTreeMap<Program, PathBuf>> {
+/// What the build produced.
+#[derive(Debug, Default)]
+pub struct Binaries {
+    /// Each program that was built, and its binary.
+    pub paths: BTreeMap<Program, PathBuf>,
+    /// Programs that could not be built here, with the reason (`go` not on
+    /// PATH, say). Only references may be skipped; a backend that does not
+    /// build fails the command.
+    pub skipped: BTreeMap<Program, String>,
+}
+
+/// Builds `programs`: the workspace binaries with one
+/// `cargo build --release`, the Go ones with `go build` into
+/// `target/release/`.
+pub fn build(root: &Path, programs: &[Program]) -> Result<Binaries> {
+    let mut built = Binaries::default();
+    let cargo_bins: Vec<(Program, &str, &str)> = programs
+        .iter()
+        .filter_map(|&p| match p.entry().build {
+            Build::Cargo { package, bin } => Some((p, package, bin)),
+            Build::Go { .. } => None,
+        })
+        .collect();
+    if !cargo_bins.is_empty() {
+        let found = cargo_build(root, cargo_bins.iter().map(|&(_, package, _)| package))?;
+        for (p, _, bin) in cargo_bins {
+            match found.get(bin) {
+                Some(exe) => {
+                    built.paths.insert(p, exe.clone());
+                }
+                None => bail!("cargo build did not produce the binary {bin}"),
+            }
+        }
+    }
+    for &p in programs {
+        if let Build::Go { dir } = p.entry().build {
+            match go_build(root, dir, p.name()) {
+                Ok(exe) => {
+                    built.paths.insert(p, exe);
+                }
+                Err(why) if p.is_reference() => {
+                    built.skipped.insert(p, why);
+                }
+                Err(why) => bail!("could not build {p}: {why}"),
+            }
+        }
+    }
+    Ok(built)
+}
+
+/// `cargo build --release -p ...`: every binary it produced, by target name.
+fn cargo_build<'a>(root: &Path, packages: impl Iterator<Item = &'a str>) -> Result<BTreeMap<String, PathBuf>> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root).args(["build", "--release", "--message-format=json-render-diagnostics"]);
-    for package in ["pool-std", "pool-crossbeam", "pool-tokio", "pool-rayon", "pool-core"] {
+    let mut packages: Vec<&str> = packages.collect();
+    packages.sort_unstable();
+    packages.dedup();
+    for package in packages {
         cmd.args(["-p", package]);
     }
     cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
     let output = cmd.output().context("could not run cargo build")?;
     if !output.status.success() {
-        bail!("cargo build --release of the backends failed ({})", output.status);
+        bail!("cargo build --release of the programs failed ({})", output.status);
     }
     let mut found = BTreeMap::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
@@ -49,15 +103,33 @@ pub fn build(root: &Path) -> Result<BTreeMap<Program, PathBuf>> {
         if message.reason != "compiler-artifact" {
             continue;
         }
-        let (Some(exe), Some(target)) = (message.executable, message.target) else { continue };
-        if let Some(backend) = Program::ALL.into_iter().find(|b| b.binary() == target.name) {
-            found.insert(backend, exe);
-        }
-    }
-    for backend in Program::ALL {
-        if !found.contains_key(&backend) {
-            bail!("cargo build did not produce the binary {}", backend.binary());
+        if let (Some(exe), Some(target)) = (message.executable, message.target) {
+            found.insert(target.name, exe);
         }
     }
     Ok(found)
+}
+
+/// `go build` of the program in `dir`, into `target/release/NAME`; the
+/// reason as one line if it cannot be built here.
+fn go_build(root: &Path, dir: &str, name: &str) -> Result<PathBuf, String> {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let out = target.join("release").join(name);
+    let output = Command::new("go")
+        .current_dir(root.join(dir))
+        .args(["build", "-o"])
+        .arg(&out)
+        .arg(".")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output();
+    match output {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err("`go` is not on PATH".to_owned()),
+        Err(e) => Err(format!("could not run go build: {e}")),
+        Ok(o) if !o.status.success() => {
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            Err(format!("go build failed: {}", stderr.lines().next().unwrap_or("(no message)")))
+        }
+        Ok(_) => Ok(out),
+    }
 }

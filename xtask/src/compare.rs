@@ -19,8 +19,8 @@ pub struct Args {
     /// Small sizes and fewer runs: a smoke test for CI (under a minute after the build).
     #[arg(long)]
     pub quick: bool,
-    /// Only these backends, comma-separated [default: all, and the sequential baseline].
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
+    /// Only these programs, comma-separated [default: every backend, the sequential baseline and the references].
+    #[arg(long, value_parser = Program::parse, value_delimiter = ',', value_name = "LIST")]
     pub backends: Vec<Program>,
     /// Only these workloads, comma-separated [default: all]. Verification always runs in full.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
@@ -63,15 +63,21 @@ pub fn run(args: &Args) -> Result<bool> {
     let root = binaries::workspace_root();
     let out = args.out.clone().unwrap_or_else(|| root.join("results"));
     std::fs::create_dir_all(&out).with_context(|| format!("could not create the output folder {}", out.display()))?;
-    let backends = or_all(&args.backends, &Program::ALL);
+    let programs = or_all(&args.backends, &Program::all().collect::<Vec<_>>());
     let workloads = or_all(&args.workloads, &Family::ALL);
     let runs = args.runs.unwrap_or(if args.quick { 3 } else { 5 });
     let warmup = args.warmup.unwrap_or(1);
     let cores = crate::cores();
     let machine = machine::describe(&root);
 
-    eprintln!("xtask: building the backends (cargo build --release)");
-    let binaries = binaries::build(&root)?;
+    eprintln!("xtask: building the programs (cargo build --release, go build)");
+    let built = binaries::build(&root, &programs)?;
+    for (p, why) in &built.skipped {
+        eprintln!("xtask: skipping {p}: {why}");
+    }
+    let binaries = built.paths;
+    // References log nothing: they are timed, not verified.
+    let backends: Vec<Program> = programs.iter().copied().filter(|p| p.is_verified()).collect();
 
     // Verify before timing.
     let spinner = ProgressBar::new_spinner();
@@ -91,7 +97,8 @@ pub fn run(args: &Args) -> Result<bool> {
         .copied()
         .filter(|b| verification.iter().any(|c| c.outcomes.get(b).is_some_and(Option::is_some)))
         .collect();
-    let passed: Vec<Program> = backends.iter().copied().filter(|b| !excluded.contains(b)).collect();
+    let passed: Vec<Program> =
+        programs.iter().copied().filter(|p| binaries.contains_key(p) && !excluded.contains(p)).collect();
     let names = |bs: &[Program]| bs.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ");
     eprintln!(
         "xtask: verification: {} of {} cases on {}{}",
@@ -105,7 +112,8 @@ pub fn run(args: &Args) -> Result<bool> {
         }
     );
 
-    // Time the matrix, then the traced runs.
+    // Time the matrix, then the traced runs (of what logs: not the references).
+    let traced: Vec<Program> = passed.iter().copied().filter(|p| p.is_verified()).collect();
     let cells = workload::matrix(args.quick, cores, &workloads);
     let traces = workload::trace_matrix(args.quick, &workloads, runs);
     let progress = ProgressBar::new(0).with_style(bar_style());
@@ -119,7 +127,7 @@ pub fn run(args: &Args) -> Result<bool> {
         .sum::<u64>()
         + traces
             .iter()
-            .map(|t| bencher.cell_cost(&t.cell, &passed, t.rounds * if t.against_quiet { 2 } else { 1 }))
+            .map(|t| bencher.cell_cost(&t.cell, &traced, t.rounds * if t.against_quiet { 2 } else { 1 }))
             .sum::<u64>();
     progress.set_length(total.max(1));
     let mut cell_results = Vec::new();
@@ -134,7 +142,7 @@ pub fn run(args: &Args) -> Result<bool> {
     }
     let mut trace_results = Vec::new();
     for trace in &traces {
-        trace_results.extend(bencher.run_trace(trace, &passed));
+        trace_results.extend(bencher.run_trace(trace, &traced));
     }
     progress.finish_and_clear();
 
@@ -148,6 +156,7 @@ pub fn run(args: &Args) -> Result<bool> {
         counted_runs: runs,
         verification,
         excluded: excluded.clone(),
+        skipped: built.skipped,
         cells: cell_results,
         traces: trace_results,
     };

@@ -1,64 +1,231 @@
-//! The programs compared: the four backends and the sequential baseline,
-//! each one binary with the same flags.
+//! The programs compared: one entry each in [`PROGRAMS`]. The backends, the
+//! sequential baseline and the reference rows (a bare loop, Go by Example's
+//! pool) all take the pool binaries' flags and print the same quiet summary
+//! line, so the xtask times them alike. Adding a program (a tuned flavor, a
+//! new substrate) is one entry here.
 
-use serde::Serialize;
+use std::fmt;
 
-/// One program under comparison.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Program {
-    /// `std::sync::mpsc` + `Arc<Mutex<Receiver>>`.
-    Std,
-    /// crossbeam-channel, a receiver clone per worker.
-    Crossbeam,
-    /// W async tasks on a multi-thread tokio runtime.
-    Tokio,
-    /// A W-thread rayon pool fed by `par_bridge`.
-    Rayon,
-    /// The baseline: every job in one loop on the main thread, no pool.
-    Sequential,
+use serde::{Serialize, Serializer};
+
+/// What a program is to the comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A pool on one substrate: verified by the trace checker, then timed.
+    Backend,
+    /// The sequential baseline: the shared per-job path with no pool, on one
+    /// thread. Verified, then timed at 1 worker.
+    Baseline,
+    /// A reference a reader knows, not a backend: it logs nothing, so the
+    /// checker does not verify it; it is timed on `noop` cells only, and its
+    /// summary line's sum is checked.
+    Reference,
 }
+
+/// How a program's binary is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Build {
+    /// A binary of a workspace package, built by `cargo build --release`.
+    Cargo {
+        /// The package.
+        package: &'static str,
+        /// The binary target.
+        bin: &'static str,
+    },
+    /// A Go program in this folder of the workspace, built with `go build`
+    /// when `go` is on PATH (otherwise skipped, with the reason).
+    Go {
+        /// The folder, relative to the workspace root.
+        dir: &'static str,
+    },
+}
+
+/// One program of the comparison.
+#[derive(Debug)]
+pub struct Entry {
+    /// Short name, as in reports and `--backends`.
+    pub name: &'static str,
+    /// One line on what it is.
+    pub about: &'static str,
+    /// Backend, baseline or reference.
+    pub role: Role,
+    /// How its binary is built.
+    pub build: Build,
+    /// Flags added to every run of it (a flavor, say), before the cell's.
+    pub args: &'static [&'static str],
+    /// Whether it runs every job on one thread whatever `--workers` says: it
+    /// is then run and shown once per workload, at 1 worker.
+    pub one_worker: bool,
+    /// Its color in every plot (fixed, so a program looks the same in all).
+    pub rgb: (u8, u8, u8),
+}
+
+/// Every program, in report order: backends, then the baseline, then the
+/// references.
+pub const PROGRAMS: &[Entry] = &[
+    Entry {
+        name: "std",
+        about: "`std::sync::mpsc` + `Arc<Mutex<Receiver>>`",
+        role: Role::Backend,
+        build: Build::Cargo { package: "pool-std", bin: "pool-std" },
+        args: &[],
+        one_worker: false,
+        rgb: (0x1f, 0x77, 0xb4),
+    },
+    Entry {
+        name: "crossbeam",
+        about: "crossbeam-channel, a receiver clone per worker",
+        role: Role::Backend,
+        build: Build::Cargo { package: "pool-crossbeam", bin: "pool-crossbeam" },
+        args: &[],
+        one_worker: false,
+        rgb: (0xd6, 0x27, 0x28),
+    },
+    Entry {
+        name: "tokio",
+        about: "W async tasks on a multi-thread tokio runtime",
+        role: Role::Backend,
+        build: Build::Cargo { package: "pool-tokio", bin: "pool-tokio" },
+        args: &[],
+        one_worker: false,
+        rgb: (0x2c, 0xa0, 0x2c),
+    },
+    Entry {
+        name: "rayon",
+        about: "a W-thread rayon pool fed by `par_bridge`",
+        role: Role::Backend,
+        build: Build::Cargo { package: "pool-rayon", bin: "pool-rayon" },
+        args: &[],
+        one_worker: false,
+        rgb: (0xff, 0x7f, 0x0e),
+    },
+    Entry {
+        name: "sequential",
+        about: "the baseline: every job in one loop on the main thread, through the shared per-job path, no pool",
+        role: Role::Baseline,
+        build: Build::Cargo { package: "pool-core", bin: "pool-sequential" },
+        args: &[],
+        one_worker: true,
+        rgb: (0x55, 0x55, 0x55),
+    },
+    Entry {
+        name: "bare-loop",
+        about: "the limit: the same job ids summed in a plain loop, no pool and no shared path",
+        role: Role::Reference,
+        build: Build::Cargo { package: "bare-loop", bin: "bare-loop" },
+        args: &[],
+        one_worker: true,
+        rgb: (0x99, 0x99, 0x99),
+    },
+    Entry {
+        name: "gobyexample",
+        about: "Go by Example's worker pool (goroutines over buffered channels), without prints and sleeps",
+        role: Role::Reference,
+        build: Build::Go { dir: "references/gobyexample" },
+        args: &[],
+        one_worker: false,
+        rgb: (0x00, 0xad, 0xd8),
+    },
+];
+
+/// One program of [`PROGRAMS`], by position: copied freely, ordered as the
+/// report lists them, written by name.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Program(usize);
 
 impl Program {
     /// Every program, in report order.
-    pub const ALL: [Program; 5] =
-        [Program::Std, Program::Crossbeam, Program::Tokio, Program::Rayon, Program::Sequential];
+    pub fn all() -> impl Iterator<Item = Program> {
+        (0..PROGRAMS.len()).map(Program)
+    }
+
+    /// The program called `name`, if there is one.
+    pub fn named(name: &str) -> Option<Program> {
+        PROGRAMS.iter().position(|e| e.name == name).map(Program)
+    }
+
+    /// The program called `name`; panics if there is none (for names the
+    /// code itself spells).
+    pub fn known(name: &str) -> Program {
+        Program::named(name).unwrap_or_else(|| panic!("no program named {name}"))
+    }
+
+    /// Parses `--backends` values.
+    pub fn parse(name: &str) -> Result<Program, String> {
+        Program::named(name).ok_or_else(|| {
+            let names: Vec<&str> = PROGRAMS.iter().map(|e| e.name).collect();
+            format!("no program '{name}' (expected one of: {})", names.join(", "))
+        })
+    }
+
+    /// Its entry.
+    pub fn entry(self) -> &'static Entry {
+        &PROGRAMS[self.0]
+    }
 
     /// Short name, as in reports.
     pub fn name(self) -> &'static str {
-        match self {
-            Program::Std => "std",
-            Program::Crossbeam => "crossbeam",
-            Program::Tokio => "tokio",
-            Program::Rayon => "rayon",
-            Program::Sequential => "sequential",
-        }
+        self.entry().name
     }
 
-    /// The binary's name.
-    pub fn binary(self) -> String {
-        format!("pool-{}", self.name())
-    }
-
-    /// Whether this is the no-pool baseline, always run with one worker.
+    /// Whether it runs every job on one thread (shown once, at 1 worker).
     pub fn is_baseline(self) -> bool {
-        self == Program::Sequential
+        self.entry().one_worker
     }
 
-    /// Its color in every plot (fixed, so a backend looks the same in all).
+    /// Whether it is a reference row (not verified, `noop` cells only).
+    pub fn is_reference(self) -> bool {
+        self.entry().role == Role::Reference
+    }
+
+    /// Whether it is verified by the trace checker before it is timed.
+    pub fn is_verified(self) -> bool {
+        self.entry().role != Role::Reference
+    }
+
+    /// Its color in every plot.
     pub fn rgb(self) -> (u8, u8, u8) {
-        match self {
-            Program::Std => (0x1f, 0x77, 0xb4),
-            Program::Crossbeam => (0xd6, 0x27, 0x28),
-            Program::Tokio => (0x2c, 0xa0, 0x2c),
-            Program::Rayon => (0xff, 0x7f, 0x0e),
-            Program::Sequential => (0x55, 0x55, 0x55),
-        }
+        self.entry().rgb
     }
 }
 
-impl std::fmt::Display for Program {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl fmt::Debug for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Program {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_parse_back() {
+        for p in Program::all() {
+            assert_eq!(Program::parse(p.name()), Ok(p));
+        }
+        assert_eq!(Program::all().count(), PROGRAMS.len());
+        let err = Program::parse("nope").unwrap_err();
+        assert!(err.contains("std") && err.contains("sequential"), "{err}");
+    }
+
+    #[test]
+    fn references_are_not_verified_and_the_baseline_is() {
+        assert!(!Program::known("bare-loop").is_verified());
+        assert!(Program::known("bare-loop").is_reference());
+        assert!(Program::known("sequential").is_verified() && Program::known("sequential").is_baseline());
+        assert!(!Program::known("gobyexample").is_baseline());
     }
 }

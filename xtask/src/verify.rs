@@ -199,7 +199,7 @@ pub fn run_case(case: &Case, binaries: &BTreeMap<Program, PathBuf>, backends: &[
                 let path = &binaries[&backend];
                 s.spawn(move || {
                     let mut cmd = Command::new(path);
-                    cmd.args(case.args(backend));
+                    cmd.args(backend.entry().args).args(case.args(backend));
                     let verdict = match child::run(&mut cmd, true, Duration::from_secs(120)) {
                         Ok(run) => judge(case, backend, run.exit, &run.stdout).err().map(|mut m| {
                             if run.exit != Exit::Code(case.expected_exit()) {
@@ -255,7 +255,7 @@ mod tests {
     #[test]
     fn a_correct_log_passes() {
         let c = case("more-workers");
-        let summary = judge(&c, Program::Std, Exit::Code(0), &more_workers_log(|_| ())).unwrap();
+        let summary = judge(&c, Program::known("std"), Exit::Code(0), &more_workers_log(|_| ())).unwrap();
         assert_eq!(summary, Summary::expected(8, 3, true));
     }
 
@@ -263,7 +263,7 @@ mod tests {
     fn a_wrong_result_is_caught_with_backend_case_and_line() {
         let c = case("more-workers");
         let log = more_workers_log(|e| e[4] = (2, finished(2, 5)));
-        let m = judge(&c, Program::Tokio, Exit::Code(0), &log).unwrap_err();
+        let m = judge(&c, Program::known("tokio"), Exit::Code(0), &log).unwrap_err();
         assert_eq!(
             m.to_string(),
             "tokio failed verification on workload 'more-workers': \
@@ -275,10 +275,10 @@ mod tests {
     fn a_lost_job_or_worker_is_caught() {
         let c = case("more-workers");
         let log = more_workers_log(|e| e.retain(|(w, ev)| !(*w == 3 && *ev != Event::Exiting)));
-        let m = judge(&c, Program::Rayon, Exit::Code(0), &log).unwrap_err();
+        let m = judge(&c, Program::known("rayon"), Exit::Code(0), &log).unwrap_err();
         assert!(m.detail.contains("job 3 never started"), "{m}");
         let log = more_workers_log(|e| e.truncate(e.len() - 1));
-        let m = judge(&c, Program::Rayon, Exit::Code(0), &log).unwrap_err();
+        let m = judge(&c, Program::known("rayon"), Exit::Code(0), &log).unwrap_err();
         assert!(m.detail.contains("worker 8 never exited"), "{m}");
     }
 
@@ -288,14 +288,14 @@ mod tests {
         // finishing: the summaries differ, and the difference is named.
         let c = case("more-workers");
         let log = more_workers_log(|e| e[4] = (2, Event::Failed { job: JobId(2), error: "boom".into() }));
-        let m = judge(&c, Program::Crossbeam, Exit::Code(0), &log).unwrap_err();
+        let m = judge(&c, Program::known("crossbeam"), Exit::Code(0), &log).unwrap_err();
         assert_eq!(m.detail, "summary differs: expected job 2: finished with 4 vs failed: boom");
     }
 
     #[test]
     fn a_wrong_exit_status_is_caught() {
         let c = case("failures");
-        let m = judge(&c, Program::Std, Exit::Code(0), b"").unwrap_err();
+        let m = judge(&c, Program::known("std"), Exit::Code(0), b"").unwrap_err();
         assert_eq!(m.detail, "exit status 0, expected exit status 1");
     }
 
@@ -303,14 +303,14 @@ mod tests {
     fn one_worker_text_must_be_the_seeds_to_the_byte() {
         let c = case("one-worker");
         let want = c.expected_text().unwrap();
-        assert!(judge(&c, Program::Sequential, Exit::Code(0), &want).is_ok());
+        assert!(judge(&c, Program::known("sequential"), Exit::Code(0), &want).is_ok());
         // Swap two whole jobs: the checker accepts it, the bytes do not.
         let text = String::from_utf8(want).unwrap();
         let mut lines: Vec<&str> = text.lines().collect();
         lines.swap(0, 2);
         lines.swap(1, 3);
         let doctored = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
-        let m = judge(&c, Program::Std, Exit::Code(0), doctored.as_bytes()).unwrap_err();
+        let m = judge(&c, Program::known("std"), Exit::Code(0), doctored.as_bytes()).unwrap_err();
         assert_eq!(
             m.detail,
             "text not byte-identical to the seed's: line 1: expected \"worker 1 started  job 1\\n\" \
@@ -324,6 +324,6 @@ mod tests {
         let s = c.expected(2);
         assert_eq!(s.jobs[2], LoggedOutcome::Failed("job 3 panicked (--panic-on)".into()));
         assert_eq!(s.counts(), (8, 2, 0));
-        assert!(c.args(Program::Sequential).contains(&"--workers=1".to_owned()));
+        assert!(c.args(Program::known("sequential")).contains(&"--workers=1".to_owned()));
     }
 }

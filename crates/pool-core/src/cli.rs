@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
 
-use crate::{Backend, Flavor, JobId, Ledger, Log, Pool, PoolError, RunFlags, RunSpec};
+use crate::{Backend, Flavor, JobId, Ledger, Log, Pool, PoolError, RunFlags, RunSpec, RunSummary};
 
 /// The most jobs a run accepts: results (`j * 2`) and their sum must fit.
 pub const MAX_JOBS: u64 = 1 << 40;
@@ -170,29 +170,32 @@ fn run<B: Backend>(cli: Cli<B::Options>) -> ExitCode {
 
     let interrupted = pool.config().cancel.load(Relaxed);
     let not_started = spec.jobs.saturating_sub(report.finished + report.failed);
-    let mut line = format!(
-        "{bin}: {} jobs on {} workers ({}): {} finished, {} failed",
-        spec.jobs, spec.workers, spec.work, report.finished, report.failed
-    );
-    if interrupted {
-        line += &format!(", {not_started} never started (interrupted)");
-    }
-    line += &format!(" in {:.6} s", report.elapsed.as_secs_f64());
+    let mut summary = RunSummary {
+        program: bin.clone(),
+        jobs: spec.jobs,
+        workers: spec.workers,
+        work: spec.work,
+        finished: report.finished,
+        failed: report.failed,
+        never_started: interrupted.then_some(not_started),
+        elapsed: report.elapsed,
+        failed_jobs: Vec::new(),
+        failed_unlisted: 0,
+        checked_sum: None,
+    };
     let tally = match ledger.close(interrupted) {
         Ok(tally) => tally,
         Err(bad) => {
-            eprintln!("{line}");
+            eprintln!("{summary}");
             eprintln!("{bin}: error: results are wrong: {bad}");
             return ExitCode::from(EXIT_POOL);
         }
     };
     let failed = tally.failed;
-    if !failed.is_empty() {
-        let ids: Vec<String> = failed.iter().map(u64::to_string).collect();
-        line += &format!("; failed jobs: {}", ids.join(","));
-    }
+    summary.failed_jobs = failed.clone();
     if spec.format.is_none() || interrupted || !failed.is_empty() {
-        eprintln!("{line}; results check out (sum {})", tally.sum);
+        summary.checked_sum = Some(tally.sum);
+        eprintln!("{summary}");
     }
     if interrupted {
         ExitCode::from(EXIT_INTERRUPTED)

@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use super::{Exporter, Results, duration, sig3};
 use crate::bench::{CellResult, ProgramResult, Stats};
-use crate::program::Program;
+use crate::program::{Program, Role};
 use crate::stats::Spread;
 use crate::workload::{Baseline, Family};
 
@@ -80,13 +80,17 @@ fn overhead_cells(r: &Results) -> Vec<&CellResult> {
 }
 
 fn present_backends(r: &Results) -> Vec<Program> {
-    Program::ALL.into_iter().filter(|b| r.cells.iter().any(|c| c.backends.iter().any(|x| x.backend == *b))).collect()
+    Program::all().filter(|b| r.cells.iter().any(|c| c.backends.iter().any(|x| x.backend == *b))).collect()
 }
 
 /// The std / crossbeam makespan ratio in the `noop` cell with `workers`.
 pub fn std_vs_crossbeam(r: &Results, workers: u32) -> Option<Spread> {
     let cell = overhead_cells(r).into_iter().find(|c| c.workers == workers)?;
-    Some(stats_of(cell, Program::Std)?.makespan_s.ratio_to(&stats_of(cell, Program::Crossbeam)?.makespan_s))
+    Some(
+        stats_of(cell, Program::known("std"))?
+            .makespan_s
+            .ratio_to(&stats_of(cell, Program::known("crossbeam"))?.makespan_s),
+    )
 }
 
 /// The headline: per-job overhead by workers, makespan / ideal per cell,
@@ -292,7 +296,8 @@ fn targets(r: &Results) -> Vec<Target> {
         let st = c.backends.iter().find(|x| x.backend == b)?.stats.as_ref()?;
         Some(format!("{b} {}", evidence(r, c, b, st)))
     };
-    let four_evidence = [busy(Program::Std), busy(Program::Crossbeam)].into_iter().flatten().collect::<Vec<_>>();
+    let four_evidence =
+        [busy(Program::known("std")), busy(Program::known("crossbeam"))].into_iter().flatten().collect::<Vec<_>>();
     out.push(Target {
         what: "std no more than 1.3× crossbeam at 4 workers".into(),
         measured: std_vs_crossbeam(r, 4).map_or_else(|| "–".into(), |q| ratio(&q)),
@@ -300,7 +305,7 @@ fn targets(r: &Results) -> Vec<Target> {
         evidence: if four_evidence.is_empty() { "–".into() } else { four_evidence.join("; ") },
     });
     let big = find(Family::Sleep, "sleep:10ms", 10_000, 100_000);
-    let tokio = big.and_then(|c| c.backends.iter().find(|b| b.backend == Program::Tokio));
+    let tokio = big.and_then(|c| c.backends.iter().find(|b| b.backend == Program::known("tokio")));
     out.push(Target {
         what: "tokio at 10,000 × 100,000 `sleep:10ms` within 15% of ideal".into(),
         measured: tokio
@@ -464,6 +469,30 @@ fn cell_table(s: &mut String, c: &CellResult) {
 }
 
 /// The whole report.
+/// Every program of the run: what it is, and whether it was verified, timed
+/// only, or skipped (with the reason).
+fn programs(r: &Results) -> String {
+    let mut s = String::new();
+    let present = |p: Program| {
+        r.cells.iter().any(|c| c.backends.iter().any(|b| b.backend == p))
+            || r.verification.iter().any(|c| c.outcomes.contains_key(&p))
+            || r.skipped.contains_key(&p)
+    };
+    for p in Program::all().filter(|&p| present(p)) {
+        let role = match p.entry().role {
+            Role::Backend => "backend",
+            Role::Baseline => "baseline",
+            Role::Reference => "reference, not a backend: it logs nothing, so the checker does not verify it",
+        };
+        let _ = write!(s, "- **{p}** ({role}): {}", p.entry().about);
+        if let Some(why) = r.skipped.get(&p) {
+            let _ = write!(s, ". **Skipped**: {why}");
+        }
+        s += "\n";
+    }
+    s
+}
+
 pub fn render(r: &Results) -> String {
     let m = &r.machine;
     let mut s = String::new();
@@ -502,6 +531,8 @@ pub fn render(r: &Results) -> String {
         let _ = writeln!(s, "| {k} | {v} |");
     }
 
+    s += "\n## Programs\n\n";
+    s += &programs(r);
     s += "\n## Verification\n\nBefore anything is timed, every backend runs each case below as a subprocess with \
           `--format jsonl` (the one-worker case with the seed's text format); pool-core's trace checker judges each \
           log, and its canonical summary must equal the expected one, so all backends' summaries are identical. A \
@@ -510,7 +541,7 @@ pub fn render(r: &Results) -> String {
         s += "(no verification in this run)\n";
     } else {
         let backends: Vec<Program> =
-            Program::ALL.into_iter().filter(|b| r.verification.iter().any(|c| c.outcomes.contains_key(b))).collect();
+            Program::all().filter(|b| r.verification.iter().any(|c| c.outcomes.contains_key(b))).collect();
         s += "| case | what it exercises |";
         for b in &backends {
             let _ = write!(s, " {b} |");

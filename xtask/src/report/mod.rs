@@ -37,6 +37,9 @@ pub struct Results {
     pub verification: Vec<CaseResult>,
     /// Backends that failed verification and were not benchmarked.
     pub excluded: Vec<Program>,
+    /// Programs that could not be built here, with the reason (a reference
+    /// whose toolchain is missing).
+    pub skipped: std::collections::BTreeMap<Program, String>,
     /// The timed matrix, quiet runs: every cell, every raw sample.
     pub cells: Vec<CellResult>,
     /// The traced runs: latency percentiles and the cost of tracing.
@@ -153,10 +156,10 @@ pub(crate) mod tests {
                 w,
                 1_000_000,
                 0.0,
-                vec![backend(Program::Std, w, 0.0, std), backend(Program::Crossbeam, w, 0.0, cb)],
+                vec![backend(Program::known("std"), w, 0.0, std), backend(Program::known("crossbeam"), w, 0.0, cb)],
             )
         };
-        let mut failed = backend(Program::Tokio, 2, 0.5, &[]);
+        let mut failed = backend(Program::known("tokio"), 2, 0.5, &[]);
         failed.failure = Some("exit status 3: out of memory".into());
         let cpu = cell(
             Family::Cpu,
@@ -165,8 +168,8 @@ pub(crate) mod tests {
             10_000,
             0.5,
             vec![
-                backend(Program::Std, 2, 0.5, &[0.505, 0.51, 0.52]),
-                backend(Program::Crossbeam, 2, 0.5, &[0.504, 0.506, 0.515]),
+                backend(Program::known("std"), 2, 0.5, &[0.505, 0.51, 0.52]),
+                backend(Program::known("crossbeam"), 2, 0.5, &[0.504, 0.506, 0.515]),
                 failed,
             ],
         );
@@ -190,7 +193,7 @@ pub(crate) mod tests {
             spec: "noop".into(),
             workers: 2,
             jobs: 100_000,
-            backend: Program::Std,
+            backend: Program::known("std"),
             traced_makespan_s: vec![0.05],
             quiet_makespan_s: vec![0.01],
             tracing_cost_ns: crate::bench::tracing_cost(&[0.05], &[0.01], 100_000),
@@ -209,6 +212,7 @@ pub(crate) mod tests {
             counted_runs: 3,
             verification: Vec::new(),
             excluded: Vec::new(),
+            skipped: Default::default(),
             cells: vec![
                 noop(2, &[0.20, 0.21, 0.22], &[0.10, 0.11, 0.12]),
                 noop(4, &[0.30, 0.31, 0.33], &[0.15, 0.16, 0.17]),

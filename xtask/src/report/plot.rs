@@ -41,7 +41,7 @@ fn err(e: impl std::fmt::Display) -> anyhow::Error {
 pub fn overhead(r: &Results) -> Result<String> {
     let cells: Vec<_> = r.cells.iter().filter(|c| c.workload == Family::Overhead).collect();
     let mut series: Vec<(Program, Vec<Point>)> = Vec::new();
-    for b in Program::ALL {
+    for b in Program::all() {
         let pts: Vec<_> = cells
             .iter()
             .filter_map(|c| {
@@ -133,7 +133,7 @@ fn ratio_ticks(max: f64) -> Vec<f64> {
 pub fn makespan_ideal(r: &Results) -> Result<String> {
     let cells: Vec<_> = r.cells.iter().filter(|c| c.ideal_s > 0.0).collect();
     let labels: Vec<String> = cells.iter().map(|c| format!("{} {}x{}", c.workload.name(), c.workers, c.jobs)).collect();
-    let pools: Vec<Program> = Program::ALL.into_iter().filter(|b| !b.is_baseline()).collect();
+    let pools: Vec<Program> = Program::all().filter(|b| !b.is_baseline()).collect();
     let width = 0.6 / pools.len() as f64;
     let mut pts: Vec<(Program, f64, f64, f64, f64)> = Vec::new();
     for (i, c) in cells.iter().enumerate() {

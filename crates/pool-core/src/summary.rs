@@ -1,0 +1,236 @@
+//! The one-line run summary a binary prints on stderr (always with
+//! `--quiet`): written by the driver ([`crate::cli`]) and read back by the
+//! xtask, through this one type, as [`crate::Event`] is for log lines.
+//!
+//! ```text
+//! pool-std: 100 jobs on 2 workers (noop): 98 finished, 2 failed in 0.001234 s; failed jobs: 3,7; results check out (sum 10086)
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::WorkSpec;
+
+/// What a run did, as its summary line says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunSummary {
+    /// The binary, e.g. `pool-std`.
+    pub program: String,
+    /// Jobs asked for.
+    pub jobs: u64,
+    /// Workers.
+    pub workers: u32,
+    /// What each job did.
+    pub work: WorkSpec,
+    /// Jobs that yielded a result.
+    pub finished: u64,
+    /// Jobs that panicked.
+    pub failed: u64,
+    /// After an interrupt: jobs never started. `None` when not interrupted.
+    pub never_started: Option<u64>,
+    /// The pool's makespan: from starting the workers to the last one's
+    /// exit (printed to the microsecond).
+    pub elapsed: Duration,
+    /// Ids of the failed jobs listed on the line, in order.
+    pub failed_jobs: Vec<u64>,
+    /// Failed jobs not listed (a long list is cut short).
+    pub failed_unlisted: u64,
+    /// The sum of the results when the caller's check of them passed;
+    /// `None` when the line is printed before an error.
+    pub checked_sum: Option<u128>,
+}
+
+impl fmt::Display for RunSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} jobs on {} workers ({}): {} finished, {} failed",
+            self.program, self.jobs, self.workers, self.work, self.finished, self.failed
+        )?;
+        if let Some(n) = self.never_started {
+            write!(f, ", {n} never started (interrupted)")?;
+        }
+        // Whole microseconds, as the pool's own clock is read.
+        write!(f, " in {:.6} s", self.elapsed.as_secs_f64())?;
+        if !self.failed_jobs.is_empty() || self.failed_unlisted > 0 {
+            f.write_str("; failed jobs: ")?;
+            for (i, j) in self.failed_jobs.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(",")?;
+                }
+                write!(f, "{j}")?;
+            }
+            if self.failed_unlisted > 0 {
+                write!(f, " and {} more", self.failed_unlisted)?;
+            }
+        }
+        if let Some(sum) = self.checked_sum {
+            write!(f, "; results check out (sum {sum})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a line is not a run summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SummaryError(String);
+
+impl fmt::Display for SummaryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "not a run summary line: {}", self.0)
+    }
+}
+
+impl std::error::Error for SummaryError {}
+
+fn number<T: FromStr>(s: &str, what: &str) -> Result<T, SummaryError> {
+    s.parse().map_err(|_| SummaryError(format!("bad {what} '{s}'")))
+}
+
+fn cut<'a>(s: &'a str, sep: &str, what: &str) -> Result<(&'a str, &'a str), SummaryError> {
+    s.split_once(sep).ok_or_else(|| SummaryError(format!("no {what}")))
+}
+
+impl FromStr for RunSummary {
+    type Err = SummaryError;
+
+    fn from_str(line: &str) -> Result<Self, Self::Err> {
+        let (program, rest) = cut(line.trim_end(), ": ", "program name")?;
+        let (jobs, rest) = cut(rest, " jobs on ", "job count")?;
+        let (workers, rest) = cut(rest, " workers (", "worker count")?;
+        let (work, rest) = cut(rest, "): ", "work spec")?;
+        let (finished, rest) = cut(rest, " finished, ", "finished count")?;
+        let (failed, rest) = cut(rest, " failed", "failed count")?;
+        let (never_started, rest) = match rest.strip_prefix(", ") {
+            Some(r) => {
+                let (n, r) = cut(r, " never started (interrupted)", "never-started count")?;
+                (Some(number(n, "never-started count")?), r)
+            }
+            None => (None, rest),
+        };
+        let rest = rest.strip_prefix(" in ").ok_or_else(|| SummaryError("no makespan".into()))?;
+        let (seconds, mut rest) = cut(rest, " s", "makespan")?;
+        let seconds: f64 = number(seconds, "makespan")?;
+        if !seconds.is_finite() || seconds < 0.0 {
+            return Err(SummaryError(format!("bad makespan '{seconds}'")));
+        }
+        let mut summary = RunSummary {
+            program: program.to_owned(),
+            jobs: number(jobs, "job count")?,
+            workers: number(workers, "worker count")?,
+            work: work.parse().map_err(|e| SummaryError(format!("bad work spec '{work}': {e}")))?,
+            finished: number(finished, "finished count")?,
+            failed: number(failed, "failed count")?,
+            never_started,
+            elapsed: Duration::from_secs_f64(seconds),
+            failed_jobs: Vec::new(),
+            failed_unlisted: 0,
+            checked_sum: None,
+        };
+        if let Some(r) = rest.strip_prefix("; failed jobs: ") {
+            let (list, after) = r.find("; ").map_or((r, ""), |i| r.split_at(i));
+            let (ids, more) = match list.split_once(" and ") {
+                Some((ids, more)) => (ids, Some(more.strip_suffix(" more").unwrap_or(more))),
+                None => (list, None),
+            };
+            for id in ids.split(',').filter(|s| !s.is_empty()) {
+                summary.failed_jobs.push(number(id, "failed job id")?);
+            }
+            if let Some(more) = more {
+                summary.failed_unlisted = number(more, "count of unlisted failed jobs")?;
+            }
+            rest = after;
+        }
+        if let Some(r) = rest.strip_prefix("; results check out (sum ") {
+            let sum = r.strip_suffix(')').ok_or_else(|| SummaryError("unclosed sum".into()))?;
+            summary.checked_sum = Some(number(sum, "sum")?);
+            rest = "";
+        }
+        if !rest.is_empty() {
+            return Err(SummaryError(format!("unexpected '{rest}'")));
+        }
+        Ok(summary)
+    }
+}
+
+impl RunSummary {
+    /// The last summary line in a run's stderr, if any line is one.
+    pub fn find_in(stderr: &str) -> Option<RunSummary> {
+        stderr.lines().rev().find_map(|line| line.parse().ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary() -> RunSummary {
+        RunSummary {
+            program: "pool-std".into(),
+            jobs: 100,
+            workers: 2,
+            work: "spin:10us~20ms".parse().unwrap(),
+            finished: 100,
+            failed: 0,
+            never_started: None,
+            elapsed: Duration::from_micros(1_234_567),
+            failed_jobs: vec![],
+            failed_unlisted: 0,
+            checked_sum: Some(10_100),
+        }
+    }
+
+    fn round_trips(s: &RunSummary) {
+        let line = s.to_string();
+        assert_eq!(line.parse::<RunSummary>().as_ref(), Ok(s), "{line}");
+    }
+
+    #[test]
+    fn every_form_round_trips() {
+        let quiet = summary();
+        assert_eq!(
+            quiet.to_string(),
+            "pool-std: 100 jobs on 2 workers (spin:10us~20ms): 100 finished, 0 failed in 1.234567 s; \
+             results check out (sum 10100)"
+        );
+        round_trips(&quiet);
+        let failed =
+            RunSummary { finished: 98, failed: 2, failed_jobs: vec![3, 7], checked_sum: Some(10_080), ..summary() };
+        assert!(failed.to_string().contains("; failed jobs: 3,7; results check out"));
+        round_trips(&failed);
+        let cut_short = RunSummary { failed: 12, failed_jobs: vec![1, 2], failed_unlisted: 10, ..failed.clone() };
+        assert!(cut_short.to_string().contains("failed jobs: 1,2 and 10 more;"));
+        round_trips(&cut_short);
+        let interrupted = RunSummary { finished: 40, never_started: Some(60), checked_sum: None, ..summary() };
+        assert!(interrupted.to_string().contains(", 60 never started (interrupted) in "));
+        round_trips(&interrupted);
+        let wrong = RunSummary { checked_sum: None, failed_jobs: vec![5], failed: 1, ..summary() };
+        round_trips(&wrong);
+        round_trips(&RunSummary {
+            work: "noop".parse().unwrap(),
+            jobs: 0,
+            finished: 0,
+            checked_sum: Some(0),
+            ..summary()
+        });
+    }
+
+    #[test]
+    fn finds_the_line_among_others_and_rejects_the_rest() {
+        let stderr = format!("warning: something\n{}\n", summary());
+        assert_eq!(RunSummary::find_in(&stderr), Some(summary()));
+        assert_eq!(RunSummary::find_in("error: bad\n"), None);
+        for bad in [
+            "",
+            "pool-std: 1 jobs on 2 workers (noop): 1 finished, 0 failed",
+            "pool-std: x jobs on 2 workers (noop): 1 finished, 0 failed in 0.1 s",
+            "pool-std: 1 jobs on 2 workers (nap:1s): 1 finished, 0 failed in 0.1 s",
+            "pool-std: 1 jobs on 2 workers (noop): 1 finished, 0 failed in -1 s",
+            "pool-std: 1 jobs on 2 workers (noop): 1 finished, 0 failed in 0.1 s; results check out (sum 2",
+            "pool-std: 1 jobs on 2 workers (noop): 1 finished, 0 failed in 0.1 s trailing",
+        ] {
+            assert!(bad.parse::<RunSummary>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,3 @@
+module workerpools/references/gobyexample
+
+go 1.19
