@@ -201,6 +201,21 @@ impl Worker {
         Some(plan.sleep())
     }
 
+    /// Runs `job` as [`run`](Self::run) does, first telling `before` how
+    /// much work (nanoseconds, waiting or computing) it is about to do — the
+    /// tuned flavors hand back waiting results before a long job, by the
+    /// log's rule. Gives the outcome and that work; `None` if skipped.
+    #[inline]
+    pub(crate) fn run_announced(&mut self, job: JobId, before: impl FnOnce(u64)) -> Option<(JobOutcome, u64)> {
+        let plan = self.begin(job)?;
+        let work = plan.nominal_ns;
+        before(work);
+        if plan.sleep_ns != 0 {
+            std::thread::sleep(plan.sleep());
+        }
+        Some((self.end(job, plan), work))
+    }
+
     /// How much CPU work the job begun by [`start`](Self::start) will do in
     /// [`finish`](Self::finish): zero for `noop` and `sleep` jobs. An async
     /// backend uses it to keep long CPU work off its scheduler threads.

@@ -10,12 +10,17 @@
 //! moment of its own: the pool `broadcast`s one to every thread once the
 //! stream is drained, then drops the pool and waits until every thread has
 //! run its exit handler (a dropped rayon pool does not join its threads).
+//!
+//! `--flavor tuned` runs the [`tuned`] form instead: the same contract, with
+//! blocks of ids as rayon's indexed parallel iterators and batched results.
 
 use std::sync::{Mutex, PoisonError};
 
 use pool_core::threads::std_channel;
-use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError, Worker};
+use pool_core::{Backend, Crew, Flavor, JobId, JobOutcome, PoolError, Worker};
 use rayon::iter::{ParallelBridge, ParallelIterator};
+
+pub mod tuned;
 
 /// The rayon backend.
 #[derive(Clone, Copy, Debug, Default)]
@@ -34,6 +39,9 @@ impl Backend for Rayon {
     where
         I: Iterator<Item = JobId> + Send,
     {
+        if crew.flavor() == Flavor::Tuned {
+            return tuned::run(crew, jobs, on_result);
+        }
         // Dropping a rayon pool only tells its threads to end (rayon#688):
         // each thread reports from its exit handler, and `run` waits for all
         // of them, so no thread outlives the run.

@@ -1,4 +1,8 @@
-//! The shared conformance suite and binary tests, run against the rayon backend.
+//! The shared conformance suite and binary tests, run against the rayon backend, in both flavors.
 
 pool_core::conformance_tests!(pool_rayon::Rayon);
 pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-rayon"));
+
+// The tuned flavor, through the same suite and the same binary tests.
+pool_core::conformance_tests!(pool_core::tuned::Tuned<pool_rayon::Rayon>, mod conformance_tuned);
+pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-rayon"), mod binary_tuned, flavor = "tuned");

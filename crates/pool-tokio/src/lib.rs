@@ -11,12 +11,17 @@
 //! most one job per task and tasks spread over the runtime's threads, that is
 //! the cheapest option, and the producer and result loop run on the calling
 //! thread (`block_on`), so CPU work cannot starve them.
+//!
+//! `--flavor tuned` runs the [`tuned`] form instead: the same contract, with
+//! runs of job ids through the queue and batched results.
 
 use std::num::NonZeroUsize;
 
 use async_channel::{Receiver, Sender, TryRecvError, bounded, unbounded};
-use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError, TryNext, Worker};
+use pool_core::{Backend, Crew, Flavor, JobId, JobOutcome, PoolError, TryNext, Worker};
 use tokio::sync::mpsc;
+
+pub mod tuned;
 
 /// The tokio backend.
 #[derive(Clone, Copy, Debug, Default)]
@@ -63,23 +68,32 @@ fn channel<T>(crew: &Crew) -> (Sender<T>, Receiver<T>) {
     crew.queue().map_or_else(unbounded, |n| bounded(n.get()))
 }
 
-/// The sending half of the result channel: tokio gives bounded and
-/// unbounded channels different types.
-#[derive(Clone)]
-enum ResultTx {
-    Bounded(mpsc::Sender<JobOutcome>),
-    Unbounded(mpsc::UnboundedSender<JobOutcome>),
+/// The sending half of the result channel (of outcomes, or of batches in
+/// the tuned flavor): tokio gives bounded and unbounded channels different
+/// types.
+enum ResultTx<T = JobOutcome> {
+    Bounded(mpsc::Sender<T>),
+    Unbounded(mpsc::UnboundedSender<T>),
+}
+
+impl<T> Clone for ResultTx<T> {
+    fn clone(&self) -> Self {
+        match self {
+            ResultTx::Bounded(tx) => ResultTx::Bounded(tx.clone()),
+            ResultTx::Unbounded(tx) => ResultTx::Unbounded(tx.clone()),
+        }
+    }
 }
 
 /// The receiving half of the result channel.
-enum ResultRx {
-    Bounded(mpsc::Receiver<JobOutcome>),
-    Unbounded(mpsc::UnboundedReceiver<JobOutcome>),
+enum ResultRx<T = JobOutcome> {
+    Bounded(mpsc::Receiver<T>),
+    Unbounded(mpsc::UnboundedReceiver<T>),
 }
 
-impl ResultTx {
+impl<T> ResultTx<T> {
     /// Sends, waiting for room if bounded; `false` if the receiver is gone.
-    async fn send(&self, outcome: JobOutcome) -> bool {
+    async fn send(&self, outcome: T) -> bool {
         match self {
             ResultTx::Bounded(tx) => tx.send(outcome).await.is_ok(),
             ResultTx::Unbounded(tx) => tx.send(outcome).is_ok(),
@@ -87,8 +101,8 @@ impl ResultTx {
     }
 }
 
-impl ResultRx {
-    async fn recv(&mut self) -> Option<JobOutcome> {
+impl<T> ResultRx<T> {
+    async fn recv(&mut self) -> Option<T> {
         match self {
             ResultRx::Bounded(rx) => rx.recv().await,
             ResultRx::Unbounded(rx) => rx.recv().await,
@@ -97,7 +111,12 @@ impl ResultRx {
 }
 
 fn result_channel(crew: &Crew) -> (ResultTx, ResultRx) {
-    match crew.queue() {
+    result_channel_of(crew.queue())
+}
+
+/// A result channel of capacity `bound`, or unbounded.
+fn result_channel_of<T>(bound: Option<NonZeroUsize>) -> (ResultTx<T>, ResultRx<T>) {
+    match bound {
         Some(n) => {
             let (tx, rx) = mpsc::channel(n.get());
             (ResultTx::Bounded(tx), ResultRx::Bounded(rx))
@@ -156,6 +175,18 @@ async fn work(mut worker: Worker, jobs: Receiver<JobId>, results: ResultTx, cpu:
     worker.exit();
 }
 
+/// The multi-thread runtime both flavors run on: `--threads` worker
+/// threads, as many blocking threads, timers on.
+fn runtime(options: &TokioOptions) -> Result<tokio::runtime::Runtime, PoolError> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_time().thread_name("tokio-worker");
+    let threads = options
+        .threads
+        .map_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get), NonZeroUsize::get);
+    builder.worker_threads(threads).max_blocking_threads(threads);
+    builder.build().map_err(PoolError::Spawn)
+}
+
 impl Backend for Tokio {
     const NAME: &'static str = "tokio";
     const MAX_WORKERS: u32 = 1_000_000;
@@ -170,13 +201,10 @@ impl Backend for Tokio {
     where
         I: Iterator<Item = JobId> + Send,
     {
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        builder.enable_time().thread_name("tokio-worker");
-        let threads = options
-            .threads
-            .map_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get), NonZeroUsize::get);
-        builder.worker_threads(threads).max_blocking_threads(threads);
-        let runtime = builder.build().map_err(PoolError::Spawn)?;
+        if crew.flavor() == Flavor::Tuned {
+            return tuned::run(crew, options, jobs, on_result);
+        }
+        let runtime = runtime(options)?;
 
         let (job_tx, job_rx) = channel(&crew);
         let (result_tx, mut result_rx) = result_channel(&crew);

@@ -33,35 +33,18 @@ pub fn serve(
 ) {
     let mut grain = Grain::new(limits.chunk);
     let mut batch = Batch::new(limits.batch);
-    let mut open = true;
-    let mut hand_back = |batch: &mut Batch, open: &mut bool| {
-        if *open && !batch.is_empty() {
-            *open = deliver(batch.take());
-        }
-    };
-    while open {
+    while batch.is_open() {
         let run = queue.take(grain.size(), &mut || {
             worker.idle();
-            hand_back(&mut batch, &mut open);
+            batch.hand_back(&mut deliver);
         });
         let Some(run) = run else { break };
         let start = Instant::now();
         for job in run.ids() {
-            // Skipped (cancelled): counted by the worker, nothing to hand back.
-            let Some(sleep) = worker.start(job) else { continue };
-            let work = sleep + worker.pending_cpu();
-            if batch.hand_back_before(work) {
-                hand_back(&mut batch, &mut open);
-            }
-            if !sleep.is_zero() {
-                std::thread::sleep(sleep);
-            }
-            if batch.push(worker.finish(job), work) {
-                hand_back(&mut batch, &mut open);
-            }
+            batch.run(&mut worker, job, &mut deliver);
         }
         grain.observe(run.len as usize, start.elapsed());
     }
-    hand_back(&mut batch, &mut open);
+    batch.hand_back(&mut deliver);
     worker.exit();
 }

@@ -1,0 +1,170 @@
+//! The tuned flavor on rayon: the job stream is claimed in blocks of
+//! consecutive ids, and each block runs as rayon's indexed parallel
+//! iterator over the id range — rayon splits it in halves and idle threads
+//! steal halves, with no lock per job (the textbook flavor's `par_bridge`
+//! takes one). The next block is claimed by another thread while this one
+//! runs (`rayon::join`); blocks grow fourfold, starting at one job per
+//! thread, so the seed's few long jobs go one per thread.
+//!
+//! Leaves — the pieces a thread runs without splitting — are capped
+//! (`with_max_len`) at about 20 µs of work, from the mean job time measured
+//! so far, so a thread never holds a long job another could steal; long jobs
+//! are one per leaf. Results go back in per-thread batches by the log's rule
+//! (rayon cannot tell a thread it is about to wait, so that is the bounded
+//! part of the rule: a batch leaves once its jobs add up to 1 ms of work), and
+//! every batch is handed back when the stream is drained.
+//!
+//! Trade-off: a block ends when its last leaf does, so threads idle for at
+//! most one leaf per block (blocks grow fourfold, so a run has few); `--queue`
+//! bounds the result batches, while a block is only a range of ids.
+
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use pool_core::threads::{StdSender, std_channel};
+use pool_core::tuned::{Batch, GRAIN_TARGET, Limits, Run, Source};
+use pool_core::{Crew, JobId, JobOutcome, PoolError, Worker};
+use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
+
+/// How much faster than the last block the next one grows.
+const GROWTH: u64 = 4;
+
+/// A thread's worker and its batch of results, reachable from rayon's
+/// closures by the thread's index (only that thread locks it).
+struct Slot {
+    worker: Worker,
+    batch: Batch,
+}
+
+/// The time jobs have taken so far, summed over every leaf.
+#[derive(Default)]
+struct Timing {
+    ns: AtomicU64,
+    jobs: AtomicU64,
+}
+
+impl Timing {
+    /// The most jobs a leaf may hold: about [`GRAIN_TARGET`] of work at the
+    /// mean job time so far; one before any job has been timed.
+    fn leaf(&self, max: usize) -> usize {
+        let (ns, jobs) = (self.ns.load(Relaxed), self.jobs.load(Relaxed));
+        if jobs == 0 {
+            return 1;
+        }
+        let mean = (ns / jobs).max(1);
+        (GRAIN_TARGET.as_nanos() as u64 / mean).clamp(1, max as u64) as usize
+    }
+}
+
+/// Runs `crew` on `jobs` in the tuned flavor (see the module docs).
+pub(crate) fn run<I>(crew: Crew, jobs: I, on_result: &mut dyn FnMut(JobOutcome)) -> Result<(), PoolError>
+where
+    I: Iterator<Item = JobId> + Send,
+{
+    let limits = Limits::of(&crew);
+    let threads = crew.size() as usize;
+    let (ended_tx, ended_rx) = std::sync::mpsc::channel::<()>();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("rayon-worker-{}", i + 1))
+        .stack_size(pool_core::threads::WORKER_STACK)
+        .exit_handler(move |_| {
+            let _ = ended_tx.send(());
+        })
+        .build()
+        .map_err(|e| PoolError::Spawn(std::io::Error::other(e)))?;
+    let (result_tx, result_rx) = std_channel::<Vec<JobOutcome>>(limits.results.and_then(NonZeroUsize::new));
+    let slots: Vec<Mutex<Option<Slot>>> =
+        crew.into_workers().map(|worker| Mutex::new(Some(Slot { worker, batch: Batch::new(limits.batch) }))).collect();
+    let source = Source::new(jobs);
+    let timing = Timing::default();
+
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let result_tx = &result_tx;
+            let deliver = move |batch| result_tx.send(batch).is_ok();
+            pool.install(|| {
+                let mut next = source.claim(threads, &mut || {});
+                while let Some(block) = next {
+                    let leaf = timing.leaf(limits.chunk);
+                    let size = usize::try_from(block.len.saturating_mul(GROWTH)).unwrap_or(usize::MAX);
+                    let ((), claimed) = rayon::join(
+                        || run_block(block, leaf, &slots, &timing, result_tx),
+                        || source.claim(size, &mut || {}),
+                    );
+                    next = claimed;
+                }
+            });
+            pool.broadcast(|ctx| {
+                if let Some(Slot { worker, mut batch }) = lock(&slots[ctx.index()]).take() {
+                    batch.hand_back(&mut deliver.clone());
+                    worker.exit();
+                }
+            });
+        });
+        for batch in result_rx {
+            batch.into_iter().for_each(&mut *on_result);
+        }
+    });
+    // The pool was dropped at the end of the scoped thread; wait until every
+    // thread has run its exit handler.
+    let ended = ended_rx.iter().take(threads).count();
+    debug_assert_eq!(ended, threads, "every rayon thread reports its end");
+    Ok(())
+}
+
+fn lock(slot: &Mutex<Option<Slot>>) -> MutexGuard<'_, Option<Slot>> {
+    // Jobs' panics are caught inside `Worker`; a slot is sound either way.
+    slot.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs the ids of `block` as a rayon indexed parallel iterator, leaves of
+/// at most `leaf` jobs, each thread through its own slot.
+fn run_block(
+    block: Run,
+    leaf: usize,
+    slots: &[Mutex<Option<Slot>>],
+    timing: &Timing,
+    result_tx: &StdSender<Vec<JobOutcome>>,
+) {
+    // rayon indexes usize ranges (not u64): offsets into the block.
+    let len = usize::try_from(block.len).expect("a block is claimed with a usize bound");
+    (0..len).into_par_iter().with_max_len(leaf).for_each_init(
+        || Leaf::new(slots, timing),
+        |leaf, offset| {
+            let Slot { worker, batch } = leaf.slot.as_mut().expect("a thread's slot is present until its exit");
+            leaf.jobs += 1;
+            batch.run(worker, JobId(block.first + offset as u64), &mut |b| result_tx.send(b).is_ok());
+        },
+    );
+}
+
+/// One leaf: the thread's slot, taken out for the leaf's jobs and put back
+/// (with the leaf's timing recorded) when it ends.
+struct Leaf<'a> {
+    home: &'a Mutex<Option<Slot>>,
+    slot: Option<Slot>,
+    timing: &'a Timing,
+    start: Instant,
+    jobs: u64,
+}
+
+impl<'a> Leaf<'a> {
+    fn new(slots: &'a [Mutex<Option<Slot>>], timing: &'a Timing) -> Self {
+        let home = &slots[rayon::current_thread_index().expect("runs on the pool")];
+        let slot = lock(home).take();
+        Leaf { home, slot, timing, start: Instant::now(), jobs: 0 }
+    }
+}
+
+impl Drop for Leaf<'_> {
+    fn drop(&mut self) {
+        if self.jobs > 0 {
+            self.timing.ns.fetch_add(self.start.elapsed().as_nanos() as u64, Relaxed);
+            self.timing.jobs.fetch_add(self.jobs, Relaxed);
+        }
+        *lock(self.home) = self.slot.take();
+    }
+}
