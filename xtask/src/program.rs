@@ -73,6 +73,15 @@ pub const PROGRAMS: &[Entry] = &[
         rgb: (0x1f, 0x77, 0xb4),
     },
     Entry {
+        name: "std-tuned",
+        about: "std, tuned: workers claim adaptive chunks from the shared stream, batched results",
+        role: Role::Backend,
+        build: Build::Cargo { package: "pool-std", bin: "pool-std" },
+        args: &["--flavor=tuned"],
+        one_worker: false,
+        rgb: (0x6b, 0xae, 0xd6),
+    },
+    Entry {
         name: "crossbeam",
         about: "crossbeam-channel, a receiver clone per worker",
         role: Role::Backend,
@@ -80,6 +89,15 @@ pub const PROGRAMS: &[Entry] = &[
         args: &[],
         one_worker: false,
         rgb: (0xd6, 0x27, 0x28),
+    },
+    Entry {
+        name: "crossbeam-tuned",
+        about: "crossbeam, tuned: guided chunks on crossbeam-deque with stealing, batched results",
+        role: Role::Backend,
+        build: Build::Cargo { package: "pool-crossbeam", bin: "pool-crossbeam" },
+        args: &["--flavor=tuned"],
+        one_worker: false,
+        rgb: (0xf0, 0x80, 0x80),
     },
     Entry {
         name: "tokio",
@@ -91,6 +109,15 @@ pub const PROGRAMS: &[Entry] = &[
         rgb: (0x2c, 0xa0, 0x2c),
     },
     Entry {
+        name: "tokio-tuned",
+        about: "tokio, tuned: runs of ids through the queue sized by the measured grain, batched results",
+        role: Role::Backend,
+        build: Build::Cargo { package: "pool-tokio", bin: "pool-tokio" },
+        args: &["--flavor=tuned"],
+        one_worker: false,
+        rgb: (0x98, 0xdf, 0x8a),
+    },
+    Entry {
         name: "rayon",
         about: "a W-thread rayon pool fed by `par_bridge`",
         role: Role::Backend,
@@ -98,6 +125,15 @@ pub const PROGRAMS: &[Entry] = &[
         args: &[],
         one_worker: false,
         rgb: (0xff, 0x7f, 0x0e),
+    },
+    Entry {
+        name: "rayon-tuned",
+        about: "rayon, tuned: blocks of ids as indexed parallel iterators, batched results",
+        role: Role::Backend,
+        build: Build::Cargo { package: "pool-rayon", bin: "pool-rayon" },
+        args: &["--flavor=tuned"],
+        one_worker: false,
+        rgb: (0xff, 0xbb, 0x78),
     },
     Entry {
         name: "sequential",
@@ -219,6 +255,16 @@ mod tests {
         assert_eq!(Program::all().count(), PROGRAMS.len());
         let err = Program::parse("nope").unwrap_err();
         assert!(err.contains("std") && err.contains("sequential"), "{err}");
+    }
+
+    #[test]
+    fn every_backend_has_a_tuned_flavor_right_after_it() {
+        let backends: Vec<Program> = Program::all().filter(|p| p.entry().role == Role::Backend).collect();
+        for pair in backends.chunks(2) {
+            assert_eq!(pair[0].entry().args, [] as [&str; 0], "{pair:?}");
+            assert_eq!(pair[1].entry().args, ["--flavor=tuned"], "{pair:?}");
+            assert_eq!(pair[1].name(), format!("{}-tuned", pair[0].name()));
+        }
     }
 
     #[test]
