@@ -115,7 +115,13 @@ pub fn parse<B: Backend>(args: impl IntoIterator<Item = OsString>) -> Result<Cli
 /// Runs backend `B` as a command-line program: parses flags, runs the pool,
 /// checks the results, reports on stderr, and returns the exit status.
 pub fn main<B: Backend>() -> ExitCode {
-    match parse::<B>(std::env::args_os()) {
+    main_from::<B>(std::env::args_os())
+}
+
+/// [`main`] with the command line given (the program name first): for a
+/// binary that looks at its arguments before the shared driver does.
+pub fn main_from<B: Backend>(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    match parse::<B>(args) {
         Ok(cli) => run::<B>(cli),
         Err(e) => usage_error(e),
     }

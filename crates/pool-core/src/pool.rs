@@ -66,6 +66,10 @@ pub enum PoolError {
     },
     /// The log could not be written (standard output closed, say).
     Log(std::io::Error),
+    /// What the pool runs on failed: a broker that cannot be reached, refuses
+    /// the client or goes away mid-run (pool-redis). The message says which,
+    /// and never holds a password.
+    Substrate(String),
 }
 
 impl fmt::Display for PoolError {
@@ -80,6 +84,7 @@ impl fmt::Display for PoolError {
                 write!(f, "only {exited} of {workers} workers exited; a worker died outside a job")
             }
             PoolError::Log(e) => write!(f, "could not write the log: {e}"),
+            PoolError::Substrate(message) => f.write_str(message),
         }
     }
 }

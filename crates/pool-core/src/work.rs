@@ -216,6 +216,11 @@ impl Work {
         self.spec
     }
 
+    /// The jobs made to panic, in order.
+    pub fn panic_on(&self) -> &[JobId] {
+        &self.panic_on
+    }
+
     /// The seed ranged durations are drawn from.
     pub fn seed(&self) -> u64 {
         self.seed

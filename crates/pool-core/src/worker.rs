@@ -91,6 +91,12 @@ impl Crew {
         self.workers
     }
 
+    /// What each job of the run does. A backend whose workers run in other
+    /// processes sends it to them.
+    pub fn work(&self) -> &Work {
+        &self.shared.work
+    }
+
     /// The capacity of the job queue: `None` for unbounded. A backend with a
     /// bounded queue makes the producer wait while it is full.
     pub fn queue(&self) -> Option<NonZeroUsize> {
@@ -340,6 +346,42 @@ impl Worker {
             }
         }
         self.exit();
+    }
+
+    /// Whether the run is being cancelled (Ctrl-C, or a caller that gave
+    /// up): no job may start. A backend whose workers run elsewhere (in other
+    /// processes) polls it to tell them.
+    pub fn stopping(&self) -> bool {
+        self.shared.stopping()
+    }
+
+    /// Logs that this worker took over `job` from worker `from`, whose lease
+    /// on it ran out (a worker process killed or stalled mid-job); the job
+    /// is then run here with [`start`](Self::start) and
+    /// [`finish`](Self::finish).
+    pub fn reclaimed(&mut self, job: JobId, from: WorkerId) {
+        self.emit(Event::Reclaimed { job, from });
+    }
+
+    /// Logs `event`, done by this worker's counterpart in another process:
+    /// a backend whose workers run elsewhere keeps one `Worker` per remote
+    /// worker and relays each event it hears of through it, so the run still
+    /// has one log, in its format, written here. An `exiting` event is
+    /// relayed by [`exit`](Self::exit), not here.
+    pub fn relay(&mut self, event: &Event) {
+        debug_assert!(*event != Event::Exiting, "relay an exit with Worker::exit");
+        self.emit(event.clone());
+    }
+
+    /// Ends a remote worker that cannot exit: its process died, and every job
+    /// it held was reclaimed by another worker (see [`Event::Reclaimed`]).
+    /// Logs nothing (no `exiting` line: the checker accepts a worker without
+    /// one only if a job was reclaimed from it), writes out the buffer and
+    /// counts the worker as ended, so the run does not report it lost.
+    pub fn gone(mut self) {
+        self.flush();
+        self.exited = true;
+        self.shared.exited.fetch_add(1, Relaxed);
     }
 
     /// Logs `exiting`, writes out the buffer and counts the worker as done.

@@ -1,0 +1,237 @@
+//! The broker of a run: the Redis server given by `--redis URL` (or
+//! [`URL_ENV`](crate::URL_ENV)), or a private `redis-server` started from
+//! PATH for the run and stopped after it.
+//!
+//! A private server listens only on a unix socket in a fresh temporary
+//! folder, keeps nothing on disk (`--save "" --appendonly no`) and runs in a
+//! process group of its own, so the terminal's Ctrl-C reaches this process
+//! and not the server under it. It is stopped by [`PrivateServer`]'s `Drop`
+//! (the end of a run, a failure, a drained Ctrl-C), and, if this process
+//! dies without unwinding (a second Ctrl-C quits at once, SIGKILL), by a
+//! small `sh` reaper that reads a pipe from us: the kernel closes the pipe
+//! when we go, and the reaper stops the server and removes the folder.
+
+use std::fs::{self, DirBuilder, File};
+use std::io::Write as _;
+use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use pool_core::PoolError;
+use redis::{ConnectionAddr, IntoConnectionInfo, RedisError};
+
+use crate::url::{BrokerUrl, URL_ENV};
+
+/// How long connecting to the broker may take.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a blocking read waits at the server before it returns empty.
+pub(crate) const BLOCK: Duration = Duration::from_millis(500);
+/// How long any reply may take beyond [`BLOCK`] before the broker counts as
+/// gone (a server that stopped answering, a network that dropped us).
+pub(crate) const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a private server may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The one line printed when no broker is given and none can be started.
+pub const NO_SERVER: &str = "no redis-server on PATH to start a private broker: install one (Debian/Ubuntu: \
+     apt-get install redis-server; macOS: brew install redis) or pass --redis URL (or set POOL_REDIS_URL)";
+
+/// A short description of a client error, with no URL or password in it.
+pub(crate) fn describe(e: &RedisError) -> String {
+    let text = e.to_string();
+    // The client adds " - KindName" to its own errors; the first part says it.
+    let text = text.split(" - ").next().unwrap_or(&text).trim().to_owned();
+    if text.is_empty() { format!("{:?}", e.kind()) } else { text }
+}
+
+/// A connected broker: the client, how to name it in messages, and the
+/// private server if this run started one.
+pub(crate) struct Broker {
+    client: redis::Client,
+    shown: String,
+    /// Held only to be dropped: its `Drop` stops the server.
+    _private: Option<PrivateServer>,
+}
+
+impl Broker {
+    /// The broker at `url`, or at `$POOL_REDIS_URL`, or a private server.
+    pub(crate) fn open(url: Option<&BrokerUrl>) -> Result<Broker, PoolError> {
+        let from_env;
+        let url = match url {
+            Some(url) => Some(url),
+            None => match std::env::var(URL_ENV) {
+                Ok(text) if !text.is_empty() => {
+                    from_env =
+                        BrokerUrl::parse(&text).map_err(|why| PoolError::Substrate(format!("${URL_ENV} is {why}")))?;
+                    Some(&from_env)
+                }
+                _ => None,
+            },
+        };
+        let broker = match url {
+            Some(url) => {
+                let client = redis::Client::open(url.secret())
+                    .map_err(|e| PoolError::Substrate(format!("--redis {url}: {}", describe(&e))))?;
+                Broker { client, shown: url.redacted(), _private: None }
+            }
+            None => {
+                let server = PrivateServer::start()?;
+                let info = ConnectionAddr::Unix(server.socket.clone())
+                    .into_connection_info()
+                    .map_err(|e| PoolError::Substrate(describe(&e)))?;
+                let client = redis::Client::open(info).map_err(|e| PoolError::Substrate(describe(&e)))?;
+                Broker { client, shown: server.url(), _private: Some(server) }
+            }
+        };
+        // Fail here, once, if the broker cannot be reached or refuses us.
+        broker.connect()?;
+        Ok(broker)
+    }
+
+    /// The broker's address for messages (credentials masked), and the
+    /// URL other processes reach it by.
+    pub(crate) fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// A new connection, with timeouts so that a broker that goes away is
+    /// noticed within [`BLOCK`] + [`REPLY_TIMEOUT`].
+    pub(crate) fn connect(&self) -> Result<redis::Connection, PoolError> {
+        let refused = |e: RedisError| {
+            PoolError::Substrate(format!("cannot reach the broker at {}: {}", self.shown, describe(&e)))
+        };
+        let conn = self.client.get_connection_with_timeout(CONNECT_TIMEOUT).map_err(refused)?;
+        conn.set_read_timeout(Some(BLOCK + REPLY_TIMEOUT)).map_err(refused)?;
+        conn.set_write_timeout(Some(REPLY_TIMEOUT)).map_err(refused)?;
+        Ok(conn)
+    }
+
+    /// The error for a command that failed mid-run.
+    pub(crate) fn lost(&self, e: &RedisError) -> PoolError {
+        PoolError::Substrate(format!("lost the broker at {}: {}", self.shown, describe(e)))
+    }
+}
+
+/// A `redis-server` of our own, on a unix socket in a temporary folder.
+struct PrivateServer {
+    server: Child,
+    /// The write end of the reaper's pipe; dropping it tells the reaper to
+    /// stop the server.
+    reaper_pipe: Option<ChildStdin>,
+    reaper: Child,
+    dir: PathBuf,
+    socket: PathBuf,
+}
+
+/// The reaper: waits for a line on its standard input. `done` means we
+/// stopped the server ourselves; end of file means we ended without
+/// unwinding, so it stops the server. Either way it removes the folder.
+const REAPER: &str = r#"read line; if [ "$line" != done ]; then kill -TERM "$1" 2>/dev/null; n=0; while kill -0 "$1" 2>/dev/null && [ $n -lt 300 ]; do sleep 0.01; n=$((n+1)); done; fi; rm -rf "$2""#;
+
+/// Finds `name` in the directories of `$PATH`.
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
+}
+
+impl PrivateServer {
+    fn start() -> Result<PrivateServer, PoolError> {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let fail = |what: &str, e: std::io::Error| {
+            PoolError::Substrate(format!("cannot start a private redis-server: {what}: {e}"))
+        };
+        let exe = find_on_path("redis-server").ok_or_else(|| PoolError::Substrate(NO_SERVER.to_owned()))?;
+        let dir =
+            std::env::temp_dir().join(format!("pool-redis-{}-{}", std::process::id(), COUNTER.fetch_add(1, Relaxed)));
+        DirBuilder::new().mode(0o700).create(&dir).map_err(|e| fail(&format!("{}", dir.display()), e))?;
+        let socket = dir.join("redis.sock");
+        let log = File::create(dir.join("redis.log")).map_err(|e| fail("its log file", e))?;
+        let log_err = log.try_clone().map_err(|e| fail("its log file", e))?;
+        let spawned = Command::new(&exe)
+            .args(["--port", "0", "--unixsocket"])
+            .arg(&socket)
+            .args(["--unixsocketperm", "700", "--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .args(["--loglevel", "warning", "--logfile", "", "--dir"])
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .process_group(0)
+            .spawn();
+        let server = match spawned {
+            Ok(server) => server,
+            Err(e) => {
+                let _ = fs::remove_dir_all(&dir);
+                return Err(fail(&exe.display().to_string(), e));
+            }
+        };
+        let reaper = Command::new("/bin/sh")
+            .args(["-c", REAPER, "pool-redis-reaper"])
+            .arg(server.id().to_string())
+            .arg(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn();
+        let mut reaper = match reaper {
+            Ok(reaper) => reaper,
+            Err(e) => {
+                let mut server = server;
+                let _ = server.kill();
+                let _ = server.wait();
+                let _ = fs::remove_dir_all(&dir);
+                return Err(fail("/bin/sh", e));
+            }
+        };
+        let reaper_pipe = reaper.stdin.take();
+        let mut this = PrivateServer { server, reaper_pipe, reaper, dir, socket };
+        this.wait_ready()?;
+        Ok(this)
+    }
+
+    /// Waits until the server accepts connections on its socket.
+    fn wait_ready(&mut self) -> Result<(), PoolError> {
+        let start = Instant::now();
+        loop {
+            if UnixStream::connect(&self.socket).is_ok() {
+                return Ok(());
+            }
+            let ended = self.server.try_wait().ok().flatten();
+            if ended.is_some() || start.elapsed() > START_TIMEOUT {
+                let why = last_line(&self.dir.join("redis.log"))
+                    .unwrap_or_else(|| format!("not listening after {START_TIMEOUT:?}"));
+                return Err(PoolError::Substrate(format!("the private redis-server did not start: {why}")));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+}
+
+/// The last non-empty line of a file, if any.
+fn last_line(path: &Path) -> Option<String> {
+    let text = fs::read_to_string(path).ok()?;
+    text.lines().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim().to_owned())
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        // It keeps nothing, so SIGKILL loses nothing. The server is our
+        // child until waited for, so its pid cannot be reused before then.
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        if let Some(mut pipe) = self.reaper_pipe.take() {
+            let _ = pipe.write_all(b"done\n");
+        }
+        let _ = self.reaper.wait();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,0 +1,437 @@
+//! Distributed mode, the coordinator's side (`pool-redis --remote-workers W
+//! ...`): it publishes the run's settings, waits for W `pool-redis worker`
+//! processes to join, adds the jobs to the stream, and relays the events the
+//! workers publish into its one log through a proxy [`Worker`] per remote
+//! worker (so the log is written here, in the run's format, by pool-core).
+//! Results travel inside the workers' `finished` lines and reach the caller
+//! once each. At the end (every job ended, or a cancel once the running jobs
+//! ended) it tells the workers to exit with one stop entry each.
+//!
+//! A remote worker that stops renewing its lease (killed, say) has its job
+//! taken over by another (see [`crate::remote`]); the coordinator ends such
+//! a worker with [`Worker::gone`] once its lease has run out, and the log
+//! shows the takeover as a `reclaimed` event.
+
+use std::collections::HashSet;
+use std::sync::{Arc, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use pool_core::{Crew, Event, Format, JobId, JobOutcome, PoolError, Worker, WorkerId};
+use redis::{Connection, Value};
+
+use crate::broker::Broker;
+use crate::keys::{GROUP, Keys};
+use crate::stream::{self, Permits, text};
+
+/// How long the coordinator waits for worker events before it looks at
+/// cancellation and liveness again.
+const POLL: Duration = Duration::from_millis(200);
+
+/// How long the run's name stays claimed after the coordinator's last sign
+/// of life: a worker that sees it gone knows the coordinator is.
+pub(crate) fn owner_ttl(lease: Duration) -> Duration {
+    (lease * 2).max(Duration::from_secs(10))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    /// Waiting for the workers to join.
+    Joining,
+    /// Jobs are being handed out and run.
+    Running,
+    /// The workers have been told to exit.
+    Draining,
+}
+
+struct Coordinator<'a> {
+    broker: &'a Broker,
+    keys: &'a Keys,
+    lease: Duration,
+    conn: Connection,
+    proxies: Vec<Option<Worker>>,
+    /// Remote workers that have joined.
+    joined: Vec<bool>,
+    /// Remote workers a job was reclaimed from.
+    reclaimed_from: Vec<bool>,
+    ended: HashSet<u64>,
+    last_event: String,
+    /// The bound of a `--queue` run: jobs handed out and not yet ended.
+    permits: Option<Arc<Permits>>,
+    /// Outcomes, for the caller's thread.
+    results: mpsc::Sender<JobOutcome>,
+}
+
+/// Runs the crew as remote workers through `broker`.
+pub(crate) fn run<I>(
+    crew: Crew,
+    broker: &Broker,
+    keys: &Keys,
+    lease: Duration,
+    jobs: I,
+    on_result: &mut dyn FnMut(JobOutcome),
+) -> Result<(), PoolError>
+where
+    I: Iterator<Item = JobId> + Send,
+{
+    let workers = crew.size();
+    let mut conn = broker.connect()?;
+    let ttl = owner_ttl(lease).as_millis() as u64;
+    if !keys.claim(&mut conn, Some(ttl)).map_err(|e| broker.lost(&e))? {
+        return Err(PoolError::Substrate(format!(
+            "run name '{}' is in use on the broker at {}",
+            keys.run,
+            broker.shown()
+        )));
+    }
+    let outcome = coordinate(crew, broker, keys, lease, jobs, on_result);
+    let _ = keys.delete_all(&mut conn, workers);
+    outcome
+}
+
+fn coordinate<I>(
+    crew: Crew,
+    broker: &Broker,
+    keys: &Keys,
+    lease: Duration,
+    jobs: I,
+    on_result: &mut dyn FnMut(JobOutcome),
+) -> Result<(), PoolError>
+where
+    I: Iterator<Item = JobId> + Send,
+{
+    // The broker is talked to from threads of our own (see `signals`); this
+    // one only hands results to the caller.
+    let (results, received) = mpsc::channel();
+    thread::scope(|s| {
+        let body = move || {
+            crate::signals::quiet_signals();
+            Coordinator::start(crew, broker, keys, lease, results)?.serve(s, jobs)
+        };
+        let coordinator =
+            thread::Builder::new().name("coordinator".into()).spawn_scoped(s, body).map_err(PoolError::Spawn)?;
+        for outcome in received {
+            on_result(outcome);
+        }
+        coordinator.join().unwrap_or_else(|_| Err(PoolError::Substrate("the coordinator thread panicked".into())))
+    })
+}
+
+impl<'a> Coordinator<'a> {
+    /// Publishes the run's settings and prepares the job stream.
+    fn start(
+        crew: Crew,
+        broker: &'a Broker,
+        keys: &'a Keys,
+        lease: Duration,
+        results: mpsc::Sender<JobOutcome>,
+    ) -> Result<Self, PoolError> {
+        let workers = crew.size();
+        let mut conn = broker.connect()?;
+        let lost = |e: redis::RedisError| broker.lost(&e);
+        keys.create_jobs(&mut conn).map_err(lost)?;
+        let work = crew.work();
+        let panic_on: Vec<String> = work.panic_on().iter().map(|j| j.0.to_string()).collect();
+        redis::pipe()
+            .cmd("DEL")
+            .arg(&keys.joined)
+            .arg(&keys.state)
+            .ignore()
+            .cmd("HSET")
+            .arg(&keys.config)
+            .arg("work")
+            .arg(work.spec().to_string())
+            .arg("seed")
+            .arg(work.seed())
+            .arg("panic_on")
+            .arg(panic_on.join(","))
+            .arg("lease_ms")
+            .arg(lease.as_millis() as u64)
+            .arg("workers")
+            .arg(workers)
+            .ignore()
+            .exec(&mut conn)
+            .map_err(lost)?;
+        eprintln!(
+            "pool-redis: run '{}' waits for {workers} workers: start each with `pool-redis worker --redis {} --run {}`",
+            keys.run,
+            broker.shown(),
+            keys.run
+        );
+        let permits = crew.queue().map(|n| Arc::new(Permits::new(n.get() + workers as usize)));
+        Ok(Coordinator {
+            broker,
+            keys,
+            lease,
+            conn,
+            permits,
+            proxies: crew.into_workers().map(Some).collect(),
+            joined: vec![false; workers as usize],
+            reclaimed_from: vec![false; workers as usize],
+            ended: HashSet::new(),
+            last_event: "0-0".to_owned(),
+            results,
+        })
+    }
+
+    /// Waits for the workers, hands out `jobs`, relays what the workers do,
+    /// and tells them to exit at the end.
+    fn serve<'scope, I>(mut self, s: &'scope thread::Scope<'scope, '_>, jobs: I) -> Result<(), PoolError>
+    where
+        I: Iterator<Item = JobId> + Send + 'scope,
+        'a: 'scope,
+    {
+        let (broker, keys) = (self.broker, self.keys);
+        let permits = self.permits.clone();
+        let mut jobs = Some(jobs);
+        let mut producer = None;
+        let mut produced = None;
+        let mut phase = Phase::Joining;
+        let mut cancelled = false;
+        let mut skipped = false;
+        let mut renewed = Instant::now();
+        let mut checked = Instant::now();
+        loop {
+            if renewed.elapsed() >= Duration::from_secs(1) {
+                self.renew_owner()?;
+                renewed = Instant::now();
+            }
+            if !cancelled && self.proxies.iter().flatten().any(Worker::stopping) {
+                cancelled = true;
+                if let Some(permits) = &permits {
+                    permits.close();
+                }
+            }
+            self.read_events()?;
+            match phase {
+                Phase::Joining if cancelled => {
+                    // Slots nobody joined exit having done nothing.
+                    for (proxy, joined) in self.proxies.iter_mut().zip(&self.joined) {
+                        if !joined {
+                            if let Some(proxy) = proxy.take() {
+                                proxy.exit();
+                            }
+                        }
+                    }
+                    self.stop_workers()?;
+                    phase = Phase::Draining;
+                }
+                Phase::Joining if self.joined.iter().all(|&j| j) => {
+                    let jobs = jobs.take().expect("one producer");
+                    let permits = permits.clone();
+                    let body = move || -> Result<u64, PoolError> {
+                        crate::signals::quiet_signals();
+                        let mut conn = broker.connect()?;
+                        stream::produce(&mut conn, keys, jobs, permits.as_deref(), 0).map_err(|e| broker.lost(&e))
+                    };
+                    let spawned = thread::Builder::new().name("producer".into()).spawn_scoped(s, body);
+                    producer = Some(spawned.map_err(PoolError::Spawn)?);
+                    phase = Phase::Running;
+                }
+                Phase::Joining => {}
+                Phase::Running => {
+                    // After a cancel the producer stops within a batch (the
+                    // job stream ends, and the bound is closed).
+                    if producer.as_ref().is_some_and(|p| p.is_finished() || cancelled) {
+                        let p = producer.take().expect("checked");
+                        let added =
+                            p.join().unwrap_or_else(|_| Err(PoolError::Substrate("the producer panicked".into())));
+                        produced = Some(added?);
+                    }
+                    if cancelled && produced.is_some() && !skipped {
+                        // Jobs not yet taken are never handed out; the ones
+                        // running end.
+                        self.skip_waiting_jobs()?;
+                        skipped = true;
+                    }
+                    if let Some(produced) = produced {
+                        let done = if cancelled { self.pending()? == 0 } else { self.ended.len() as u64 == produced };
+                        if done {
+                            self.stop_workers()?;
+                            phase = Phase::Draining;
+                        }
+                    }
+                    if checked.elapsed() >= self.lease / 2 {
+                        checked = Instant::now();
+                        if !self.alive()?.into_iter().any(|a| a) {
+                            return Err(PoolError::Substrate(format!(
+                                "every worker of run '{}' is gone (none renewed its lease of {})",
+                                keys.run,
+                                humantime::format_duration(self.lease)
+                            )));
+                        }
+                    }
+                }
+                Phase::Draining => {
+                    if checked.elapsed() >= self.lease / 4 {
+                        checked = Instant::now();
+                        self.end_dead_workers()?;
+                    }
+                    if self.proxies.iter().all(Option::is_none) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Coordinator<'_> {
+    fn lost(&self, e: redis::RedisError) -> PoolError {
+        self.broker.lost(&e)
+    }
+
+    fn renew_owner(&mut self) -> Result<(), PoolError> {
+        let ttl = owner_ttl(self.lease).as_millis() as u64;
+        redis::cmd("PEXPIRE").arg(&self.keys.owner).arg(ttl).exec(&mut self.conn).map_err(|e| self.lost(e))
+    }
+
+    /// Reads what the workers published since last time (waiting up to
+    /// [`POLL`]) and relays it.
+    fn read_events(&mut self) -> Result<(), PoolError> {
+        let reply: Value = redis::cmd("XREAD")
+            .arg("COUNT")
+            .arg(512)
+            .arg("BLOCK")
+            .arg(POLL.as_millis() as u64)
+            .arg("STREAMS")
+            .arg(&self.keys.events)
+            .arg(&self.last_event)
+            .query(&mut self.conn)
+            .map_err(|e| self.lost(e))?;
+        let Value::Array(streams) = reply else { return Ok(()) };
+        let Some(Value::Array(stream)) = streams.into_iter().next() else { return Ok(()) };
+        let Some(Value::Array(entries)) = stream.into_iter().nth(1) else { return Ok(()) };
+        for entry in entries {
+            let Value::Array(parts) = entry else { continue };
+            let (Some(id), Some(Value::Array(fields))) = (parts.first().and_then(text), parts.get(1)) else { continue };
+            self.last_event = id;
+            let field = |name: &str| {
+                fields
+                    .chunks(2)
+                    .find(|kv| text(&kv[0]).as_deref() == Some(name))
+                    .and_then(|kv| kv.get(1))
+                    .and_then(text)
+            };
+            let k: u32 = field("w").and_then(|w| w.parse().ok()).unwrap_or(0);
+            if k == 0 || k as usize > self.proxies.len() {
+                return Err(PoolError::Substrate(format!(
+                    "an event from worker '{k}', not one of 1..={}",
+                    self.proxies.len()
+                )));
+            }
+            if field("hello").is_some() {
+                self.joined[k as usize - 1] = true;
+            } else if let Some(lines) = field("lines") {
+                self.relay(k, &lines)?;
+            }
+        }
+        for proxy in self.proxies.iter_mut().flatten() {
+            proxy.idle();
+        }
+        Ok(())
+    }
+
+    /// Writes remote worker `k`'s lines into the log through its proxy and
+    /// hands each result to the caller.
+    fn relay(&mut self, k: u32, lines: &str) -> Result<(), PoolError> {
+        let records = Format::Jsonl
+            .parse(lines)
+            .map_err(|e| PoolError::Substrate(format!("worker {k} published a line that does not parse: {e}")))?;
+        let slot = k as usize - 1;
+        for record in records {
+            let Some(proxy) = self.proxies[slot].as_mut() else {
+                return Err(PoolError::Substrate(format!("worker {k} published events after it exited")));
+            };
+            let result = match &record.event {
+                Event::Exiting => {
+                    self.proxies[slot].take().expect("checked").exit();
+                    continue;
+                }
+                Event::Started { .. } => None,
+                Event::Reclaimed { from, .. } => {
+                    if let Some(seen) = self.reclaimed_from.get_mut((from.0 as usize).wrapping_sub(1)) {
+                        *seen = true;
+                    }
+                    None
+                }
+                Event::Finished { job, result } => Some((*job, result.ok_or_else(|| "no result".to_owned()))),
+                Event::Failed { job, error } => Some((*job, Err(error.clone()))),
+            };
+            proxy.relay(&record.event);
+            if let Some((job, result)) = result {
+                if !self.ended.insert(job.0) {
+                    return Err(PoolError::Substrate(format!("job {job} was reported ended twice")));
+                }
+                if let Some(permits) = &self.permits {
+                    permits.release();
+                }
+                // A caller that stopped listening has stopped the run.
+                let _ = self.results.send(JobOutcome { worker: WorkerId(k), job, result });
+            }
+        }
+        Ok(())
+    }
+
+    /// How many jobs workers hold (taken and not yet acknowledged).
+    fn pending(&mut self) -> Result<u64, PoolError> {
+        let reply: Value =
+            redis::cmd("XPENDING").arg(&self.keys.jobs).arg(GROUP).query(&mut self.conn).map_err(|e| self.lost(e))?;
+        match reply {
+            Value::Array(parts) => Ok(parts.first().and_then(text).and_then(|n| n.parse().ok()).unwrap_or(0)),
+            _ => Ok(0),
+        }
+    }
+
+    /// After a cancel: jobs not yet taken are never handed out (the group
+    /// moves past them); the ones running end.
+    fn skip_waiting_jobs(&mut self) -> Result<(), PoolError> {
+        redis::cmd("XGROUP")
+            .arg("SETID")
+            .arg(&self.keys.jobs)
+            .arg(GROUP)
+            .arg("$")
+            .exec(&mut self.conn)
+            .map_err(|e| self.lost(e))
+    }
+
+    /// One stop entry per worker, and the run marked over.
+    fn stop_workers(&mut self) -> Result<(), PoolError> {
+        let mut pipe = redis::pipe();
+        for _ in 0..self.proxies.len() {
+            pipe.cmd("XADD").arg(&self.keys.jobs).arg("*").arg("stop").arg(1).ignore();
+        }
+        pipe.cmd("SET").arg(&self.keys.state).arg("over").ignore();
+        pipe.exec(&mut self.conn).map_err(|e| self.lost(e))
+    }
+
+    /// Which remote workers still renew their lease.
+    fn alive(&mut self) -> Result<Vec<bool>, PoolError> {
+        let mut pipe = redis::pipe();
+        for k in 1..=self.proxies.len() as u32 {
+            pipe.cmd("EXISTS").arg(self.keys.alive(k));
+        }
+        pipe.query(&mut self.conn).map_err(|e| self.lost(e))
+    }
+
+    /// Ends the proxies of workers whose lease ran out without an `exiting`:
+    /// [`Worker::gone`] if a job was reclaimed from them (the checker
+    /// accepts that), otherwise dropped, so the run reports a lost worker.
+    fn end_dead_workers(&mut self) -> Result<(), PoolError> {
+        let alive = self.alive()?;
+        for (i, alive) in alive.into_iter().enumerate() {
+            if alive {
+                continue;
+            }
+            if let Some(proxy) = self.proxies[i].take() {
+                if self.reclaimed_from[i] {
+                    proxy.gone();
+                } else {
+                    eprintln!("pool-redis: worker {} of run '{}' died without exiting", i + 1, self.keys.run);
+                    drop(proxy);
+                }
+            }
+        }
+        Ok(())
+    }
+}

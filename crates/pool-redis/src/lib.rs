@@ -1,0 +1,127 @@
+//! The seed's pool with Redis Streams as its queue: the step a user takes
+//! when jobs outgrow one machine, measured beside the in-process pools.
+//!
+//! Jobs are entries of a stream, taken one at a time by each worker through
+//! a consumer group (`XREADGROUP ... COUNT 1`, fair dispatch) and
+//! acknowledged (`XACK`) when done; a job whose worker went silent is taken
+//! over after a lease (`XAUTOCLAIM`). Two modes:
+//!
+//! - **local** ([`Redis`] without `--remote-workers`, what the comparison
+//!   runs): W worker threads in this process, each with its own connection
+//!   ([`local`]);
+//! - **distributed**: `pool-redis --remote-workers W` coordinates
+//!   ([`coordinator`]) W `pool-redis worker` processes ([`remote`]) on any
+//!   machines that reach the broker, and writes their events into its one
+//!   log.
+//!
+//! The broker is `--redis URL` (or `$POOL_REDIS_URL`), or else a private
+//! `redis-server` from PATH, started on a unix socket for the run and
+//! stopped after it ([`broker`]).
+//!
+//! Trade-off: every hand-off is a round trip to another process (tens of
+//! microseconds instead of tens of nanoseconds), bought for workers that can
+//! live anywhere and a queue that outlives any one of them.
+
+mod broker;
+pub mod coordinator;
+mod keys;
+pub mod local;
+pub mod remote;
+mod scripts;
+mod signals;
+mod stream;
+mod url;
+
+use std::time::Duration;
+
+use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError};
+
+pub use broker::{NO_SERVER, find_on_path};
+pub use keys::{MAX_RUN_NAME, parse_run_name};
+pub use remote::{DEFAULT_RUN, RemoteOptions, RemoteWorker};
+pub use url::{BrokerUrl, URL_ENV, UrlParser, redact};
+
+/// The most workers a run takes: each is a thread (or process) with a
+/// connection of its own, and a Redis server accepts 10,000 clients by
+/// default.
+pub const MAX_WORKERS: u32 = 1_000;
+
+/// The lease when `--lease` is not given.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(5);
+
+/// The Redis Streams backend.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Redis;
+
+/// The flags of the Redis backend.
+#[derive(clap::Args, Clone, Debug)]
+pub struct RedisOptions {
+    /// The broker: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH. Without it, a private redis-server from PATH is started on a unix socket for the run and stopped after it.
+    #[arg(long, value_name = "URL", env = URL_ENV, hide_env_values = true, value_parser = UrlParser)]
+    pub redis: Option<BrokerUrl>,
+    /// Name of the run on the broker (every key of the run carries it). Default: one of its own for a local run; `pool` with --remote-workers.
+    #[arg(long, value_name = "NAME", value_parser = parse_run_name)]
+    pub run: Option<String>,
+    /// Run the jobs on N `pool-redis worker --redis URL [--run NAME]` processes, on this or other machines, instead of threads here; this process hands out the jobs and writes the log. Sets --workers.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_WORKERS)))]
+    pub remote_workers: Option<u32>,
+    /// How long a remote worker may stop renewing its lease (killed, stalled) before another takes over its job.
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_lease)]
+    pub lease: Duration,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        RedisOptions { redis: None, run: None, remote_workers: None, lease: DEFAULT_LEASE }
+    }
+}
+
+/// Reads `--lease`: a duration from 100ms to 1h.
+pub fn parse_lease(text: &str) -> Result<Duration, String> {
+    let lease = humantime::parse_duration(text).map_err(|e| format!("{e} (expected a duration like 5s or 500ms)"))?;
+    if !(Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&lease) {
+        return Err("expected a duration from 100ms to 1h".to_owned());
+    }
+    Ok(lease)
+}
+
+/// A run name no other local run shares: this process and a counter.
+fn local_run_name() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    format!("local-{}-{}", std::process::id(), RUNS.fetch_add(1, Relaxed))
+}
+
+impl Backend for Redis {
+    const NAME: &'static str = "redis";
+    const MAX_WORKERS: u32 = MAX_WORKERS;
+    type Options = RedisOptions;
+
+    fn run<I>(
+        crew: Crew,
+        options: &RedisOptions,
+        jobs: I,
+        on_result: &mut dyn FnMut(JobOutcome),
+    ) -> Result<(), PoolError>
+    where
+        I: Iterator<Item = JobId> + Send,
+    {
+        let broker = broker::Broker::open(options.redis.as_ref())?;
+        match options.remote_workers {
+            None => {
+                let keys = keys::Keys::new(&options.run.clone().unwrap_or_else(local_run_name));
+                local::run(crew, &broker, &keys, jobs, on_result)
+            }
+            Some(workers) => {
+                if workers != crew.size() {
+                    return Err(PoolError::Substrate(format!(
+                        "--remote-workers {workers} but the pool has {} workers",
+                        crew.size()
+                    )));
+                }
+                let keys = keys::Keys::new(options.run.as_deref().unwrap_or(DEFAULT_RUN));
+                coordinator::run(crew, &broker, &keys, options.lease, jobs, on_result)
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Local mode (`pool-redis -w 3 -j 5`, the default): W worker threads in
+//! this process, each with its own connection, take one job at a time from
+//! the run's consumer group (fair dispatch: `COUNT 1`), run it through the
+//! shared [`Worker`], hand the outcome to the caller over a channel and
+//! acknowledge the entry together with taking the next (one round trip per
+//! job while jobs wait). The producer adds jobs pipelined, then one stop
+//! entry per worker.
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Mutex, PoisonError};
+use std::thread;
+
+use pool_core::threads::{StdSender, WORKER_STACK, std_channel};
+use pool_core::{Crew, JobId, JobOutcome, PoolError, Worker};
+
+use crate::broker::{BLOCK, Broker};
+use crate::keys::Keys;
+use crate::stream::{self, Permits, Taken};
+
+/// The first broker failure of a run; once set, every thread winds down.
+#[derive(Default)]
+pub(crate) struct Failure {
+    set: AtomicBool,
+    error: Mutex<Option<PoolError>>,
+}
+
+impl Failure {
+    pub(crate) fn record(&self, e: PoolError) {
+        self.error.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(e);
+        self.set.store(true, Relaxed);
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.set.load(Relaxed)
+    }
+
+    pub(crate) fn take(&self) -> Option<PoolError> {
+        self.error.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+/// Runs the crew as threads of this process against `broker`.
+pub(crate) fn run<I>(
+    crew: Crew,
+    broker: &Broker,
+    keys: &Keys,
+    jobs: I,
+    on_result: &mut dyn FnMut(JobOutcome),
+) -> Result<(), PoolError>
+where
+    I: Iterator<Item = JobId> + Send,
+{
+    let mut conn = broker.connect()?;
+    if !keys.claim(&mut conn, None).map_err(|e| broker.lost(&e))? {
+        return Err(PoolError::Substrate(format!(
+            "run name '{}' is in use on the broker at {}",
+            keys.run,
+            broker.shown()
+        )));
+    }
+    let outcome = serve_all(crew, broker, keys, jobs, on_result, &mut conn);
+    // Every key of the run goes, also after a failure (if the broker is
+    // still there to hear it).
+    let _ = keys.delete_all(&mut conn, 0);
+    outcome
+}
+
+fn serve_all<I>(
+    crew: Crew,
+    broker: &Broker,
+    keys: &Keys,
+    jobs: I,
+    on_result: &mut dyn FnMut(JobOutcome),
+    conn: &mut redis::Connection,
+) -> Result<(), PoolError>
+where
+    I: Iterator<Item = JobId> + Send,
+{
+    keys.create_jobs(conn).map_err(|e| broker.lost(&e))?;
+    let workers = crew.size();
+    let permits = crew.queue().map(|n| Permits::new(n.get()));
+    let permits = permits.as_ref();
+    let failure = Failure::default();
+    let failure = &failure;
+    let (results, received) = std_channel(crew.queue());
+    thread::scope(|s| {
+        for worker in crew.into_workers() {
+            let results = results.clone();
+            let name = format!("worker-{}", worker.id());
+            let body = move || serve(worker, broker, keys, permits, failure, results);
+            let spawned = thread::Builder::new().name(name).stack_size(WORKER_STACK).spawn_scoped(s, body);
+            if let Err(e) = spawned {
+                // The workers already started see the failure within BLOCK.
+                failure.record(PoolError::Spawn(e));
+                break;
+            }
+        }
+        drop(results);
+        if !failure.is_set() {
+            let producer = move || {
+                crate::signals::quiet_signals();
+                let added = broker.connect().and_then(|mut conn| {
+                    stream::produce(&mut conn, keys, jobs, permits, workers).map_err(|e| broker.lost(&e))
+                });
+                if let Err(e) = added {
+                    failure.record(e);
+                }
+            };
+            if let Err(e) = thread::Builder::new().name("producer".into()).spawn_scoped(s, producer) {
+                failure.record(PoolError::Spawn(e));
+            }
+        }
+        for outcome in received {
+            on_result(outcome);
+        }
+    });
+    failure.take().map_or(Ok(()), Err)
+}
+
+/// One worker thread: take, run, hand back, acknowledge; exit at its stop
+/// entry, after a cancel, or when the broker fails.
+fn serve(
+    mut worker: Worker,
+    broker: &Broker,
+    keys: &Keys,
+    permits: Option<&Permits>,
+    failure: &Failure,
+    results: StdSender<JobOutcome>,
+) {
+    crate::signals::quiet_signals();
+    let consumer = worker.id().to_string();
+    let mut work = || -> Result<(), PoolError> {
+        let mut conn = broker.connect()?;
+        let lost = |e: redis::RedisError| broker.lost(&e);
+        let mut done: Option<String> = None;
+        loop {
+            let mut taken =
+                stream::ack_and_read(&mut conn, keys, &consumer, done.take().as_deref(), None).map_err(lost)?;
+            if taken.is_none() {
+                // Nothing waiting: write out the log before blocking.
+                worker.idle();
+            }
+            while taken.is_none() {
+                if failure.is_set() {
+                    return Ok(());
+                }
+                taken = stream::ack_and_read(&mut conn, keys, &consumer, None, Some(BLOCK)).map_err(lost)?;
+            }
+            match taken.expect("looped until taken") {
+                Taken::Stop { id } => return stream::ack(&mut conn, keys, &id).map_err(lost),
+                Taken::Job { id, job } => {
+                    if let Some(permits) = permits {
+                        permits.release();
+                    }
+                    // `None`: the run is cancelled; start nothing more.
+                    let Some(outcome) = worker.run(job) else { return Ok(()) };
+                    if results.send(outcome).is_err() {
+                        return Ok(());
+                    }
+                    done = Some(id);
+                }
+            }
+        }
+    };
+    if let Err(e) = work() {
+        failure.record(e);
+    }
+    // A producer waiting for room stops: nobody takes jobs any more.
+    if let Some(permits) = permits {
+        permits.close();
+    }
+    worker.exit();
+}

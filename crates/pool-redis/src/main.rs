@@ -1,0 +1,47 @@
+//! `pool-redis`: the seed's worker pool on Redis Streams; see `pool-redis
+//! --help` and `pool-redis worker --help`.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
+use pool_core::cli::{Cli, EXIT_USAGE};
+use pool_redis::{NO_SERVER, Redis, RedisOptions, URL_ENV, find_on_path};
+
+fn main() -> ExitCode {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "worker") {
+        let mut worker_args = vec![OsString::from("pool-redis worker")];
+        worker_args.extend(args.drain(2..));
+        return pool_redis::remote::main(worker_args);
+    }
+    // What the shared driver cannot know: --remote-workers N sets the
+    // number of workers, and a private broker needs a redis-server.
+    // Bad usage is the driver's to report.
+    let Ok(matches) = Cli::<RedisOptions>::command().try_get_matches_from(&args) else {
+        return pool_core::cli::main_from::<Redis>(args);
+    };
+    let Ok(cli) = Cli::<RedisOptions>::from_arg_matches(&matches) else {
+        return pool_core::cli::main_from::<Redis>(args);
+    };
+    if let Some(n) = cli.backend.remote_workers {
+        match matches.value_source("workers") {
+            Some(ValueSource::DefaultValue) | None => args.extend(["--workers".into(), n.to_string().into()]),
+            Some(_) if cli.workers != n => {
+                eprintln!(
+                    "error: invalid value '{}' for '--workers <N>': --remote-workers {n} sets the number of workers",
+                    cli.workers
+                );
+                return ExitCode::from(EXIT_USAGE);
+            }
+            Some(_) => {}
+        }
+    }
+    let url_given = cli.backend.redis.is_some() || std::env::var_os(URL_ENV).is_some_and(|v| !v.is_empty());
+    if !url_given && find_on_path("redis-server").is_none() {
+        eprintln!("error: {NO_SERVER}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    pool_core::cli::main_from::<Redis>(args)
+}

@@ -1,0 +1,398 @@
+//! Distributed mode, a worker's side: `pool-redis worker --redis URL [--run
+//! NAME]`, on this or any machine that reaches the broker. The process waits
+//! for the run to exist, joins it (taking the next worker number), reads the
+//! run's work settings, and serves jobs one at a time through the shared
+//! [`Worker`] until the coordinator tells it to exit.
+//!
+//! What it does is published as pool-core's JSON lines on the run's event
+//! stream, for the coordinator to relay into the one log. Each job's lines
+//! (with its result) are published by the same atomic script that
+//! acknowledges the job, and only if the job is still this worker's: a
+//! worker that was stalled past its lease and had its job taken over
+//! publishes nothing for it, so no job has two results.
+//!
+//! A heartbeat thread renews the worker's lease (its `alive` key, and the
+//! job it runs) every quarter lease. When it stops (the process was killed
+//! or stopped) another worker takes the job over after the lease with
+//! `XAUTOCLAIM`, logs `reclaimed`, and runs it.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use clap::{CommandFactory, FromArgMatches, Parser};
+use pool_core::cli::{EXIT_POOL, EXIT_USAGE};
+use pool_core::{
+    Backend, Crew, Format, JobId, JobOutcome, Log, Pool, PoolConfig, PoolError, Sink, Work, WorkSpec, WorkerId,
+};
+use redis::{Connection, Value};
+
+use crate::broker::{BLOCK, Broker};
+use crate::keys::{GROUP, Keys, parse_run_name};
+use crate::scripts::{FINISH, PUBLISH_IF_MINE, RECLAIM, RENEW};
+use crate::stream::{self, Taken, text};
+use crate::url::{BrokerUrl, URL_ENV, UrlParser};
+
+/// The run a worker joins and a coordinator starts when `--run` is not given.
+pub const DEFAULT_RUN: &str = "pool";
+
+/// The command line of `pool-redis worker`.
+#[derive(Parser, Debug)]
+#[command(
+    name = "pool-redis worker",
+    version,
+    about = "A worker process of a distributed pool-redis run: joins the run a coordinator \
+             (`pool-redis --remote-workers N`) started on the broker, runs jobs until told to exit."
+)]
+pub struct WorkerCli {
+    /// The broker the coordinator uses: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH.
+    #[arg(long, value_name = "URL", env = URL_ENV, hide_env_values = true, value_parser = UrlParser)]
+    pub redis: BrokerUrl,
+    /// The run to join.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_RUN, value_parser = parse_run_name)]
+    pub run: String,
+}
+
+/// Runs `pool-redis worker` with `args` (the first is the program name, the
+/// second `worker`). Exit status: 0 when told to exit, 2 for bad usage, 3
+/// when the broker or the coordinator is lost.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match WorkerCli::command().try_get_matches_from(args).and_then(|m| WorkerCli::from_arg_matches(&m)) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
+            if matches!(e.kind(), DisplayHelp | DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            let text = e.render().to_string();
+            let mut line = text.lines().next().unwrap_or("error: bad usage").trim_end().to_owned();
+            // clap names a missing flag on the next line.
+            if let Some(clap::error::ContextValue::Strings(missing)) = e.get(clap::error::ContextKind::InvalidArg) {
+                if !missing.iter().any(|m| line.contains(m.as_str())) {
+                    line = format!("{} {}", line.trim_end_matches(':'), missing.join(", "));
+                }
+            }
+            eprintln!("{line}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match serve(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pool-redis worker: error: {e}");
+            ExitCode::from(EXIT_POOL)
+        }
+    }
+}
+
+fn serve(cli: &WorkerCli) -> Result<(), PoolError> {
+    let broker = Broker::open(Some(&cli.redis))?;
+    let keys = Keys::new(&cli.run);
+    let mut conn = broker.connect()?;
+    let lost = |e: redis::RedisError| broker.lost(&e);
+
+    // Wait for the run to be started.
+    let mut said = false;
+    let settings = loop {
+        let settings: Vec<(String, String)> = redis::cmd("HGETALL").arg(&keys.config).query(&mut conn).map_err(lost)?;
+        if !settings.is_empty() {
+            break settings;
+        }
+        if !said {
+            eprintln!("pool-redis worker: waiting for run '{}' to start on {}", keys.run, broker.shown());
+            said = true;
+        }
+        thread::sleep(Duration::from_millis(100));
+    };
+    let setting = |name: &str| settings.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("");
+    let bad = |what: &str| PoolError::Substrate(format!("run '{}' has a bad setting '{what}'", keys.run));
+    let spec: WorkSpec = setting("work").parse().map_err(|_| bad("work"))?;
+    let seed: u64 = setting("seed").parse().map_err(|_| bad("seed"))?;
+    let lease = Duration::from_millis(setting("lease_ms").parse().map_err(|_| bad("lease_ms"))?);
+    let workers: u32 = setting("workers").parse().map_err(|_| bad("workers"))?;
+    let panic_on: Vec<JobId> = setting("panic_on")
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map(JobId).map_err(|_| bad("panic_on")))
+        .collect::<Result<_, _>>()?;
+
+    // Join: take the next number and say hello.
+    let k: u32 = redis::cmd("INCR").arg(&keys.joined).query(&mut conn).map_err(lost)?;
+    if k > workers {
+        return Err(PoolError::Substrate(format!("run '{}' already has its {workers} workers", keys.run)));
+    }
+    redis::pipe()
+        .cmd("SET")
+        .arg(keys.alive(k))
+        .arg(1)
+        .arg("PX")
+        .arg(lease.as_millis() as u64)
+        .ignore()
+        .cmd("XADD")
+        .arg(&keys.events)
+        .arg("*")
+        .arg("w")
+        .arg(k)
+        .arg("hello")
+        .arg(std::process::id())
+        .ignore()
+        .exec(&mut conn)
+        .map_err(lost)?;
+
+    let lines = Arc::new(Lines::default());
+    let work = Work::new(spec, seed).with_panics(panic_on);
+    let mut config = PoolConfig::new(1, work);
+    config.log = Some(Log { format: Format::Jsonl, sink: lines.clone() });
+    let joined = Joined { broker, keys, k, lease, lines };
+    let pool = Pool::<RemoteWorker>::new(config, RemoteOptions { joined: Some(Arc::new(joined)) })?;
+    pool.run(std::iter::empty(), |_| {}).map(drop)
+}
+
+/// A remote worker's log: its lines wait here until they are published.
+#[derive(Default)]
+struct Lines(Mutex<Vec<u8>>);
+
+impl Lines {
+    fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl Sink for Lines {
+    fn write_lines(&self, lines: &[u8]) -> std::io::Result<()> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(lines);
+        Ok(())
+    }
+}
+
+/// What a worker process knows once it has joined a run.
+pub struct Joined {
+    broker: Broker,
+    keys: Keys,
+    k: u32,
+    lease: Duration,
+    lines: Arc<Lines>,
+}
+
+impl std::fmt::Debug for Joined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Joined").field("run", &self.keys.run).field("worker", &self.k).finish_non_exhaustive()
+    }
+}
+
+/// The backend of a `pool-redis worker` process: a pool of one worker
+/// whose jobs come from the run it joined (the job stream given to
+/// [`Pool::run`] is ignored).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RemoteWorker;
+
+/// How a worker process reaches its run; set by [`main`], not by flags.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct RemoteOptions {
+    #[arg(skip)]
+    joined: Option<Arc<Joined>>,
+}
+
+impl Backend for RemoteWorker {
+    const NAME: &'static str = "redis-worker";
+    const MAX_WORKERS: u32 = 1;
+    type Options = RemoteOptions;
+
+    fn run<I>(crew: Crew, options: &RemoteOptions, _: I, _: &mut dyn FnMut(JobOutcome)) -> Result<(), PoolError>
+    where
+        I: Iterator<Item = JobId> + Send,
+    {
+        let joined =
+            options.joined.as_deref().ok_or_else(|| PoolError::Substrate("the worker has not joined a run".into()))?;
+        let worker = crew.into_workers().next().expect("a pool has a worker");
+        let current = Mutex::new(None);
+        let (wake, stopped) = mpsc::channel::<()>();
+        thread::scope(|s| {
+            let heartbeat = thread::Builder::new()
+                .name("heartbeat".into())
+                .spawn_scoped(s, || heartbeat(joined, &current, stopped))
+                .map_err(PoolError::Spawn)?;
+            let outcome = Session::new(joined, &current)?.serve(worker);
+            drop(wake);
+            let _ = heartbeat.join();
+            outcome
+        })
+    }
+}
+
+/// Renews the worker's lease every quarter lease until told to stop.
+fn heartbeat(joined: &Joined, current: &Mutex<Option<String>>, stop: mpsc::Receiver<()>) {
+    crate::signals::quiet_signals();
+    let Ok(mut conn) = joined.broker.connect() else { return };
+    let consumer = joined.k.to_string();
+    let lease_ms = joined.lease.as_millis() as u64;
+    loop {
+        let job = current.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let renewed = redis::cmd("SET")
+            .arg(joined.keys.alive(joined.k))
+            .arg(1)
+            .arg("PX")
+            .arg(lease_ms)
+            .exec(&mut conn)
+            .and_then(|()| match job {
+                Some(id) => {
+                    RENEW.key(&joined.keys.jobs).arg(GROUP).arg(&consumer).arg(id).invoke::<i64>(&mut conn).map(drop)
+                }
+                None => Ok(()),
+            });
+        // The serving thread notices a lost broker itself.
+        if renewed.is_err() {
+            return;
+        }
+        if stop.recv_timeout(joined.lease / 4) != Err(RecvTimeoutError::Timeout) {
+            return;
+        }
+    }
+}
+
+/// The serving side of a joined worker.
+struct Session<'a> {
+    joined: &'a Joined,
+    conn: Connection,
+    consumer: String,
+    current: &'a Mutex<Option<String>>,
+    last_reclaim: Instant,
+}
+
+impl<'a> Session<'a> {
+    fn new(joined: &'a Joined, current: &'a Mutex<Option<String>>) -> Result<Self, PoolError> {
+        let conn = joined.broker.connect()?;
+        let last_reclaim = Instant::now();
+        Ok(Session { joined, conn, consumer: joined.k.to_string(), current, last_reclaim })
+    }
+
+    fn lost(&self, e: redis::RedisError) -> PoolError {
+        self.joined.broker.lost(&e)
+    }
+
+    /// Serves jobs until told to exit, then logs `exiting` and publishes it.
+    fn serve(mut self, mut worker: pool_core::Worker) -> Result<(), PoolError> {
+        let keys = &self.joined.keys;
+        let poll = (self.joined.lease / 2).min(BLOCK);
+        loop {
+            if self.last_reclaim.elapsed() >= self.joined.lease / 2 {
+                self.last_reclaim = Instant::now();
+                if let Some((taken, holder)) = self.reclaim()? {
+                    match taken {
+                        Taken::Stop { id } => {
+                            stream::ack(&mut self.conn, keys, &id).map_err(|e| self.lost(e))?;
+                            break;
+                        }
+                        Taken::Job { id, job } => {
+                            worker.reclaimed(job, holder);
+                            worker.idle();
+                            self.publish(None)?;
+                            self.run_job(&mut worker, &id, job)?;
+                            continue;
+                        }
+                    }
+                }
+            }
+            let taken =
+                stream::read_cmd(keys, &self.consumer, Some(poll)).query(&mut self.conn).map_err(|e| self.lost(e))?;
+            match stream::parse_read(&taken).map_err(|e| self.lost(e))? {
+                Some(Taken::Stop { id }) => {
+                    stream::ack(&mut self.conn, keys, &id).map_err(|e| self.lost(e))?;
+                    break;
+                }
+                Some(Taken::Job { id, job }) => self.run_job(&mut worker, &id, job)?,
+                None => {
+                    let (state, owner): (Option<String>, bool) = redis::pipe()
+                        .cmd("GET")
+                        .arg(&keys.state)
+                        .cmd("EXISTS")
+                        .arg(&keys.owner)
+                        .query(&mut self.conn)
+                        .map_err(|e| self.lost(e))?;
+                    if state.as_deref() == Some("over") {
+                        break;
+                    }
+                    if !owner {
+                        return Err(PoolError::Substrate(format!("the coordinator of run '{}' is gone", keys.run)));
+                    }
+                }
+            }
+        }
+        worker.exit();
+        self.publish(None)
+    }
+
+    /// Runs one job the worker holds (entry `id`), publishing its lines only
+    /// while it is still this worker's.
+    fn run_job(&mut self, worker: &mut pool_core::Worker, id: &str, job: JobId) -> Result<(), PoolError> {
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(id.to_owned());
+        // Nothing stops a remote worker but its stop entry; should its log
+        // fail, it leaves the job for another worker to take over.
+        let sleep = worker.start(job).ok_or_else(|| PoolError::Substrate("the worker was stopped".into()))?;
+        // A long job's `started` was written out at once: show it live.
+        if !self.joined.lines.0.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
+            self.publish(Some((&PUBLISH_IF_MINE, id)))?;
+        }
+        if !sleep.is_zero() {
+            thread::sleep(sleep);
+        }
+        worker.finish(job);
+        worker.idle();
+        self.publish(Some((&FINISH, id)))?;
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        Ok(())
+    }
+
+    /// Publishes the lines written so far: unconditionally, or through a
+    /// script that checks that entry `id` is still this worker's (and for
+    /// [`FINISH`], acknowledges it).
+    fn publish(&mut self, check: Option<(&redis::Script, &str)>) -> Result<(), PoolError> {
+        let lines = self.joined.lines.take();
+        let keys = &self.joined.keys;
+        let done = match check {
+            None if lines.is_empty() => Ok(()),
+            None => redis::cmd("XADD")
+                .arg(&keys.events)
+                .arg("*")
+                .arg("w")
+                .arg(self.joined.k)
+                .arg("lines")
+                .arg(lines)
+                .exec(&mut self.conn),
+            Some((script, id)) => script
+                .key(&keys.jobs)
+                .key(&keys.events)
+                .arg(GROUP)
+                .arg(&self.consumer)
+                .arg(id)
+                .arg(self.joined.k)
+                .arg(lines)
+                .invoke::<i64>(&mut self.conn)
+                .map(drop),
+        };
+        done.map_err(|e| self.lost(e))
+    }
+
+    /// Takes over the oldest job whose holder's lease ran out, if any.
+    fn reclaim(&mut self) -> Result<Option<(Taken, WorkerId)>, PoolError> {
+        let reply: Value = RECLAIM
+            .key(&self.joined.keys.jobs)
+            .arg(GROUP)
+            .arg(&self.consumer)
+            .arg(self.joined.lease.as_millis() as u64)
+            .invoke(&mut self.conn)
+            .map_err(|e| self.lost(e))?;
+        let Value::Array(parts) = reply else { return Ok(None) };
+        let (Some(id), Some(holder), Some(fields)) = (parts.first(), parts.get(1).and_then(text), parts.get(2)) else {
+            return Ok(None);
+        };
+        let entry = Value::Array(vec![id.clone(), fields.clone()]);
+        let taken = stream::parse_entry(&entry).map_err(|e| self.lost(e))?;
+        let holder = WorkerId(holder.parse().unwrap_or(0));
+        Ok(Some((taken, holder)))
+    }
+}

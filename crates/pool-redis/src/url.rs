@@ -1,0 +1,123 @@
+//! The broker's address (`--redis URL`, or the environment variable
+//! [`URL_ENV`]), kept so that a password in it is never printed: its
+//! `Display` and `Debug` show the URL with the credentials masked, and a bad
+//! URL is refused with a message of our own, not clap's (which would echo it).
+
+use std::ffi::OsStr;
+use std::fmt;
+
+use clap::builder::TypedValueParser;
+use clap::error::ErrorKind;
+use redis::IntoConnectionInfo;
+
+/// The environment variable that gives the broker's URL when `--redis` is
+/// not on the command line.
+pub const URL_ENV: &str = "POOL_REDIS_URL";
+
+/// A Redis URL that parsed: `redis://[user:password@]host[:port][/db]`,
+/// `redis+unix:///path/to/socket`, `unix:///path/to/socket`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BrokerUrl(String);
+
+impl BrokerUrl {
+    /// Checks `url` the way the client will read it.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        match url.into_connection_info() {
+            Ok(_) => Ok(BrokerUrl(url.to_owned())),
+            Err(e) => Err(format!(
+                "not a Redis URL ({}); expected redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH",
+                crate::broker::describe(&e)
+            )),
+        }
+    }
+
+    /// The URL itself, credentials included: only for the client.
+    pub(crate) fn secret(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with any user and password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        redact(&self.0)
+    }
+}
+
+/// `url` with what may hold a secret masked: the user information
+/// (`user:password@`) and the query (unix socket URLs take `?pass=`).
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        // Not URL-shaped: it may be anything, so show none of it.
+        return "(the given URL)".to_owned();
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, _)) => (rest, "?***"),
+        None => (rest, ""),
+    };
+    let authority_end = rest.find(['/', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rfind('@') {
+        Some(at) => format!("{scheme}://***@{}{path}{query}", &authority[at + 1..]),
+        None => format!("{scheme}://{rest}{query}"),
+    }
+}
+
+impl fmt::Display for BrokerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for BrokerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BrokerUrl({})", self.redacted())
+    }
+}
+
+/// Parses `--redis`: on failure, one line that names the flag and shows the
+/// URL redacted.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UrlParser;
+
+impl TypedValueParser for UrlParser {
+    type Value = BrokerUrl;
+
+    fn parse_ref(&self, cmd: &clap::Command, _: Option<&clap::Arg>, value: &OsStr) -> Result<BrokerUrl, clap::Error> {
+        let text = value.to_str().ok_or_else(|| {
+            clap::Error::raw(ErrorKind::InvalidUtf8, "invalid value for '--redis <URL>': not UTF-8\n").with_cmd(cmd)
+        })?;
+        BrokerUrl::parse(text).map_err(|why| {
+            let message = format!("invalid value '{}' for '--redis <URL>': {why}\n", redact(text));
+            clap::Error::raw(ErrorKind::ValueValidation, message).with_cmd(cmd)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_masked() {
+        assert_eq!(redact("redis://:hunter2@db.example:6379/0"), "redis://***@db.example:6379/0");
+        assert_eq!(redact("redis://me:hunter2@db/1?x=@"), "redis://***@db/1?***");
+        assert_eq!(redact("unix:///tmp/r.sock?pass=hunter2"), "unix:///tmp/r.sock?***");
+        assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(redact("unix:///tmp/r.sock"), "unix:///tmp/r.sock");
+        assert_eq!(redact("hunter2"), "(the given URL)");
+        let url = BrokerUrl::parse("redis://:hunter2@localhost:1").unwrap();
+        assert!(!format!("{url} {url:?}").contains("hunter2"));
+        assert_eq!(url.secret(), "redis://:hunter2@localhost:1");
+    }
+
+    #[test]
+    fn bad_urls_are_refused_without_echoing_a_password() {
+        for bad in ["", "localhost:6379", "http://x", "redis://:pw@", "redis://h:notaport"] {
+            let err = BrokerUrl::parse(bad).expect_err(bad);
+            assert!(err.contains("not a Redis URL"), "{bad}: {err}");
+        }
+        let cmd = clap::Command::new("t");
+        let err = UrlParser.parse_ref(&cmd, None, OsStr::new("redis://:hunter2@h:notaport")).unwrap_err();
+        let text = err.render().to_string();
+        assert!(text.contains("--redis") && !text.contains("hunter2"), "{text}");
+    }
+}

@@ -1,0 +1,152 @@
+//! The broker: given by URL or started privately, and what happens when it
+//! is bad, refuses us or goes away.
+
+use std::time::Duration;
+
+use pool_core::Completeness;
+use pool_core::Format;
+use pool_core::testing::judge;
+
+use crate::support::{BIN, Lines, Server, finish, pool_redis};
+
+/// Runs the binary to the end and returns (status code, stdout, stderr).
+fn run(cmd: &mut std::process::Command) -> (Option<i32>, String, String) {
+    let out = cmd.output().expect("run pool-redis");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn one_line(stderr: &str) -> &str {
+    assert_eq!(stderr.lines().count(), 1, "one line on stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr.trim_end()
+}
+
+#[test]
+fn bad_urls_are_usage_errors_that_never_print_a_password() {
+    for url in ["notaurl", "localhost:6379", "http://h", "redis://:hunter2@h:notaport", ""] {
+        let (code, out, err) = run(&mut pool_redis(&["--redis", url, "-j", "1"]));
+        assert_eq!(code, Some(2), "{url}: {err}");
+        let line = one_line(&err);
+        assert!(line.contains("--redis") && !line.contains("hunter2"), "{url}: {line}");
+        assert!(out.is_empty());
+        let (code, _, err) = run(&mut pool_redis(&["worker", "--redis", url]));
+        assert_eq!(code, Some(2), "worker {url}: {err}");
+        assert!(!one_line(&err).contains("hunter2"));
+    }
+    let (code, _, err) = run(pool_redis(&["-j", "1"]).env(pool_redis::URL_ENV, "redis://:hunter2@h:x"));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(!one_line(&err).contains("hunter2"));
+    let (code, _, err) = run(&mut pool_redis(&["worker"]));
+    assert_eq!(code, Some(2), "a worker needs a broker: {err}");
+    assert!(one_line(&err).contains("--redis"));
+}
+
+#[test]
+fn an_unreachable_or_refusing_broker_is_one_line_and_status_3() {
+    let server = Server::start(&["--requirepass", "right"]);
+    let missing = format!("unix://{}/nothing-here.sock?pass=hunter2", std::env::temp_dir().display());
+    for url in ["redis://:hunter2@127.0.0.1:1".to_owned(), missing, server.url(Some("hunter2"))] {
+        let (code, out, err) = run(&mut pool_redis(&["--redis", &url, "-j", "3", "--work", "noop"]));
+        assert_eq!(code, Some(3), "{url}: {err}");
+        let line = one_line(&err);
+        assert!(line.contains("cannot reach the broker") && !line.contains("hunter2"), "{url}: {line}");
+        assert!(out.is_empty(), "{url}: {out}");
+    }
+    // The right password works.
+    let (code, out, err) = run(&mut pool_redis(&["--redis", &server.url(Some("right")), "-j", "3", "--work", "noop"]));
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.lines().count(), 9);
+}
+
+#[test]
+fn without_a_redis_server_on_path_it_says_how_to_get_one() {
+    let (code, out, err) = run(pool_redis(&["-j", "1"]).env("PATH", ""));
+    assert_eq!(code, Some(2), "{err}");
+    let line = one_line(&err);
+    assert!(line.contains("apt-get install redis-server") && line.contains("--redis"), "{line}");
+    assert!(out.is_empty());
+}
+
+#[test]
+fn a_shared_broker_is_left_without_the_runs_keys() {
+    let server = Server::start(&[]);
+    let url = server.url(None);
+    for args in [
+        &["-w", "3", "-j", "500", "--work", "noop", "--quiet"][..],
+        &["-w", "2", "-j", "50", "--queue", "2", "--run", "named"],
+    ] {
+        let mut full = vec!["--redis", url.as_str()];
+        full.extend_from_slice(args);
+        let (code, _, err) = run(&mut pool_redis(&full));
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        assert!(server.keys().is_empty(), "{args:?}: keys left behind: {:?}", server.keys());
+    }
+}
+
+#[test]
+fn the_broker_lost_mid_run_is_status_3_and_no_hang() {
+    let mut server = Server::start(&[]);
+    let url = server.url(None);
+    let mut child =
+        pool_redis(&["--redis", &url, "-w", "3", "-j", "1000000", "--work", "sleep:1ms", "--format", "jsonl"])
+            .spawn()
+            .unwrap();
+    let lines = Lines::collect(child.stdout.take().unwrap());
+    lines.wait_for("a few jobs", Duration::from_secs(30), |ls| ls.len() >= 30);
+    server.kill();
+    let (status, stderr) = finish(&mut child, "pool-redis without its broker", Duration::from_secs(20));
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    let line = one_line(&stderr);
+    assert!(line.contains("lost the broker"), "{line}");
+    // What was logged happened: every job that started ended, every worker
+    // exited, no result is wrong.
+    std::thread::sleep(Duration::from_millis(100));
+    judge(Format::Jsonl, &lines.text(), 3, 1_000_000, Completeness::Partial);
+}
+
+fn private_dirs(pid: u32) -> Vec<std::path::PathBuf> {
+    let prefix = format!("pool-redis-{pid}-");
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect()
+}
+
+#[test]
+fn the_private_broker_is_stopped_and_removed_also_after_sigkill() {
+    let mut child = pool_redis(&["-w", "2", "-j", "3", "--work", "noop"]).spawn().unwrap();
+    let pid = child.id();
+    let (status, stderr) = finish(&mut child, "a short run", Duration::from_secs(30));
+    assert!(status.success(), "{stderr}");
+    assert!(private_dirs(pid).is_empty(), "left behind: {:?}", private_dirs(pid));
+
+    // Killed outright, it cannot clean up itself: the reaper does.
+    let mut child = pool_redis(&["-w", "2", "-j", "100000", "--work", "sleep:1ms"]).spawn().unwrap();
+    let pid = child.id();
+    let lines = Lines::collect(child.stdout.take().unwrap());
+    lines.wait_for("a few jobs", Duration::from_secs(30), |ls| ls.len() >= 5);
+    assert_eq!(private_dirs(pid).len(), 1, "the private broker's folder");
+    child.kill().unwrap();
+    let _ = child.wait();
+    let start = std::time::Instant::now();
+    while !private_dirs(pid).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(10), "the reaper did not remove {:?}", private_dirs(pid));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn help_names_the_environment_variable() {
+    let out = std::process::Command::new(BIN).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains(pool_redis::URL_ENV) && help.contains("--remote-workers") && help.contains("--lease"),
+        "{help}"
+    );
+}

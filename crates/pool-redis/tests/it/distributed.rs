@@ -1,0 +1,138 @@
+//! Distributed mode: a coordinator and `pool-redis worker` processes.
+
+use std::process::Child;
+use std::time::Duration;
+
+use pool_core::testing::judge;
+use pool_core::{Completeness, Event, Format, LoggedOutcome, Summary};
+
+use crate::support::{Lines, Server, finish, interrupt, pool_redis};
+
+/// How long a distributed run here may take before it counts as hung.
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn coordinator(server: &Server, run: &str, args: &[&str]) -> (Child, Lines) {
+    let url = server.url(None);
+    let mut full = vec!["--redis", &url, "--run", run];
+    full.extend_from_slice(args);
+    let mut child = pool_redis(&full).spawn().expect("start the coordinator");
+    let lines = Lines::collect(child.stdout.take().unwrap());
+    (child, lines)
+}
+
+fn workers(server: &Server, run: &str, n: usize) -> Vec<Child> {
+    let url = server.url(None);
+    (0..n).map(|_| pool_redis(&["worker", "--redis", &url, "--run", run]).spawn().expect("start a worker")).collect()
+}
+
+fn all_exit_with(workers: &mut [Child], code: i32) {
+    for (i, w) in workers.iter_mut().enumerate() {
+        let (status, stderr) = finish(w, "a remote worker", LIMIT);
+        assert_eq!(status.code(), Some(code), "worker process {i}: {status:?}: {stderr}");
+    }
+}
+
+#[test]
+fn remote_workers_run_every_job_once_and_exit() {
+    let server = Server::start(&[]);
+    let (mut coord, lines) = coordinator(
+        &server,
+        "plain",
+        &["--remote-workers", "3", "-j", "40", "--work", "spin:0us..2ms", "--panic-on", "7"],
+    );
+    let mut remote = workers(&server, "plain", 3);
+    let (status, stderr) = finish(&mut coord, "the coordinator", LIMIT);
+    assert_eq!(status.code(), Some(1), "job 7 failed: {stderr}");
+    assert!(stderr.contains("39 finished, 1 failed") && stderr.contains("results check out"), "{stderr}");
+    all_exit_with(&mut remote, 0);
+    let summary = judge(Format::Text, &lines.text(), 3, 40, Completeness::Complete);
+    let mut expected = Summary::expected(3, 40, false);
+    expected.jobs[6] = LoggedOutcome::Failed("job 7 panicked (--panic-on)".into());
+    assert_eq!(summary, expected);
+    assert!(server.keys().is_empty(), "keys left behind: {:?}", server.keys());
+}
+
+#[test]
+fn a_worker_killed_mid_job_has_its_job_reclaimed() {
+    let server = Server::start(&[]);
+    let args = ["--remote-workers", "3", "-j", "12", "--work", "sleep:300ms", "--lease", "500ms", "--format", "jsonl"];
+    let (mut coord, lines) = coordinator(&server, "kill", &args);
+    let mut remote = workers(&server, "kill", 3);
+    // All three are running a job: kill one of them.
+    lines.wait_for("three jobs started", LIMIT, |ls| ls.iter().filter(|l| l.contains("\"started\"")).count() >= 3);
+    remote[0].kill().expect("SIGKILL a worker");
+    let _ = remote[0].wait();
+    let (status, stderr) = finish(&mut coord, "the coordinator", LIMIT);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    all_exit_with(&mut remote[1..], 0);
+
+    // Every job finished once, with its result, and the log holds under the
+    // reclaim rule.
+    let log = lines.text();
+    assert_eq!(judge(Format::Jsonl, &log, 3, 12, Completeness::Complete), Summary::expected(3, 12, true), "{log}");
+    let records = Format::Jsonl.parse(&log).unwrap();
+    let reclaims: Vec<_> = records
+        .iter()
+        .filter_map(|r| match r.event {
+            Event::Reclaimed { job, from } => Some((r.worker, job, from)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reclaims.len(), 1, "one job was taken over: {log}");
+    let (by, _, from) = reclaims[0];
+    assert_ne!(by, from);
+    assert!(
+        !records.iter().any(|r| r.worker == from && r.event == Event::Exiting),
+        "the killed worker never exits: {log}"
+    );
+    assert!(server.keys().is_empty(), "keys left behind: {:?}", server.keys());
+}
+
+#[test]
+fn ctrl_c_in_the_coordinator_tells_the_workers_to_exit() {
+    let server = Server::start(&[]);
+    let args = ["--remote-workers", "2", "-j", "200", "--work", "sleep:100ms", "--format", "jsonl"];
+    let (mut coord, lines) = coordinator(&server, "sigint", &args);
+    let mut remote = workers(&server, "sigint", 2);
+    lines.wait_for("a few jobs", LIMIT, |ls| ls.len() >= 5);
+    interrupt(&coord);
+    let (status, stderr) = finish(&mut coord, "the interrupted coordinator", Duration::from_secs(10));
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    all_exit_with(&mut remote, 0);
+    let (finished, failed, not_started) = judge(Format::Jsonl, &lines.text(), 2, 200, Completeness::Partial).counts();
+    assert_eq!(failed, 0);
+    assert!(not_started > 0, "every job ran after Ctrl-C");
+    assert!(stderr.contains(&format!("{finished} finished, 0 failed, {not_started} never started")), "{stderr}");
+    assert!(server.keys().is_empty(), "keys left behind: {:?}", server.keys());
+}
+
+#[test]
+fn the_broker_lost_ends_coordinator_and_workers_with_status_3() {
+    let mut server = Server::start(&[]);
+    let args = ["--remote-workers", "2", "-j", "1000", "--work", "sleep:20ms", "--format", "jsonl"];
+    let (mut coord, lines) = coordinator(&server, "loss", &args);
+    let mut remote = workers(&server, "loss", 2);
+    lines.wait_for("a few jobs", LIMIT, |ls| ls.len() >= 10);
+    server.kill();
+    let (status, stderr) = finish(&mut coord, "the coordinator without its broker", Duration::from_secs(20));
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert_eq!(stderr.lines().filter(|l| l.contains("error")).count(), 1, "{stderr}");
+    assert!(stderr.contains("lost the broker"), "{stderr}");
+    all_exit_with(&mut remote, 3);
+}
+
+#[test]
+fn a_worker_beyond_the_runs_count_is_refused() {
+    let server = Server::start(&[]);
+    let (mut coord, _lines) =
+        coordinator(&server, "full", &["--remote-workers", "1", "-j", "20", "--work", "sleep:50ms"]);
+    let mut first = workers(&server, "full", 1);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut extra = workers(&server, "full", 1);
+    let (status, stderr) = finish(&mut extra[0], "an extra worker", LIMIT);
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("already has its 1 workers"), "{stderr}");
+    let (status, stderr) = finish(&mut coord, "the coordinator", LIMIT);
+    assert!(status.success(), "{stderr}");
+    all_exit_with(&mut first, 0);
+}
