@@ -593,12 +593,25 @@ pub fn peak_rss_of_children() -> u64 {
 /// unbounded queue takes for three million jobs (about 55 MB on std).
 pub const MEMORY_BOUND: u64 = 25 << 20;
 
+/// The jobs of the bounded-memory run: three million (a few seconds in a
+/// debug build); `WORKERPOOLS_SLOW=1` runs the ten million.
+pub fn bounded_memory_jobs() -> u64 {
+    if std::env::var_os("WORKERPOOLS_SLOW").is_some() { 10_000_000 } else { 3_000_000 }
+}
+
 /// `-j N --work noop --quiet --queue 1024` runs in flat memory: the peak RSS
 /// of the child stays under [`MEMORY_BOUND`], and the result sum checks out.
-/// N is three million (a few seconds in a debug build); `WORKERPOOLS_SLOW=1`
-/// runs the ten million.
+/// N is [`bounded_memory_jobs`].
 pub fn binary_bounded_memory(bin: &str) {
-    let jobs = if std::env::var_os("WORKERPOOLS_SLOW").is_some() { "10000000" } else { "3000000" };
+    binary_bounded_memory_of(bin, bounded_memory_jobs());
+}
+
+/// [`binary_bounded_memory`] with `jobs` jobs, for a backend whose every job
+/// is a round trip to another process (pool-redis: tens of microseconds a
+/// job, so three million would take minutes).
+pub fn binary_bounded_memory_of(bin: &str, jobs: u64) {
+    let jobs = jobs.to_string();
+    let jobs = jobs.as_str();
     let args = ["-j", jobs, "--work", "noop", "--quiet", "--queue", "1024"];
     let (out, _) = run_binary(bin, &args);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -738,10 +751,11 @@ macro_rules! conformance_tests {
 /// (`env!("CARGO_BIN_EXE_pool-…")`). Add `concurrent = false` for the
 /// sequential baseline, whose seed run takes 5 s by design; `mod NAME,
 /// flavor = "tuned"` runs the same tests on a flavor (see [`flavored`]) in
-/// module `NAME`.
+/// module `NAME`; `bounded_memory_jobs = N` sizes the bounded-memory run for
+/// a backend whose jobs cost microseconds each (pool-redis).
 #[macro_export]
 macro_rules! binary_tests {
-    (@tests $name:ident, $bin:expr, $concurrent:expr) => {
+    (@tests $name:ident, $bin:expr, $concurrent:expr, $memory_jobs:expr) => {
         mod $name {
             use $crate::testing;
 
@@ -783,7 +797,7 @@ macro_rules! binary_tests {
             }
             #[test]
             fn bounded_memory() {
-                testing::binary_bounded_memory($bin);
+                testing::binary_bounded_memory_of($bin, $memory_jobs);
             }
         }
     };
@@ -791,9 +805,17 @@ macro_rules! binary_tests {
         $crate::binary_tests!($bin, concurrent = true);
     };
     ($bin:expr, concurrent = $concurrent:expr) => {
-        $crate::binary_tests!(@tests binary, $bin, $concurrent);
+        $crate::binary_tests!(@tests binary, $bin, $concurrent, $crate::testing::bounded_memory_jobs());
+    };
+    ($bin:expr, bounded_memory_jobs = $jobs:expr) => {
+        $crate::binary_tests!(@tests binary, $bin, true, $jobs);
     };
     ($bin:expr, mod $name:ident, flavor = $flavor:expr) => {
-        $crate::binary_tests!(@tests $name, $crate::testing::flavored($bin, $flavor), true);
+        $crate::binary_tests!(
+            @tests $name,
+            $crate::testing::flavored($bin, $flavor),
+            true,
+            $crate::testing::bounded_memory_jobs()
+        );
     };
 }

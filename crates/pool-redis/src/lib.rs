@@ -16,7 +16,7 @@
 //!
 //! The broker is `--redis URL` (or `$POOL_REDIS_URL`), or else a private
 //! `redis-server` from PATH, started on a unix socket for the run and
-//! stopped after it ([`broker`]).
+//! stopped after it.
 //!
 //! Trade-off: every hand-off is a round trip to another process (tens of
 //! microseconds instead of tens of nanoseconds), bought for workers that can
@@ -56,8 +56,16 @@ pub struct Redis;
 /// The flags of the Redis backend.
 #[derive(clap::Args, Clone, Debug)]
 pub struct RedisOptions {
-    /// The broker: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH. Without it, a private redis-server from PATH is started on a unix socket for the run and stopped after it.
-    #[arg(long, value_name = "URL", env = URL_ENV, hide_env_values = true, value_parser = UrlParser)]
+    /// The broker's URL; `None`: a private server.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = URL_ENV,
+        hide_env_values = true,
+        value_parser = UrlParser,
+        help = "The broker: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH[?pass=PASSWORD]. Without it, a private \
+                redis-server from PATH is started on a unix socket for the run and stopped after it"
+    )]
     pub redis: Option<BrokerUrl>,
     /// Name of the run on the broker (every key of the run carries it). Default: one of its own for a local run; `pool` with --remote-workers.
     #[arg(long, value_name = "NAME", value_parser = parse_run_name)]

@@ -28,10 +28,10 @@ fn main() -> ExitCode {
     if let Some(n) = cli.backend.remote_workers {
         match matches.value_source("workers") {
             Some(ValueSource::DefaultValue) | None => args.extend(["--workers".into(), n.to_string().into()]),
-            Some(_) if cli.workers != n => {
+            Some(_) if cli.run.workers != n => {
                 eprintln!(
                     "error: invalid value '{}' for '--workers <N>': --remote-workers {n} sets the number of workers",
-                    cli.workers
+                    cli.run.workers
                 );
                 return ExitCode::from(EXIT_USAGE);
             }

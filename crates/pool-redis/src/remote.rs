@@ -2,7 +2,7 @@
 //! NAME]`, on this or any machine that reaches the broker. The process waits
 //! for the run to exist, joins it (taking the next worker number), reads the
 //! run's work settings, and serves jobs one at a time through the shared
-//! [`Worker`] until the coordinator tells it to exit.
+//! [`Worker`](pool_core::Worker) until the coordinator tells it to exit.
 //!
 //! What it does is published as pool-core's JSON lines on the run's event
 //! stream, for the coordinator to relay into the one log. Each job's lines
@@ -48,8 +48,15 @@ pub const DEFAULT_RUN: &str = "pool";
              (`pool-redis --remote-workers N`) started on the broker, runs jobs until told to exit."
 )]
 pub struct WorkerCli {
-    /// The broker the coordinator uses: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH.
-    #[arg(long, value_name = "URL", env = URL_ENV, hide_env_values = true, value_parser = UrlParser)]
+    /// The broker's URL.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = URL_ENV,
+        hide_env_values = true,
+        value_parser = UrlParser,
+        help = "The broker the coordinator uses: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH[?pass=PASSWORD]"
+    )]
     pub redis: BrokerUrl,
     /// The run to join.
     #[arg(long, value_name = "NAME", default_value = DEFAULT_RUN, value_parser = parse_run_name)]

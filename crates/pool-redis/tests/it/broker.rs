@@ -91,10 +91,24 @@ fn a_shared_broker_is_left_without_the_runs_keys() {
 fn the_broker_lost_mid_run_is_status_3_and_no_hang() {
     let mut server = Server::start(&[]);
     let url = server.url(None);
-    let mut child =
-        pool_redis(&["--redis", &url, "-w", "3", "-j", "1000000", "--work", "sleep:1ms", "--format", "jsonl"])
-            .spawn()
-            .unwrap();
+    // A bounded queue keeps the server small: the memory test reads the
+    // peak of every child this test process waited for.
+    let mut child = pool_redis(&[
+        "--redis",
+        &url,
+        "-w",
+        "3",
+        "-j",
+        "1000000",
+        "--work",
+        "sleep:1ms",
+        "--format",
+        "jsonl",
+        "--queue",
+        "64",
+    ])
+    .spawn()
+    .unwrap();
     let lines = Lines::collect(child.stdout.take().unwrap());
     lines.wait_for("a few jobs", Duration::from_secs(30), |ls| ls.len() >= 30);
     server.kill();
@@ -127,7 +141,7 @@ fn the_private_broker_is_stopped_and_removed_also_after_sigkill() {
     assert!(private_dirs(pid).is_empty(), "left behind: {:?}", private_dirs(pid));
 
     // Killed outright, it cannot clean up itself: the reaper does.
-    let mut child = pool_redis(&["-w", "2", "-j", "100000", "--work", "sleep:1ms"]).spawn().unwrap();
+    let mut child = pool_redis(&["-w", "2", "-j", "100000", "--work", "sleep:1ms", "--queue", "64"]).spawn().unwrap();
     let pid = child.id();
     let lines = Lines::collect(child.stdout.take().unwrap());
     lines.wait_for("a few jobs", Duration::from_secs(30), |ls| ls.len() >= 5);
