@@ -2,16 +2,21 @@
 //! order, so nothing is timed before it is proven to do the right work.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::bench::Bencher;
+use crate::bench::{self, Bencher, Rounds};
 use crate::program::Program;
 use crate::report::{self, Results, SCHEMA_VERSION};
+use crate::stats::StoppingRule;
 use crate::workload::{self, Family};
 use crate::{binaries, machine, verify};
+
+/// The adaptive rounds' rule: at least 6 rounds (the fewest with a 95%
+/// interval for a median), at most 40, stop at ±5%.
+pub const STOPPING_RULE: StoppingRule = StoppingRule { min_rounds: 6, max_rounds: 40, precision: 0.05 };
 
 /// Flags of `cargo xtask compare`.
 #[derive(clap::Args, Debug)]
@@ -28,9 +33,14 @@ pub struct Args {
     /// Folder for REPORT.md, results.json and the plots [default: results/ in the workspace].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Counted runs per backend and cell [default: 5; 3 with --quick].
+    /// Exactly N counted rounds per cell, instead of running rounds until the ratios are decided [default with --quick: 3].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub runs: Option<u32>,
+    /// Time for the timed matrix: each cell gets a share (by its cost per round) and runs rounds until every
+    /// backend's paired ratio to the fastest is within ±5% (95% interval), or its share is spent; at least 6
+    /// rounds, at most 40.
+    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration, default_value = "4m")]
+    pub budget: Duration,
     /// Warmup runs per backend and cell, not counted [default: 1].
     #[arg(long, value_name = "N")]
     pub warmup: Option<u32>,
@@ -65,7 +75,11 @@ pub fn run(args: &Args) -> Result<bool> {
     std::fs::create_dir_all(&out).with_context(|| format!("could not create the output folder {}", out.display()))?;
     let programs = or_all(&args.backends, &Program::all().collect::<Vec<_>>());
     let workloads = or_all(&args.workloads, &Family::ALL);
-    let runs = args.runs.unwrap_or(if args.quick { 3 } else { 5 });
+    let rounds = match (args.runs, args.quick) {
+        (Some(n), _) => Rounds::Fixed(n),
+        (None, true) => Rounds::Fixed(3),
+        (None, false) => Rounds::Adaptive(STOPPING_RULE),
+    };
     let warmup = args.warmup.unwrap_or(1);
     let cores = crate::cores();
     let machine = machine::describe(&root);
@@ -115,9 +129,9 @@ pub fn run(args: &Args) -> Result<bool> {
     // Time the matrix, then the traced runs (of what logs: not the references).
     let traced: Vec<Program> = passed.iter().copied().filter(|p| p.is_verified()).collect();
     let cells = workload::matrix(args.quick, cores, &workloads);
-    let traces = workload::trace_matrix(args.quick, &workloads, runs);
+    let traces = workload::trace_matrix(args.quick, &workloads, rounds.planned());
     let progress = ProgressBar::new(0).with_style(bar_style());
-    let bencher = Bencher { binaries: &binaries, cores, progress: &progress, warmup, runs };
+    let bencher = Bencher { binaries: &binaries, cores, progress: &progress, warmup, rounds };
     let total: u64 = cells
         .iter()
         .map(|c| {
@@ -131,8 +145,16 @@ pub fn run(args: &Args) -> Result<bool> {
             .sum::<u64>();
     progress.set_length(total.max(1));
     let mut cell_results = Vec::new();
+    // Each cell's share of what is left of the budget, by its cost per
+    // round; a cell that decides early leaves its time to the rest.
+    let timing = Instant::now();
+    let mut cost_left: u64 = cells.iter().map(|c| bencher.round_cost(c, &passed)).sum();
     for cell in &cells {
-        let result = bencher.run_cell(cell, &passed);
+        let cost = bencher.round_cost(cell, &passed);
+        let left = args.budget.saturating_sub(timing.elapsed());
+        let share = left.mul_f64(cost as f64 / cost_left.max(1) as f64);
+        cost_left = cost_left.saturating_sub(cost);
+        let result = bencher.run_cell(cell, &passed, share);
         for b in result.backends.iter().filter(|b| b.failure.is_some()) {
             progress.suspend(|| {
                 eprintln!("xtask: {} could not run {}: {}", b.backend, cell.label(), b.failure.as_deref().unwrap_or(""))
@@ -140,6 +162,7 @@ pub fn run(args: &Args) -> Result<bool> {
         }
         cell_results.push(result);
     }
+    bench::apply_measured_ideals(&mut cell_results);
     let mut trace_results = Vec::new();
     for trace in &traces {
         trace_results.extend(bencher.run_trace(trace, &traced));
@@ -153,7 +176,17 @@ pub fn run(args: &Args) -> Result<bool> {
         machine,
         quick: args.quick,
         warmup_runs: warmup,
-        counted_runs: runs,
+        rounds: match rounds {
+            Rounds::Fixed(n) => format!("{n} counted rounds per cell (fixed)"),
+            Rounds::Adaptive(rule) => format!(
+                "adaptive: {} to {} rounds per cell, until every backend's paired ratio to the fastest is within \
+                 ±{:.0}% (95% interval), within a {} budget",
+                rule.min_rounds,
+                rule.max_rounds,
+                rule.precision * 100.0,
+                humantime::format_duration(args.budget)
+            ),
+        },
         verification,
         excluded: excluded.clone(),
         skipped: built.skipped,

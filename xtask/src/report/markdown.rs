@@ -10,7 +10,7 @@ use anyhow::Result;
 use super::{Exporter, Results, duration, sig3};
 use crate::bench::{CellResult, ProgramResult, Stats};
 use crate::program::{Program, Role};
-use crate::stats::Spread;
+use crate::stats::{Interval, Spread, Stop};
 use crate::workload::{Baseline, Family};
 
 /// The Markdown exporter.
@@ -40,8 +40,19 @@ fn spread_time(s: &Spread) -> String {
     format!("{median} ({}–{})", sig3(s.lo * scale), sig3(s.hi * scale))
 }
 
-fn ratio(s: &Spread) -> String {
+/// A paired ratio: `1.23× (1.10–1.31)`, its 95% interval.
+fn ratio(s: &Interval) -> String {
     format!("{}× ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
+}
+
+/// A ratio with the min–max of its samples: `1.05× (1.01–1.09)`.
+fn spread_ratio(s: &Spread) -> String {
+    format!("{}× ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
+}
+
+/// A median with its interval: `12.3 (11.9–13.0)`.
+fn interval(s: &Interval) -> String {
+    format!("{} ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
 }
 
 fn backend_name(b: &ProgramResult) -> String {
@@ -71,10 +82,6 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn stats_of(c: &CellResult, backend: Program) -> Option<&Stats> {
-    c.backends.iter().find(|b| b.backend == backend)?.stats.as_ref()
-}
-
 fn overhead_cells(r: &Results) -> Vec<&CellResult> {
     r.cells.iter().filter(|c| c.workload == Family::Overhead).collect()
 }
@@ -83,14 +90,12 @@ fn present_backends(r: &Results) -> Vec<Program> {
     Program::all().filter(|b| r.cells.iter().any(|c| c.backends.iter().any(|x| x.backend == *b))).collect()
 }
 
-/// The std / crossbeam makespan ratio in the `noop` cell with `workers`.
-pub fn std_vs_crossbeam(r: &Results, workers: u32) -> Option<Spread> {
+/// The std / crossbeam makespan ratio in the `noop` cell with `workers`,
+/// paired by round.
+pub fn std_vs_crossbeam(r: &Results, workers: u32) -> Option<(Interval, bool)> {
     let cell = overhead_cells(r).into_iter().find(|c| c.workers == workers)?;
-    Some(
-        stats_of(cell, Program::known("std"))?
-            .makespan_s
-            .ratio_to(&stats_of(cell, Program::known("crossbeam"))?.makespan_s),
-    )
+    let q = cell.ratio(Program::known("std"), Program::known("crossbeam"))?;
+    Some((q, q.within(crate::bench::DEFAULT_PRECISION)))
 }
 
 /// The headline: per-job overhead by workers, makespan / ideal per cell,
@@ -102,9 +107,9 @@ pub fn headline(r: &Results) -> String {
     if let Some(first) = overhead.first() {
         let _ = writeln!(
             s,
-            "Per-job overhead, `noop` × {} jobs, quiet (ns per job: median (min–max) of {} runs; lower is better):\n",
+            "Per-job overhead, `noop` × {} jobs, quiet (ns per job: median (min–max) of {} rounds; lower is better):\n",
             thousands(first.jobs),
-            r.counted_runs
+            first.rounds
         );
         s += "| backend |";
         for c in &overhead {
@@ -134,9 +139,10 @@ pub fn headline(r: &Results) -> String {
             s +=
                 "\nThe sequential baseline runs every job on one thread with no pool; it is shown once, at 1 worker.\n";
         }
-        if let Some(q) = std_vs_crossbeam(r, 4) {
-            let same = if q.lo <= 1.0 && 1.0 <= q.hi { " — indistinguishable" } else { "" };
-            let _ = writeln!(s, "\nstd / crossbeam at 4 workers: **{}**{same}.", ratio(&q));
+        if let Some((q, decided)) = std_vs_crossbeam(r, 4) {
+            let same = if q.indistinguishable() { " — indistinguishable" } else { "" };
+            let open = if decided { "" } else { " (undecided: its 95% interval is wider than ±5%)" };
+            let _ = writeln!(s, "\nstd / crossbeam at 4 workers, paired by round: **{}**{same}{open}.", ratio(&q));
         }
     }
 
@@ -178,7 +184,7 @@ pub fn headline(r: &Results) -> String {
             first.workers
         );
         for t in &costs {
-            let _ = write!(s, " {} {};", t.backend, spread(t.tracing_cost_ns.as_ref().expect("filtered")));
+            let _ = write!(s, " {} {};", t.backend, interval(t.tracing_cost_ns.as_ref().expect("filtered")));
         }
         s.pop();
         s += ".\n";
@@ -276,7 +282,7 @@ fn targets(r: &Results) -> Vec<Target> {
     });
     let within = |limit: f64| {
         move |st: &Stats| match &st.makespan_over_ideal {
-            Some(q) => (format!("{} of ideal", ratio(q)), q.median <= limit),
+            Some(q) => (format!("{} of ideal", spread_ratio(q)), q.median <= limit),
             None => ("–".to_owned(), false),
         }
     };
@@ -300,8 +306,8 @@ fn targets(r: &Results) -> Vec<Target> {
         [busy(Program::known("std")), busy(Program::known("crossbeam"))].into_iter().flatten().collect::<Vec<_>>();
     out.push(Target {
         what: "std no more than 1.3× crossbeam at 4 workers".into(),
-        measured: std_vs_crossbeam(r, 4).map_or_else(|| "–".into(), |q| ratio(&q)),
-        met: std_vs_crossbeam(r, 4).map(|q| q.median <= 1.3),
+        measured: std_vs_crossbeam(r, 4).map_or_else(|| "–".into(), |(q, _)| ratio(&q)),
+        met: std_vs_crossbeam(r, 4).map(|(q, _)| q.median <= 1.3),
         evidence: if four_evidence.is_empty() { "–".into() } else { four_evidence.join("; ") },
     });
     let big = find(Family::Sleep, "sleep:10ms", 10_000, 100_000);
@@ -309,7 +315,7 @@ fn targets(r: &Results) -> Vec<Target> {
     out.push(Target {
         what: "tokio at 10,000 × 100,000 `sleep:10ms` within 15% of ideal".into(),
         measured: tokio
-            .and_then(|b| b.stats.as_ref()?.makespan_over_ideal.as_ref().map(ratio))
+            .and_then(|b| b.stats.as_ref()?.makespan_over_ideal.as_ref().map(spread_ratio))
             .or_else(|| tokio.and_then(|b| b.failure.clone()))
             .unwrap_or_else(|| "–".into()),
         met: tokio.map(|b| b.stats.as_ref().and_then(|s| s.makespan_over_ideal).is_some_and(|q| q.median <= 1.15)),
@@ -428,19 +434,36 @@ fn meaning(r: &Results) -> String {
 
 fn cell_table(s: &mut String, c: &CellResult) {
     let _ = writeln!(s, "### {}\n", title(c));
-    let runs = c.backends.iter().map(|b| b.samples.len()).max().unwrap_or(0);
-    let _ = writeln!(s, "Ideal makespan {}; seed {}; {runs} counted runs per backend.\n", duration(c.ideal_s), c.seed);
-    *s +=
-        "| rank | backend | makespan | vs fastest | jobs/s | overhead / job | efficiency | CPU user+sys | peak RSS |\n";
+    let measured = c.measured_ideal_s.map_or(String::new(), |m| format!(" (measured: {})", duration(m)));
+    let stop = match c.stop {
+        Stop::Decided => "decided",
+        Stop::Budget => "stopped by the budget",
+        Stop::MaxRounds => "stopped at the round limit",
+        Stop::Fixed => "fixed count",
+    };
+    let undecided: Vec<&str> = c.undecided.iter().map(|p| p.name()).collect();
+    let undecided = if undecided.is_empty() {
+        String::new()
+    } else {
+        format!("; left undecided (interval wider than ±5%): {}", undecided.join(", "))
+    };
+    let _ = writeln!(
+        s,
+        "Ideal makespan {}{measured}; seed {}; {} counted rounds ({stop}){undecided}.\n",
+        duration(c.ideal_s),
+        c.seed,
+        c.rounds
+    );
+    *s += "| rank | backend | makespan | vs fastest (paired) | jobs/s | overhead / job | efficiency | CPU user+sys | peak RSS |\n";
     *s += "|---:|---|---:|---:|---:|---:|---:|---:|---:|\n";
     for b in &c.backends {
         let Some(st) = &b.stats else { continue };
-        let versus = if st.ratio_to_fastest.median == 1.0 && st.rank == 1 {
+        let versus = if st.vs_fastest.median == 1.0 && st.vs_fastest.lo == 1.0 && st.vs_fastest.hi == 1.0 {
             "fastest".to_owned()
         } else if st.indistinguishable_from_fastest {
-            format!("indistinguishable ({})", ratio(&st.ratio_to_fastest))
+            format!("indistinguishable ({})", ratio(&st.vs_fastest))
         } else {
-            ratio(&st.ratio_to_fastest)
+            ratio(&st.vs_fastest)
         };
         let _ = writeln!(
             s,
@@ -523,10 +546,7 @@ pub fn render(r: &Results) -> String {
                 m.load_at_start, m.load_at_end, m.cores
             ),
         ),
-        (
-            "runs",
-            format!("{} warmup + {} counted per backend and cell, each a fresh process", r.warmup_runs, r.counted_runs),
-        ),
+        ("runs", format!("{} warmup + {}; each run a fresh process", r.warmup_runs, r.rounds)),
     ] {
         let _ = writeln!(s, "| {k} | {v} |");
     }
@@ -651,7 +671,7 @@ mod tests {
         assert!(h.contains("| backend | 2 workers | 4 workers |"), "{h}");
         assert!(h.contains("| std | 210 (200–220) | 310 (300–330) |"), "{h}");
         assert!(h.contains("| crossbeam | 110 (100–120) | 160 (150–170) |"), "{h}");
-        assert!(h.contains("std / crossbeam at 4 workers: **1.94× (1.76–2.20)**."), "{h}");
+        assert!(h.contains("std / crossbeam at 4 workers, paired by round: **1.94× (1.94–2.00)**."), "{h}");
         assert!(
             h.contains("| cpu `spin:100us` 2×10000 | 500 ms | 1.02 (1.01–1.04) | 1.01 (1.01–1.03) | could not run |"),
             "{h}"
@@ -667,13 +687,13 @@ mod tests {
         assert_eq!(rows.len(), 2, "{cpu}");
         assert!(rows[0].starts_with("| 1 | crossbeam | 506 ms (504–515) | fastest |"), "{}", rows[0]);
         assert!(
-            rows[1].starts_with("| 1 | std | 510 ms (505–520) | indistinguishable (1.01× (0.981–1.03)) |"),
+            rows[1].starts_with("| 1 | std | 510 ms (505–520) | indistinguishable (1.01× (1.00–1.01)) |"),
             "{}",
             rows[1]
         );
         assert!(cpu.contains("**tokio could not run this cell:** exit status 3: out of memory"));
         let noop = r.split("### overhead: `noop`, 1,000,000 jobs, 2 workers").nth(1).unwrap();
-        assert!(noop.contains("| 2 | std | 210 ms (200–220) | 1.91× (1.67–2.20) |"), "{noop}");
+        assert!(noop.contains("| 2 | std | 210 ms (200–220) | 1.91× (1.83–2.00) |"), "{noop}");
     }
 
     #[test]
@@ -685,7 +705,7 @@ mod tests {
         );
         assert!(r.contains("| per-job overhead at 2 workers < 155 ns (Go): crossbeam | 110 (100–120) ns | met |"));
         assert!(r.contains("| `spin:100us` at 2 workers within 2% of ideal: tokio | could not run | **missed** |"));
-        assert!(r.contains("| std no more than 1.3× crossbeam at 4 workers | 1.94× (1.76–2.20) | **missed** |"));
+        assert!(r.contains("| std no more than 1.3× crossbeam at 4 workers | 1.94× (1.94–2.00) | **missed** |"));
         assert!(r.contains("| `sleep:10ms` 100 × 1,000 within 5% of ideal | cell not in this run | not measured |"));
         let targets = r.split("## Performance targets").nth(1).unwrap().split("## What").next().unwrap();
         assert!(

@@ -31,8 +31,9 @@ pub struct Results {
     pub quick: bool,
     /// Warmup runs per backend and cell (not counted).
     pub warmup_runs: u32,
-    /// Counted runs per backend and cell.
-    pub counted_runs: u32,
+    /// How many counted rounds each cell ran (each cell's `rounds` says
+    /// how many it took).
+    pub rounds: String,
     /// The verification suite: each case, each backend's verdict.
     pub verification: Vec<CaseResult>,
     /// Backends that failed verification and were not benchmarked.
@@ -140,10 +141,15 @@ pub(crate) mod tests {
             jobs,
             seed: 1,
             ideal_s,
+            measured_ideal_s: None,
             baseline: Baseline::InFirstCell,
+            rounds: rows.iter().map(|r| r.samples.len() as u32).max().unwrap_or(0),
+            stop: crate::stats::Stop::Fixed,
+            undecided: Vec::new(),
+            pairs: Vec::new(),
             backends: rows,
         };
-        summarise(&mut c);
+        summarise(&mut c, 0.05);
         c
     }
 
@@ -209,13 +215,13 @@ pub(crate) mod tests {
             machine,
             quick: false,
             warmup_runs: 1,
-            counted_runs: 3,
+            rounds: "3 counted rounds per cell (fixed)".into(),
             verification: Vec::new(),
             excluded: Vec::new(),
             skipped: Default::default(),
             cells: vec![
-                noop(2, &[0.20, 0.21, 0.22], &[0.10, 0.11, 0.12]),
-                noop(4, &[0.30, 0.31, 0.33], &[0.15, 0.16, 0.17]),
+                noop(2, &[0.20, 0.21, 0.22, 0.20, 0.21, 0.22], &[0.10, 0.11, 0.12, 0.10, 0.11, 0.12]),
+                noop(4, &[0.30, 0.31, 0.33, 0.30, 0.31, 0.33], &[0.15, 0.16, 0.17, 0.15, 0.16, 0.17]),
                 cpu,
             ],
             traces: vec![trace],
