@@ -231,13 +231,15 @@ pub struct Bencher<'a> {
 }
 
 /// Which of `programs` run in `cell`: one-worker programs only where the
-/// cell measures the baseline, references only on `noop` cells.
+/// cell measures the baseline, references only on `noop` cells, a broker
+/// backend only in cells sized for a round trip per job.
 pub fn participants(cell: &Cell, programs: &[Program]) -> Vec<Program> {
     programs
         .iter()
         .copied()
         .filter(|b| !b.is_baseline() || cell.baseline == Baseline::Measured)
         .filter(|b| !b.is_reference() || cell.spec.kind == Kind::Noop)
+        .filter(|b| b.times_in(cell.jobs, cell.workers))
         .collect()
 }
 

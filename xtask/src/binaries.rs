@@ -36,9 +36,11 @@ struct Target {
 pub struct Binaries {
     /// Each program that was built, and its binary.
     pub paths: BTreeMap<Program, PathBuf>,
-    /// Programs that could not be built here, with the reason (`go` not on
-    /// PATH, say). Only references may be skipped; a backend that does not
-    /// build fails the command.
+    /// Programs that could not be built or run here, with the reason (`go`
+    /// not on PATH, no Redis broker). Only references, and backends whose
+    /// [`Needs`](crate::program::Needs) are missing, may be skipped (not in
+    /// CI, where a missing broker fails the command); a backend that does
+    /// not build fails it.
     pub skipped: BTreeMap<Program, String>,
 }
 
@@ -66,6 +68,14 @@ pub fn build(root: &Path, programs: &[Program]) -> Result<Binaries> {
         }
     }
     for &p in programs {
+        if let Some(why) = p.entry().needs.missing() {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                bail!("{p} cannot run in CI: {why}");
+            }
+            built.paths.remove(&p);
+            built.skipped.insert(p, why);
+            continue;
+        }
         if let Build::Go { dir } = p.entry().build {
             match go_build(root, dir, p.name()) {
                 Ok(exe) => {

@@ -58,6 +58,57 @@ pub struct Entry {
     pub one_worker: bool,
     /// Its color in every plot (fixed, so a program looks the same in all).
     pub rgb: (u8, u8, u8),
+    /// What one hand-off costs it, and so which cells it is timed in.
+    pub per_job: PerJob,
+    /// What must be on this machine for it to run.
+    pub needs: Needs,
+}
+
+/// The order of a program's per-job cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PerJob {
+    /// Nanoseconds: an in-process hand-off. Timed in every cell.
+    Nanos,
+    /// Microseconds: a round trip to a broker. Timed only in cells of at most
+    /// [`MICROS_MAX_JOBS`] jobs and [`MICROS_MAX_WORKERS`] workers (the
+    /// million-job cells would take minutes a run), and reported in µs.
+    Micros,
+}
+
+/// The most jobs of a cell a [`PerJob::Micros`] program is timed in.
+pub const MICROS_MAX_JOBS: u64 = 20_000;
+/// The most workers of a cell a [`PerJob::Micros`] program is timed in (each
+/// worker is a thread with a broker connection; pool-redis takes 1,000).
+pub const MICROS_MAX_WORKERS: u32 = 1_000;
+
+/// Something a program needs on the machine beyond what cargo builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    /// Nothing.
+    Nothing,
+    /// A Redis broker: `redis-server` on PATH (for a private one) or a URL in
+    /// `$POOL_REDIS_URL`.
+    Redis,
+}
+
+impl Needs {
+    /// Why the program cannot run here, in one line, or `None` if it can.
+    pub fn missing(self) -> Option<String> {
+        match self {
+            Needs::Nothing => None,
+            Needs::Redis => {
+                let url = std::env::var_os(pool_redis::URL_ENV).is_some_and(|v| !v.is_empty());
+                (!url && pool_redis::find_on_path("redis-server").is_none()).then(|| {
+                    format!(
+                        "no redis-server on PATH and no ${}: install one (apt-get install redis-server) \
+                         or point ${} at a broker",
+                        pool_redis::URL_ENV,
+                        pool_redis::URL_ENV
+                    )
+                })
+            }
+        }
+    }
 }
 
 /// Every program, in report order: backends, then the baseline, then the
@@ -70,6 +121,8 @@ pub const PROGRAMS: &[Entry] = &[
         build: Build::Cargo { package: "pool-std", bin: "pool-std" },
         args: &[],
         one_worker: false,
+        per_job: PerJob::Nanos,
+        needs: Needs::Nothing,
         rgb: (0x1f, 0x77, 0xb4),
     },
     Entry {
@@ -79,6 +132,8 @@ pub const PROGRAMS: &[Entry] = &[
         build: Build::Cargo { package: "pool-std", bin: "pool-std" },
         args: &["--flavor=tuned"],
         one_worker: false,
+        per_job: PerJob::Nanos,
+        needs: Needs::Nothing,
         rgb: (0x6b, 0xae, 0xd6),
     },
     Entry {
@@ -88,6 +143,8 @@ pub const PROGRAMS: &[Entry] = &[
         build: Build::Cargo { package: "pool-crossbeam", bin: "pool-crossbeam" },
         args: &[],
         one_worker: false,
+        per_job: PerJob::Nanos,
+        needs: Needs::Nothing,
         rgb: (0xd6, 0x27, 0x28),
     },
     Entry {
@@ -97,6 +154,8 @@ pub const PROGRAMS: &[Entry] = &[
         build: Build::Cargo { package: "pool-crossbeam", bin: "pool-crossbeam" },
         args: &["--flavor=tuned"],
         one_worker: false,
+        per_job: PerJob::Nanos,
+        needs: Needs::Nothing,
         rgb: (0xf0, 0x80, 0x80),
     },
     Entry {
@@ -106,6 +165,8 @@ pub const PROGRAMS: &[Entry] = &[
         build: Build::Cargo { package: "pool-tokio", bin: "pool-tokio" },
         args: &[],
         one_worker: false,
+        per_job: PerJob::Nanos,
+        needs: Needs::Nothing,
         rgb: (0x2c, 0xa0, 0x2c),
     },
     Entry {
@@ -115,6 +176,8 @@ pub const PROGRAMS: &[Entry] = &[
         build: Build::Cargo { package: "pool-tokio", bin: "pool-tokio" },
         args: &["--flavor=tuned"],
         one_worker: false,
+        per_job: PerJob::Nanos,
+        needs: Needs::Nothing,
         rgb: (0x98, 0xdf, 0x8a),
     },
     Entry {
@@ -124,6 +187,8 @@ pub const PROGRAMS: &[Entry] = &[
         build: Build::Cargo { package: "pool-rayon", bin: "pool-rayon" },
         args: &[],
         one_worker: false,
+        per_job: PerJob::Nanos,
+        needs: Needs::Nothing,
         rgb: (0xff, 0x7f, 0x0e),
     },
     Entry {
@@ -133,7 +198,21 @@ pub const PROGRAMS: &[Entry] = &[
         build: Build::Cargo { package: "pool-rayon", bin: "pool-rayon" },
         args: &["--flavor=tuned"],
         one_worker: false,
+        per_job: PerJob::Nanos,
+        needs: Needs::Nothing,
         rgb: (0xff, 0xbb, 0x78),
+    },
+    Entry {
+        name: "redis",
+        about: "Redis Streams: W threads each with its own broker connection, one job at a time through a consumer \
+                group (XREADGROUP, XACK); a private redis-server on a unix socket",
+        role: Role::Backend,
+        build: Build::Cargo { package: "pool-redis", bin: "pool-redis" },
+        args: &[],
+        one_worker: false,
+        rgb: (0x8c, 0x56, 0x4b),
+        per_job: PerJob::Micros,
+        needs: Needs::Redis,
     },
     Entry {
         name: "sequential",
@@ -142,6 +221,8 @@ pub const PROGRAMS: &[Entry] = &[
         build: Build::Cargo { package: "pool-core", bin: "pool-sequential" },
         args: &[],
         one_worker: true,
+        per_job: PerJob::Nanos,
+        needs: Needs::Nothing,
         rgb: (0x55, 0x55, 0x55),
     },
     Entry {
@@ -151,6 +232,8 @@ pub const PROGRAMS: &[Entry] = &[
         build: Build::Cargo { package: "bare-loop", bin: "bare-loop" },
         args: &[],
         one_worker: true,
+        per_job: PerJob::Nanos,
+        needs: Needs::Nothing,
         rgb: (0x99, 0x99, 0x99),
     },
     Entry {
@@ -160,6 +243,8 @@ pub const PROGRAMS: &[Entry] = &[
         build: Build::Go { dir: "references/gobyexample" },
         args: &[],
         one_worker: false,
+        per_job: PerJob::Nanos,
+        needs: Needs::Nothing,
         rgb: (0x00, 0xad, 0xd8),
     },
 ];
@@ -223,6 +308,16 @@ impl Program {
     pub fn rgb(self) -> (u8, u8, u8) {
         self.entry().rgb
     }
+
+    /// Whether a hand-off costs it microseconds (a broker round trip).
+    pub fn is_micros(self) -> bool {
+        self.entry().per_job == PerJob::Micros
+    }
+
+    /// Whether it is timed in a cell of `jobs` jobs on `workers` workers.
+    pub fn times_in(self, jobs: u64, workers: u32) -> bool {
+        !self.is_micros() || (jobs <= MICROS_MAX_JOBS && workers <= MICROS_MAX_WORKERS)
+    }
 }
 
 impl fmt::Display for Program {
@@ -259,7 +354,9 @@ mod tests {
 
     #[test]
     fn every_backend_has_a_tuned_flavor_right_after_it() {
-        let backends: Vec<Program> = Program::all().filter(|p| p.entry().role == Role::Backend).collect();
+        // In process, that is: a broker's round trip is not what a flavor tunes.
+        let backends: Vec<Program> =
+            Program::all().filter(|p| p.entry().role == Role::Backend && !p.is_micros()).collect();
         for pair in backends.chunks(2) {
             assert_eq!(pair[0].entry().args, [] as [&str; 0], "{pair:?}");
             assert_eq!(pair[1].entry().args, ["--flavor=tuned"], "{pair:?}");
@@ -273,5 +370,15 @@ mod tests {
         assert!(Program::known("bare-loop").is_reference());
         assert!(Program::known("sequential").is_verified() && Program::known("sequential").is_baseline());
         assert!(!Program::known("gobyexample").is_baseline());
+    }
+
+    #[test]
+    fn a_broker_backend_is_timed_only_in_cells_sized_for_it() {
+        let redis = Program::known("redis");
+        assert!(redis.is_micros() && redis.is_verified() && redis.entry().needs == Needs::Redis);
+        assert!(redis.times_in(20_000, 16) && redis.times_in(1_000, 100));
+        assert!(!redis.times_in(1_000_000, 4) && !redis.times_in(100_000, 10_000));
+        assert!(Program::known("std").times_in(1_000_000, 10_000));
+        assert_eq!(Needs::Nothing.missing(), None);
     }
 }

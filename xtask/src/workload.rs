@@ -20,11 +20,16 @@ pub enum Family {
     Skewed,
     /// The seed: 3 workers, 5 jobs of `sleep:1s`, once.
     Seed,
+    /// `noop` jobs few enough for a broker round trip each (20,000 at 1, 4
+    /// and 16 workers): the cost of going distributed, in µs per job, beside
+    /// the in-process pools.
+    Broker,
 }
 
 impl Family {
     /// Every workload, in report order.
-    pub const ALL: [Family; 5] = [Family::Overhead, Family::Sleep, Family::Cpu, Family::Skewed, Family::Seed];
+    pub const ALL: [Family; 6] =
+        [Family::Overhead, Family::Broker, Family::Sleep, Family::Cpu, Family::Skewed, Family::Seed];
 
     /// Short name, as in reports and `--workloads`.
     pub fn name(self) -> &'static str {
@@ -34,6 +39,7 @@ impl Family {
             Family::Cpu => "cpu",
             Family::Skewed => "skewed",
             Family::Seed => "seed",
+            Family::Broker => "broker",
         }
     }
 }
@@ -139,6 +145,11 @@ pub fn matrix(quick: bool, cores: u32, wanted: &[Family]) -> Vec<Cell> {
             (Family::Seed, false) => vec![Cell { once: true, ..Cell::new(workload, "sleep:1s", 3, 5) }],
             // The seed takes 2 s a run; --quick verifies it but does not time it.
             (Family::Seed, true) => vec![],
+            (Family::Broker, false) => [1, 4, 16]
+                .into_iter()
+                .map(|w| Cell::new(workload, "noop", w, crate::program::MICROS_MAX_JOBS))
+                .collect(),
+            (Family::Broker, true) => [1, 4].into_iter().map(|w| Cell::new(workload, "noop", w, 2_000)).collect(),
         };
         cells.extend(with_baseline(group));
     }
@@ -172,7 +183,7 @@ pub fn trace_matrix(quick: bool, wanted: &[Family], counted_runs: u32) -> Vec<Tr
             (Family::Cpu, true) => (Cell::new(workload, "spin:100us", 2, 1_000), 1, false),
             (Family::Skewed, false) => (Cell::new(workload, "spin:10us~20ms", 2, 400), 1, false),
             (Family::Skewed, true) => (Cell::new(workload, "spin:10us~20ms", 2, 40), 1, false),
-            (Family::Seed, _) => continue,
+            (Family::Seed | Family::Broker, _) => continue,
         };
         let mut cell = cell;
         cell.baseline =

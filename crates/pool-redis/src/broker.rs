@@ -116,8 +116,9 @@ impl Broker {
     }
 }
 
-/// A `redis-server` of our own, on a unix socket in a temporary folder.
-struct PrivateServer {
+/// A `redis-server` of our own, on a unix socket in a temporary folder;
+/// dropping it stops the server and removes the folder.
+pub struct PrivateServer {
     server: Child,
     /// The write end of the reaper's pipe; dropping it tells the reaper to
     /// stop the server.
@@ -139,7 +140,8 @@ pub fn find_on_path(name: &str) -> Option<PathBuf> {
 }
 
 impl PrivateServer {
-    fn start() -> Result<PrivateServer, PoolError> {
+    /// Starts one from PATH and waits until it accepts connections.
+    pub fn start() -> Result<PrivateServer, PoolError> {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let fail = |what: &str, e: std::io::Error| {
             PoolError::Substrate(format!("cannot start a private redis-server: {what}: {e}"))
@@ -211,7 +213,8 @@ impl PrivateServer {
         }
     }
 
-    fn url(&self) -> String {
+    /// Its URL, `unix:///…/redis.sock`.
+    pub fn url(&self) -> String {
         format!("unix://{}", self.socket.display())
     }
 }

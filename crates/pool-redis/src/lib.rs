@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError};
 
-pub use broker::{NO_SERVER, find_on_path};
+pub use broker::{NO_SERVER, PrivateServer, find_on_path};
 pub use keys::{MAX_RUN_NAME, parse_run_name};
 pub use remote::{DEFAULT_RUN, RemoteOptions, RemoteWorker};
 pub use url::{BrokerUrl, URL_ENV, UrlParser, redact};

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
-use pool_core::cli::{Cli, EXIT_USAGE};
-use pool_redis::{NO_SERVER, Redis, RedisOptions, URL_ENV, find_on_path};
+use pool_core::cli::{Cli, EXIT_POOL, EXIT_USAGE};
+use pool_redis::{NO_SERVER, PrivateServer, Redis, RedisOptions, URL_ENV, find_on_path};
 
 fn main() -> ExitCode {
     let mut args: Vec<OsString> = std::env::args_os().collect();
@@ -39,9 +39,25 @@ fn main() -> ExitCode {
         }
     }
     let url_given = cli.backend.redis.is_some() || std::env::var_os(URL_ENV).is_some_and(|v| !v.is_empty());
-    if !url_given && find_on_path("redis-server").is_none() {
+    if url_given {
+        return pool_core::cli::main_from::<Redis>(args);
+    }
+    if find_on_path("redis-server").is_none() {
         eprintln!("error: {NO_SERVER}");
         return ExitCode::from(EXIT_USAGE);
     }
-    pool_core::cli::main_from::<Redis>(args)
+    // The private broker starts before the pool, so the makespan the driver
+    // reports is the pool's own; it is stopped when `server` drops, after
+    // the run (or by its reaper if this process ends without unwinding).
+    let server = match PrivateServer::start() {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("pool-redis: error: {e}");
+            return ExitCode::from(EXIT_POOL);
+        }
+    };
+    args.extend(["--redis".into(), server.url().into()]);
+    let status = pool_core::cli::main_from::<Redis>(args);
+    drop(server);
+    status
 }

@@ -118,7 +118,8 @@ pub fn headline(r: &Results) -> String {
         s += "\n|---|";
         s += &"---:|".repeat(overhead.len());
         s += "\n";
-        for backend in present_backends(r) {
+        // A broker's round trip is timed in the broker cells instead.
+        for backend in present_backends(r).into_iter().filter(|b| !b.is_micros()) {
             let _ = write!(s, "| {backend} |");
             for c in &overhead {
                 let cell = c.backends.iter().find(|b| b.backend == backend);
@@ -145,6 +146,8 @@ pub fn headline(r: &Results) -> String {
             let _ = writeln!(s, "\nstd / crossbeam at 4 workers, paired by round: **{}**{same}{open}.", ratio(&q));
         }
     }
+
+    s += &broker_table(r);
 
     let timed: Vec<&CellResult> = r.cells.iter().filter(|c| c.ideal_s > 0.0).collect();
     if !timed.is_empty() {
@@ -190,6 +193,47 @@ pub fn headline(r: &Results) -> String {
         s += ".\n";
     }
     s
+}
+
+/// The cost of going distributed: `noop` jobs few enough for a broker,
+/// every program that ran them, in µs per job.
+fn broker_table(r: &Results) -> String {
+    let cells: Vec<&CellResult> = r.cells.iter().filter(|c| c.workload == Family::Broker).collect();
+    let Some(first) = cells.first() else { return String::new() };
+    let mut s = format!(
+        "\nThe cost of going distributed, `noop` × {} jobs, quiet (µs per job: median (min–max) of {} rounds; \
+         lower is better):\n\n| backend |",
+        thousands(first.jobs),
+        first.rounds
+    );
+    for c in &cells {
+        let _ = write!(s, " {} workers |", c.workers);
+    }
+    s += "\n|---|";
+    s += &"---:|".repeat(cells.len());
+    s += "\n";
+    let ran = |b: Program| cells.iter().any(|c| c.backends.iter().any(|x| x.backend == b));
+    for backend in present_backends(r).into_iter().filter(|&b| ran(b)) {
+        let _ = write!(s, "| {backend} |");
+        for c in &cells {
+            let text = match c.backends.iter().find(|b| b.backend == backend) {
+                Some(b) => match (&b.stats, &b.failure) {
+                    (Some(st), _) => spread(&micros(&st.overhead_ns)),
+                    (None, Some(_)) => "failed".to_owned(),
+                    (None, None) => "–".to_owned(),
+                },
+                None => "–".to_owned(),
+            };
+            let _ = write!(s, " {text} |");
+        }
+        s += "\n";
+    }
+    s
+}
+
+/// A spread of nanoseconds in microseconds.
+fn micros(ns: &Spread) -> Spread {
+    Spread { median: ns.median / 1e3, lo: ns.lo / 1e3, hi: ns.hi / 1e3 }
 }
 
 /// One performance target's verdict.
@@ -324,6 +368,7 @@ fn targets(r: &Results) -> Vec<Target> {
             .and_then(|(c, b)| Some(evidence(r, c, b.backend, b.stats.as_ref()?)))
             .unwrap_or_else(|| "–".into()),
     });
+    broker_targets(r, &mut out);
     let cost = r.traces.iter().filter(|t| t.tracing_cost_ns.is_some()).collect::<Vec<_>>();
     out.push(Target {
         what: "tracing cost per job stated".into(),
@@ -339,6 +384,40 @@ fn targets(r: &Results) -> Vec<Target> {
         evidence: "traced (`--format jsonl`) vs quiet runs of the same cell".into(),
     });
     out
+}
+
+/// pool-redis's targets: `noop` at 4 local workers ≤ 100 µs per job, and
+/// the seed in 2.0 s plus the private broker's start (its makespan includes
+/// starting the broker; 2.1 s is allowed).
+fn broker_targets(r: &Results, out: &mut Vec<Target>) {
+    for p in Program::all().filter(|p| p.is_micros()) {
+        let find = |w: Family, workers: u32| r.cells.iter().find(|c| c.workload == w && c.workers == workers);
+        let mut target = |what: String, cell: Option<&CellResult>, judge: &dyn Fn(&Stats) -> (String, bool)| {
+            let result = cell.and_then(|c| Some((c, c.backends.iter().find(|b| b.backend == p)?)));
+            out.push(match result {
+                None => Target { what, measured: "not in this run".into(), met: None, evidence: "–".into() },
+                Some((c, b)) => match &b.stats {
+                    Some(st) => {
+                        let (measured, met) = judge(st);
+                        Target { what, measured, met: Some(met), evidence: evidence(r, c, p, st) }
+                    }
+                    None => Target {
+                        what,
+                        measured: b.failure.clone().unwrap_or_else(|| "could not run".into()),
+                        met: Some(false),
+                        evidence: "–".into(),
+                    },
+                },
+            });
+        };
+        target(format!("{p}: `noop` at 4 local workers ≤ 100 µs per job"), find(Family::Broker, 4), &|st| {
+            let us = micros(&st.overhead_ns);
+            (format!("{} µs", spread(&us)), us.median <= 100.0)
+        });
+        target(format!("{p}: the seed in 2.0 s plus the broker's start (≤ 2.1 s)"), find(Family::Seed, 3), &|st| {
+            (spread_time(&st.makespan_s), st.makespan_s.median <= 2.1)
+        });
+    }
 }
 
 /// What the figures mean, in plain sentences derived from them.
@@ -467,12 +546,16 @@ fn cell_table(s: &mut String, c: &CellResult) {
         };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {versus} | {} | {} ns | {} | {} | {} MiB |",
+            "| {} | {} | {} | {versus} | {} | {} | {} | {} | {} MiB |",
             st.rank,
             backend_name(b),
             spread_time(&st.makespan_s),
             sig3(st.jobs_per_s.median),
-            spread(&st.overhead_ns),
+            if c.workload == Family::Broker {
+                format!("{} µs", spread(&micros(&st.overhead_ns)))
+            } else {
+                format!("{} ns", spread(&st.overhead_ns))
+            },
             st.efficiency.as_ref().map_or("–".to_owned(), |e| format!("{:.1}%", e.median * 100.0)),
             duration(st.cpu_s.median),
             sig3(st.max_rss_mib.median),
