@@ -24,7 +24,10 @@ fn bad_input_is_one_line_and_exit_2() {
         assert!(err.starts_with("error: "), "{args:?}: {err}");
     }
     let (_, _, err) = xtask(&["compare", "--workloads", "cpu,nope"]);
-    assert!(err.contains("'nope'") && err.contains("[possible values: overhead, sleep, cpu, skewed, seed, broker]"), "{err}");
+    assert!(
+        err.contains("'nope'") && err.contains("[possible values: overhead, sleep, cpu, skewed, seed, broker]"),
+        "{err}"
+    );
 }
 
 #[test]
