@@ -1,13 +1,14 @@
-//! Criterion benchmarks of the four backends and the sequential baseline over
-//! every workload of [`benches::WORKLOADS`]: one group per workload, one line
-//! per backend over the worker count. Each iteration is a fresh pool (threads
+//! Criterion benchmarks of the four backends, each in both flavors (`std`
+//! and `std-tuned`, …), and the sequential baseline over every workload of
+//! [`benches::WORKLOADS`]: one group per workload, one line per backend and
+//! flavor over the worker count. Each iteration is a fresh pool (threads
 //! or runtime started and joined) and is checked; see the `benches` crate
 //! docs for what that means for the figures.
 //!
 //! `cargo bench -p benches` runs them all (a few minutes on two cores);
 //! `cargo bench -p benches -- overhead/crossbeam` runs a part.
 
-use benches::{WORKLOADS, bench_backend, bench_sequential};
+use benches::{WORKLOADS, bench_backend, bench_sequential, bench_tuned};
 use criterion::Criterion;
 use pool_crossbeam::Crossbeam;
 use pool_rayon::Rayon;
@@ -20,9 +21,13 @@ fn pools(c: &mut Criterion) {
         workload.configure(&mut group);
         bench_sequential(&mut group, workload);
         bench_backend::<Std>(&mut group, workload);
+        bench_tuned::<Std>(&mut group, workload);
         bench_backend::<Crossbeam>(&mut group, workload);
+        bench_tuned::<Crossbeam>(&mut group, workload);
         bench_backend::<Tokio>(&mut group, workload);
+        bench_tuned::<Tokio>(&mut group, workload);
         bench_backend::<Rayon>(&mut group, workload);
+        bench_tuned::<Rayon>(&mut group, workload);
         group.finish();
     }
 }

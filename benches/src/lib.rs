@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{AxisScale, BenchmarkGroup, BenchmarkId, PlotConfiguration, SamplingMode, Throughput};
-use pool_core::{Backend, DEFAULT_SEED, JobId, Pool, PoolConfig, RunReport, Sequential, Work, WorkSpec};
+use pool_core::{Backend, DEFAULT_SEED, Flavor, JobId, Pool, PoolConfig, RunReport, Sequential, Work, WorkSpec};
 
 /// One workload: a criterion group of its own, with the sizes and timing
 /// settings it needs to stay short.
@@ -176,13 +176,40 @@ pub fn bench_sequential(group: &mut BenchmarkGroup<'_, WallTime>, workload: &Ben
 /// If `B` refuses the pool (more workers than it starts), or, inside the
 /// benchmark, if a run fails its check.
 pub fn bench_at<B: Backend>(group: &mut BenchmarkGroup<'_, WallTime>, workload: &BenchWorkload, workers: &[u32]) {
+    bench_flavor_at::<B>(group, workload, workers, Flavor::Textbook);
+}
+
+/// Adds backend `B`'s tuned flavor to `group`, as `NAME-tuned`, at the
+/// workload's worker counts.
+pub fn bench_tuned<B: Backend>(group: &mut BenchmarkGroup<'_, WallTime>, workload: &BenchWorkload) {
+    bench_flavor_at::<B>(group, workload, workload.workers, Flavor::Tuned);
+}
+
+/// Adds one benchmark per entry of `workers` for backend `B` in `flavor`,
+/// named `NAME` (textbook) or `NAME-tuned`.
+///
+/// # Panics
+///
+/// As [`bench_at`].
+pub fn bench_flavor_at<B: Backend>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    workload: &BenchWorkload,
+    workers: &[u32],
+    flavor: Flavor,
+) {
     let work = workload.work();
     // Calibrate the spin loop now, outside any timed run.
     work.prepare();
+    let name = match flavor {
+        Flavor::Textbook => B::NAME.to_owned(),
+        Flavor::Tuned => format!("{}-tuned", B::NAME),
+    };
     for &w in workers {
-        let pool = Pool::<B>::new(PoolConfig::new(w, work.clone()), B::Options::default())
-            .unwrap_or_else(|e| panic!("{} at {w} workers: {e}", B::NAME));
-        group.bench_with_input(BenchmarkId::new(B::NAME, w), &workload.jobs, |b, &jobs| {
+        let mut config = PoolConfig::new(w, work.clone());
+        config.flavor = flavor;
+        let pool =
+            Pool::<B>::new(config, B::Options::default()).unwrap_or_else(|e| panic!("{name} at {w} workers: {e}"));
+        group.bench_with_input(BenchmarkId::new(&name, w), &workload.jobs, |b, &jobs| {
             b.iter(|| run_checked(&pool, jobs));
         });
     }
@@ -250,6 +277,11 @@ mod tests {
         smoke::<pool_crossbeam::Crossbeam>();
         smoke::<pool_tokio::Tokio>();
         smoke::<pool_rayon::Rayon>();
+        use pool_core::tuned::Tuned;
+        smoke::<Tuned<pool_std::Std>>();
+        smoke::<Tuned<pool_crossbeam::Crossbeam>>();
+        smoke::<Tuned<pool_tokio::Tokio>>();
+        smoke::<Tuned<pool_rayon::Rayon>>();
     }
 
     #[test]
