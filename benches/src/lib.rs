@@ -186,7 +186,7 @@ pub fn bench_tuned<B: Backend>(group: &mut BenchmarkGroup<'_, WallTime>, workloa
 }
 
 /// Adds one benchmark per entry of `workers` for backend `B` in `flavor`,
-/// named `NAME` (textbook) or `NAME-tuned`.
+/// named `NAME` (textbook) or `NAME-FLAVOR` (`std-tuned`, say).
 ///
 /// # Panics
 ///
@@ -202,7 +202,7 @@ pub fn bench_flavor_at<B: Backend>(
     work.prepare();
     let name = match flavor {
         Flavor::Textbook => B::NAME.to_owned(),
-        Flavor::Tuned => format!("{}-tuned", B::NAME),
+        other => format!("{}-{other}", B::NAME),
     };
     for &w in workers {
         let mut config = PoolConfig::new(w, work.clone());

@@ -7,6 +7,9 @@ use std::fmt;
 
 /// The form of a backend a run uses. A pool-wide setting: every backend has
 /// both, the sequential baseline ignores it (it has no hand-off to tune).
+///
+/// Two hidden values take the tuned form apart for the ablation: chunks
+/// without batched results, batched results without chunks.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Flavor {
     /// The seed's shape: one hand-off per job and one per result.
@@ -15,18 +18,33 @@ pub enum Flavor {
     /// Adaptive chunks of job ids, batched results, the substrate's own
     /// tools (work stealing, indexed parallel iterators) where it has them.
     Tuned,
+    /// Diagnostic (the ablation): tuned with chunks of job ids, but every
+    /// result handed back on its own.
+    #[value(hide = true)]
+    TunedChunksOnly,
+    /// Diagnostic (the ablation): tuned with batched results, but one job
+    /// claimed at a time.
+    #[value(hide = true)]
+    TunedBatchesOnly,
 }
 
 impl Flavor {
     /// Both flavors, textbook first.
     pub const ALL: [Flavor; 2] = [Flavor::Textbook, Flavor::Tuned];
 
-    /// The flag value: `textbook` or `tuned`.
+    /// The flag value: `textbook`, `tuned` (or a diagnostic one).
     pub fn name(self) -> &'static str {
         match self {
             Flavor::Textbook => "textbook",
             Flavor::Tuned => "tuned",
+            Flavor::TunedChunksOnly => "tuned-chunks-only",
+            Flavor::TunedBatchesOnly => "tuned-batches-only",
         }
+    }
+
+    /// Whether a backend runs its tuned form (whole, or a diagnostic part).
+    pub fn is_tuned(self) -> bool {
+        self != Flavor::Textbook
     }
 }
 

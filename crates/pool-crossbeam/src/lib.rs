@@ -8,7 +8,7 @@
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded, unbounded};
 use pool_core::threads::run_threads;
-use pool_core::{Backend, Crew, Flavor, JobId, JobOutcome, PoolError, TryNext};
+use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError, TryNext};
 
 pub mod tuned;
 
@@ -33,7 +33,7 @@ impl Backend for Crossbeam {
     where
         I: Iterator<Item = JobId> + Send,
     {
-        if crew.flavor() == Flavor::Tuned {
+        if crew.flavor().is_tuned() {
             return tuned::run(crew, jobs, on_result);
         }
         let (job_tx, job_rx) = channel(&crew);

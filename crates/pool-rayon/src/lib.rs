@@ -17,7 +17,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use pool_core::threads::std_channel;
-use pool_core::{Backend, Crew, Flavor, JobId, JobOutcome, PoolError, Worker};
+use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError, Worker};
 use rayon::iter::{ParallelBridge, ParallelIterator};
 
 pub mod tuned;
@@ -39,7 +39,7 @@ impl Backend for Rayon {
     where
         I: Iterator<Item = JobId> + Send,
     {
-        if crew.flavor() == Flavor::Tuned {
+        if crew.flavor().is_tuned() {
             return tuned::run(crew, jobs, on_result);
         }
         // Dropping a rayon pool only tells its threads to end (rayon#688):

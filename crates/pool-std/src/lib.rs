@@ -10,7 +10,7 @@
 //! chunks of job ids and batched results.
 
 use pool_core::threads::{run_threads, std_channel};
-use pool_core::{Backend, Crew, Flavor, JobId, JobOutcome, PoolError, TryNext};
+use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError, TryNext};
 use sync::mpsc::{Receiver, TryRecvError};
 use sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -49,7 +49,7 @@ impl Backend for Std {
     where
         I: Iterator<Item = JobId> + Send,
     {
-        if crew.flavor() == Flavor::Tuned {
+        if crew.flavor().is_tuned() {
             return tuned::run(crew, jobs, on_result);
         }
         let (job_tx, job_rx) = std_channel(crew.queue());

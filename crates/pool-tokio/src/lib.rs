@@ -18,7 +18,7 @@
 use std::num::NonZeroUsize;
 
 use async_channel::{Receiver, Sender, TryRecvError, bounded, unbounded};
-use pool_core::{Backend, Crew, Flavor, JobId, JobOutcome, PoolError, TryNext, Worker};
+use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError, TryNext, Worker};
 use tokio::sync::mpsc;
 
 pub mod tuned;
@@ -201,7 +201,7 @@ impl Backend for Tokio {
     where
         I: Iterator<Item = JobId> + Send,
     {
-        if crew.flavor() == Flavor::Tuned {
+        if crew.flavor().is_tuned() {
             return tuned::run(crew, options, jobs, on_result);
         }
         let runtime = runtime(options)?;

@@ -47,16 +47,30 @@ pub struct Limits {
 
 impl Limits {
     /// The limits for `crew`.
+    ///
+    /// The diagnostic flavors take one technique out: chunks of one job
+    /// ([`Flavor::TunedBatchesOnly`]) or batches of one result
+    /// ([`Flavor::TunedChunksOnly`]).
     pub fn of(crew: &Crew) -> Self {
         let workers = crew.size() as usize;
-        match crew.queue() {
+        let mut limits = match crew.queue() {
             None => Limits { workers, chunk: CHUNK_MAX, batch: BATCH_MAX, results: None },
             Some(n) => {
                 let share = (n.get() / workers).max(1);
                 let batch = share.min(BATCH_MAX);
                 Limits { workers, chunk: share.min(CHUNK_MAX), batch, results: Some((n.get() / batch).max(1)) }
             }
+        };
+        match crew.flavor() {
+            Flavor::TunedChunksOnly => {
+                // As many single results may wait as textbook's channel holds.
+                limits.results = limits.results.map(|_| limits.batch * limits.results.unwrap_or(1));
+                limits.batch = 1;
+            }
+            Flavor::TunedBatchesOnly => limits.chunk = 1,
+            Flavor::Textbook | Flavor::Tuned => {}
         }
+        limits
     }
 }
 
@@ -85,13 +99,27 @@ mod tests {
 
     use super::*;
 
-    fn limits(workers: u32, queue: Option<usize>) -> Limits {
+    fn limits_of(workers: u32, queue: Option<usize>, flavor: Flavor) -> Limits {
         let shared = std::sync::Arc::new(crate::worker::Shared::new(
             crate::Work::new("noop".parse().unwrap(), 0),
             None,
             std::sync::Arc::default(),
         ));
-        Limits::of(&Crew::new(shared, workers, queue.and_then(NonZeroUsize::new)))
+        Limits::of(&Crew::new(shared, workers, queue.and_then(NonZeroUsize::new)).with_flavor(flavor))
+    }
+
+    fn limits(workers: u32, queue: Option<usize>) -> Limits {
+        limits_of(workers, queue, Flavor::Tuned)
+    }
+
+    #[test]
+    fn the_diagnostic_flavors_take_one_technique_out() {
+        let l = limits_of(2, None, Flavor::TunedChunksOnly);
+        assert_eq!((l.chunk, l.batch, l.results), (CHUNK_MAX, 1, None));
+        let l = limits_of(2, Some(1024), Flavor::TunedChunksOnly);
+        assert_eq!((l.chunk, l.batch, l.results), (512, 1, Some(1024)));
+        let l = limits_of(2, None, Flavor::TunedBatchesOnly);
+        assert_eq!((l.chunk, l.batch, l.results), (1, BATCH_MAX, None));
     }
 
     #[test]
