@@ -3,16 +3,20 @@
 //!
 //! Exit status: 0 when every job finished, 1 when a job failed, 2 for bad
 //! usage, 3 when the pool itself went wrong (a lost worker, a wrong result,
-//! an unwritable log), 130 when interrupted by Ctrl-C.
+//! an unwritable log), 128 + the signal's number when stopped by a signal
+//! (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP; see [`crate::signals`]).
+//! Every line goes to stderr through one function, [`say`], which never
+//! fails: the status comes out whatever stderr does.
 
 use std::ffi::OsString;
+use std::io::{self, Write};
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
 
+use crate::signals::{self, Signals};
 use crate::{Backend, Flavor, JobId, Ledger, Log, Pool, PoolError, RunFlags, RunSpec, RunSummary};
 
 /// The most jobs a run accepts: results (`j * 2`) and their sum must fit.
@@ -26,6 +30,17 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_POOL: u8 = 3;
 /// Exit status after Ctrl-C (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// Exit status after SIGTERM (128 + 15).
+pub const EXIT_TERMINATED: u8 = 143;
+/// Exit status after SIGHUP (128 + 1).
+pub const EXIT_HANGUP: u8 = 129;
+
+/// Writes one line to stderr: the one place the driver prints a message. A
+/// stderr that cannot be written (`2>/dev/full`, closed) loses the line, not
+/// the exit status.
+pub fn say(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
 
 /// The flags every backend binary takes; `O` adds the backend's own.
 #[derive(Parser, Debug)]
@@ -69,7 +84,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
         let _ = e.print();
         return ExitCode::SUCCESS;
     }
-    eprintln!("{}", usage_line(&e));
+    say(&usage_line(&e));
     ExitCode::from(EXIT_USAGE)
 }
 
@@ -112,52 +127,78 @@ pub fn parse<B: Backend>(args: impl IntoIterator<Item = OsString>) -> Result<Cli
     Cli::<B::Options>::from_arg_matches(&matches)
 }
 
-/// Runs backend `B` as a command-line program: parses flags, runs the pool,
-/// checks the results, reports on stderr, and returns the exit status.
+/// Runs backend `B` as a command-line program: takes over the stop signals
+/// (first of all, so no signal finds the program without its handling),
+/// parses flags, runs the pool, checks the results, reports on stderr, and
+/// returns the exit status.
 pub fn main<B: Backend>() -> ExitCode {
     main_from::<B>(std::env::args_os())
 }
 
 /// [`main`] with the command line given (the program name first): for a
-/// binary that looks at its arguments before the shared driver does.
+/// binary that looks at its arguments before the shared driver does (and
+/// starts nothing before it: the stop signals are taken over here).
 pub fn main_from<B: Backend>(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let bin = format!("pool-{}", B::NAME);
+    let signals = match Signals::watch(&bin) {
+        Ok(signals) => signals,
+        Err(e) => {
+            say(&format!("{bin}: error: could not start the thread that watches for signals: {e}"));
+            return ExitCode::from(EXIT_POOL);
+        }
+    };
     match parse::<B>(args) {
-        Ok(cli) => run::<B>(cli),
+        Ok(cli) => run::<B>(cli, &signals),
         Err(e) => usage_error(e),
     }
 }
 
-fn run<B: Backend>(cli: Cli<B::Options>) -> ExitCode {
+/// Whether standard output is closed (`>&-`). std cannot say so itself: at
+/// startup it puts `/dev/null`, opened read-write, in place of a closed
+/// descriptor 1 (so nothing else is opened there), and it counts writing to
+/// a closed descriptor as success. A shell's `>/dev/null` opens it
+/// write-only, so a read-write `/dev/null` on descriptor 1 is the closed one.
+fn stdout_is_closed() -> bool {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    use nix::sys::stat::{SFlag, fstat, stat};
+    let out = io::stdout();
+    let flags = match fcntl(&out, FcntlArg::F_GETFL) {
+        Ok(flags) => OFlag::from_bits_truncate(flags),
+        Err(_) => return true,
+    };
+    if flags & OFlag::O_ACCMODE != OFlag::O_RDWR {
+        return false;
+    }
+    let is_char = |mode| SFlag::from_bits_truncate(mode) & SFlag::S_IFMT == SFlag::S_IFCHR;
+    match (fstat(&out), stat("/dev/null")) {
+        (Ok(out), Ok(null)) => is_char(out.st_mode) && out.st_rdev == null.st_rdev,
+        _ => false,
+    }
+}
+
+fn run<B: Backend>(cli: Cli<B::Options>, signals: &Signals) -> ExitCode {
     let bin = format!("pool-{}", B::NAME);
     let spec = match cli.spec() {
         Ok(spec) => spec,
         Err(line) => {
-            eprintln!("{line}");
+            say(&line);
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let config = spec.config(spec.format.map(Log::stdout));
-    let cancel = Arc::clone(&config.cancel);
-    let stopping = bin.clone();
-    let on_ctrl_c = move || {
-        // The first Ctrl-C drains; a second one is the user insisting.
-        if cancel.swap(true, Relaxed) {
-            eprintln!("{stopping}: interrupted again, quitting at once");
-            std::process::exit(i32::from(EXIT_INTERRUPTED));
-        }
-        eprintln!("{stopping}: interrupted: letting running jobs end (Ctrl-C again to quit at once)");
-    };
-    if let Err(e) = ctrlc::set_handler(on_ctrl_c) {
-        eprintln!("{bin}: warning: Ctrl-C will not stop the pool cleanly: {e}");
+    if spec.format.is_some() && stdout_is_closed() {
+        say(&format!("{bin}: error: could not write the log: standard output is closed"));
+        return ExitCode::from(EXIT_POOL);
     }
+    let mut config = spec.config(spec.format.map(Log::stdout));
+    config.cancel = signals.cancel();
     let pool = match Pool::<B>::new(config, cli.backend) {
         Ok(pool) => pool,
         Err(e @ (PoolError::NoWorkers | PoolError::TooManyWorkers { .. })) => {
-            eprintln!("error: invalid value '{}' for '--workers <N>': {e}", spec.workers);
+            say(&format!("error: invalid value '{}' for '--workers <N>': {e}", spec.workers));
             return ExitCode::from(EXIT_USAGE);
         }
         Err(e) => {
-            eprintln!("{bin}: error: {e}");
+            say(&format!("{bin}: error: {e}"));
             return ExitCode::from(EXIT_POOL);
         }
     };
@@ -169,7 +210,7 @@ fn run<B: Backend>(cli: Cli<B::Options>) -> ExitCode {
     let report = match outcome {
         Ok(report) => report,
         Err(e) => {
-            eprintln!("{bin}: error: {e}");
+            say(&format!("{bin}: error: {e}"));
             return ExitCode::from(EXIT_POOL);
         }
     };
@@ -192,8 +233,8 @@ fn run<B: Backend>(cli: Cli<B::Options>) -> ExitCode {
     let tally = match ledger.close(interrupted) {
         Ok(tally) => tally,
         Err(bad) => {
-            eprintln!("{summary}");
-            eprintln!("{bin}: error: results are wrong: {bad}");
+            say(&summary.to_string());
+            say(&format!("{bin}: error: results are wrong: {bad}"));
             return ExitCode::from(EXIT_POOL);
         }
     };
@@ -201,10 +242,10 @@ fn run<B: Backend>(cli: Cli<B::Options>) -> ExitCode {
     summary.failed_jobs = failed.clone();
     if spec.format.is_none() || interrupted || !failed.is_empty() {
         summary.checked_sum = Some(tally.sum);
-        eprintln!("{summary}");
+        say(&summary.to_string());
     }
     if interrupted {
-        ExitCode::from(EXIT_INTERRUPTED)
+        ExitCode::from(signals.received().map_or(EXIT_INTERRUPTED, signals::exit_status))
     } else if !failed.is_empty() {
         ExitCode::from(EXIT_FAILED)
     } else {

@@ -19,6 +19,7 @@ mod log;
 mod pool;
 mod run_spec;
 mod sequential;
+pub mod signals;
 mod summary;
 pub mod threads;
 pub mod tuned;

@@ -124,8 +124,10 @@ pub struct RunReport {
     pub finished: u64,
     /// Jobs that panicked.
     pub failed: u64,
-    /// Jobs taken from the stream but not started because the run was
-    /// cancelled.
+    /// Jobs a worker took from the queue but did not start because the run
+    /// was cancelled: at most one per worker. Jobs still queued at a cancel
+    /// are left there and counted nowhere; the caller knows how many it
+    /// gave.
     pub skipped: u64,
     /// Wall time from start to the last worker's exit.
     pub elapsed: Duration,
@@ -135,7 +137,7 @@ pub struct RunReport {
 ///
 /// [`run`](Self::run) starts the workers, drains the job stream and shuts
 /// down by draining: every job taken from the stream runs exactly once (or,
-/// after a cancel, is counted as skipped), and every worker thread or task is
+/// after a cancel, is never started), and every worker thread or task is
 /// joined before `run` returns. No work is detached or lost.
 pub struct Pool<B: Backend> {
     config: PoolConfig,

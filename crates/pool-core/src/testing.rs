@@ -229,6 +229,37 @@ where
     assert!(not_started > 0, "the cancel stopped nothing");
 }
 
+/// Cancelling with a large backlog queued (an unbounded queue the producer
+/// has run far ahead on): workers stop taking jobs instead of draining the
+/// queue one job at a time, so each skips at most the one job it took when
+/// it saw the cancel, and the jobs never started are what is left over.
+pub fn cancel_leaves_the_backlog<B: Backend>()
+where
+    B::Options: 'static,
+{
+    let case = case(3, 300_000, "sleep:1ms");
+    let mut seen = 0;
+    let run = run_with::<B>(&case, move |_, config| {
+        seen += 1;
+        if seen == 10 {
+            // Let the producer run ahead: the backlog is what is tested.
+            std::thread::sleep(Duration::from_millis(100));
+            config.cancel.store(true, Relaxed);
+        }
+    })
+    .expect("runs");
+    let summary = judge(Format::Jsonl, &run.log, case.workers, case.jobs, Completeness::Partial);
+    let (finished, failed, not_started) = summary.counts();
+    assert_eq!((finished, failed), (run.report.finished, run.report.failed));
+    assert!(not_started > 0, "{}: every job ran", B::NAME);
+    assert!(
+        run.report.skipped <= u64::from(case.workers),
+        "{}: {} jobs taken from the queue after the cancel; each worker may take one",
+        B::NAME,
+        run.report.skipped
+    );
+}
+
 /// A caller whose result callback panics: the pool stops, lets running jobs
 /// end, joins every worker, and then the panic reaches the caller.
 pub fn caller_panic_drains_and_joins<B: Backend>()
@@ -525,67 +556,291 @@ pub fn binary_closed_stdout(bin: &str) {
 /// benchmark (a job in flight lasts 100 ms).
 pub const INTERRUPT_BOUND: Duration = Duration::from_secs(5);
 
-/// SIGINT to a running binary: it stops starting jobs, lets the running ones
-/// end, every worker exits, the log is a valid partial log, the summary says
-/// how many never started, and the status is 130 — promptly, not after the
-/// remaining queue.
-pub fn binary_sigint(bin: &str) {
-    use std::io::{BufRead, BufReader, Read};
+/// Starts `bin` with `args`, stdout and stderr piped.
+fn spawn_piped(bin: &str, args: &[&str]) -> std::process::Child {
     use std::process::Stdio;
-
-    use nix::sys::signal::{Signal, kill};
-    use nix::unistd::Pid;
-
-    let (workers, jobs) = (2, 1_000);
-    let args = ["-w", "2", "-j", "1000", "--work", "sleep:100ms", "--format", "jsonl"];
-    let mut child = Command::new(bin)
+    Command::new(bin)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut log = String::new();
-    // A few lines: the pool is running (and the Ctrl-C handler installed).
-    while log.lines().count() < 5 {
-        assert!(stdout.read_line(&mut log).unwrap() > 0, "{bin} ended early:\n{log}");
-    }
-    let pid = Pid::from_raw(i32::try_from(child.id()).unwrap());
-    kill(pid, Signal::SIGINT).expect("signal the child");
-    let sent = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
+        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"))
+}
+
+/// Waits for `child` at most `bound` (then kills it and fails: it hangs).
+fn wait_bounded(bin: &str, child: &mut std::process::Child, bound: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            return status;
         }
-        if sent.elapsed() > INTERRUPT_BOUND {
+        if start.elapsed() > bound {
             let _ = child.kill();
-            panic!("{bin} still running {INTERRUPT_BOUND:?} after SIGINT");
+            let _ = child.wait();
+            panic!("{bin} still running {bound:?} after it was told to stop");
         }
         std::thread::sleep(Duration::from_millis(10));
-    };
+    }
+}
+
+/// Sends `signal` to `child`.
+fn send(child: &std::process::Child, signal: nix::sys::signal::Signal) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid fits"));
+    nix::sys::signal::kill(pid, signal).expect("signal the child");
+}
+
+/// Reads stdout until it holds `lines` lines (the pool is running and
+/// logging), failing if the child ends first.
+fn read_lines(bin: &str, stdout: &mut impl std::io::BufRead, log: &mut String, lines: usize) {
+    while log.lines().count() < lines {
+        assert!(stdout.read_line(log).expect("read stdout") > 0, "{bin} ended early:\n{log}");
+    }
+}
+
+/// A stop signal (SIGINT, SIGTERM or SIGHUP) to a running binary: it stops
+/// starting jobs, lets the running ones end, every worker exits, the log is
+/// a valid partial log, the summary says how many never started, and the
+/// status is 128 + the signal (130, 143, 129) — promptly, not after the
+/// remaining queue.
+pub fn binary_stopped_by(bin: &str, signal: nix::sys::signal::Signal) {
+    use std::io::{BufReader, Read};
+
+    let (workers, jobs) = (2, 1_000);
+    let args = ["-w", "2", "-j", "1000", "--work", "sleep:100ms", "--format", "jsonl"];
+    let mut child = spawn_piped(bin, &args);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut log = String::new();
+    read_lines(bin, &mut stdout, &mut log, 5);
+    send(&child, signal);
+    let sent = Instant::now();
+    let status = wait_bounded(bin, &mut child, INTERRUPT_BOUND);
     let took = sent.elapsed();
     stdout.read_to_string(&mut log).unwrap();
     let mut stderr = String::new();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
 
-    assert_eq!(status.code(), Some(130), "{bin}: {status:?} after SIGINT; stderr: {stderr}");
+    let code = i32::from(crate::signals::exit_status(signal));
+    assert_eq!(status.code(), Some(code), "{bin}: {status:?} after {signal}; stderr: {stderr}");
     let summary = judge(Format::Jsonl, &log, workers, jobs, Completeness::Partial);
     let (finished, failed, not_started) = summary.counts();
     assert_eq!(failed, 0);
-    assert!(not_started > 0, "{bin}: every job ran in {took:?} after SIGINT");
+    assert!(not_started > 0, "{bin}: every job ran in {took:?} after {signal}");
     let expected = format!("{finished} finished, 0 failed, {not_started} never started (interrupted)");
     assert!(stderr.contains(&expected), "{bin}: stderr lacks {expected:?}: {stderr}");
+    assert!(stderr.contains("letting running jobs end"), "{bin}: {stderr}");
     assert_no_panic_report(bin, &args, &stderr);
 }
 
-/// The peak resident memory, in bytes, of the largest child this process has
-/// waited for (`getrusage(RUSAGE_CHILDREN)`): an upper bound for the last
-/// one.
-pub fn peak_rss_of_children() -> u64 {
-    use nix::sys::resource::{UsageWho, getrusage};
-    let usage = getrusage(UsageWho::RUSAGE_CHILDREN).expect("getrusage");
-    // Linux reports kilobytes.
-    u64::try_from(usage.max_rss()).unwrap_or(0) * 1024
+/// SIGINT (Ctrl-C): see [`binary_stopped_by`]; status 130.
+pub fn binary_sigint(bin: &str) {
+    binary_stopped_by(bin, nix::sys::signal::Signal::SIGINT);
+}
+
+/// SIGTERM (`kill`, `timeout`, a process manager): see
+/// [`binary_stopped_by`]; status 143.
+pub fn binary_sigterm(bin: &str) {
+    binary_stopped_by(bin, nix::sys::signal::Signal::SIGTERM);
+}
+
+/// SIGHUP (the terminal went away): see [`binary_stopped_by`]; status 129.
+pub fn binary_sighup(bin: &str) {
+    binary_stopped_by(bin, nix::sys::signal::Signal::SIGHUP);
+}
+
+/// A second stop signal quits at once, with that signal's status, even
+/// while jobs that would take a minute are running.
+pub fn binary_second_signal_quits_at_once(bin: &str) {
+    use std::io::{BufRead, BufReader};
+
+    use nix::sys::signal::Signal;
+
+    let args = ["-w", "2", "-j", "10", "--work", "sleep:60s"];
+    let mut child = spawn_piped(bin, &args);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut log = String::new();
+    // A job has started (text lines are written before a long job).
+    read_lines(bin, &mut stdout, &mut log, 1);
+    send(&child, Signal::SIGTERM);
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    stderr.read_line(&mut said).unwrap();
+    assert!(said.contains("letting running jobs end"), "{bin}: {said}");
+    send(&child, Signal::SIGHUP);
+    let status = wait_bounded(bin, &mut child, INTERRUPT_BOUND);
+    assert_eq!(status.code(), Some(129), "{bin}: {status:?}; stderr: {said}");
+    said.clear();
+    stderr.read_line(&mut said).unwrap();
+    assert!(said.contains("again, quitting at once"), "{bin}: {said}");
+}
+
+/// A signal in the first moments of a run, before or while the pool starts,
+/// is handled like a later one: status 143 and a valid (perhaps empty)
+/// log with every worker that started exiting. A signal can only find the
+/// program unprepared before its `main` runs (the dynamic loader's moments):
+/// then it dies with nothing written, which this accepts; anything in
+/// between (a log cut short, a summary missing) fails. The last delays are
+/// long enough for `main` to have started, so the handling is seen.
+pub fn binary_early_signal(bin: &str) {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+
+    use nix::sys::signal::Signal;
+
+    let (workers, jobs) = (3, 1_000);
+    let args = ["-w", "3", "-j", "1000", "--work", "sleep:10ms", "--format", "jsonl"];
+    let mut handled = 0;
+    for delay_us in [0, 0, 100, 300, 1_000, 2_000, 5_000, 10_000, 20_000, 200_000] {
+        let mut child = spawn_piped(bin, &args);
+        std::thread::sleep(Duration::from_micros(delay_us));
+        send(&child, Signal::SIGTERM);
+        let status = wait_bounded(bin, &mut child, INTERRUPT_BOUND);
+        let (mut log, mut stderr) = (String::new(), String::new());
+        child.stdout.take().unwrap().read_to_string(&mut log).unwrap();
+        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        if status.signal() == Some(Signal::SIGTERM as i32) {
+            assert!(
+                log.is_empty() && stderr.is_empty(),
+                "{bin}: killed by SIGTERM after {delay_us} us with output:\n{stderr}\n{log}"
+            );
+            continue;
+        }
+        assert_eq!(status.code(), Some(143), "{bin}: {status:?} after SIGTERM at {delay_us} us; stderr: {stderr}");
+        let summary = judge(Format::Jsonl, &log, workers, jobs, Completeness::Partial);
+        let (finished, failed, not_started) = summary.counts();
+        let expected = format!("{finished} finished, {failed} failed, {not_started} never started (interrupted)");
+        assert!(stderr.contains(&expected), "{bin}: stderr lacks {expected:?}: {stderr}");
+        handled += 1;
+    }
+    assert!(handled > 0, "{bin}: no early SIGTERM was handled");
+}
+
+/// Ctrl-C with millions of jobs queued (no `--queue`): the process exits
+/// promptly, not after working through the backlog, and the counts add up:
+/// every job finished or never started.
+pub fn binary_sigint_with_a_backlog(bin: &str) {
+    use std::io::{BufReader, Read};
+
+    let (workers, jobs) = (2, 4_000_000);
+    let args = ["-w", "2", "-j", "4000000", "--work", "sleep:50ms", "--format", "jsonl"];
+    let mut child = spawn_piped(bin, &args);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut log = String::new();
+    read_lines(bin, &mut stdout, &mut log, 2);
+    // Let the producer run ahead: the backlog is what is tested.
+    std::thread::sleep(Duration::from_millis(500));
+    send(&child, nix::sys::signal::Signal::SIGINT);
+    let status = wait_bounded(bin, &mut child, INTERRUPT_BOUND);
+    stdout.read_to_string(&mut log).unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{bin}: {status:?}; stderr: {stderr}");
+    let summary = judge(Format::Jsonl, &log, workers, jobs, Completeness::Partial);
+    let (finished, failed, not_started) = summary.counts();
+    assert_eq!(finished + failed + not_started, jobs);
+    let expected = format!("{finished} finished, 0 failed, {not_started} never started (interrupted)");
+    assert!(stderr.contains(&expected), "{bin}: stderr lacks {expected:?}: {stderr}");
+}
+
+/// Opens `/dev/full`, where every write fails.
+fn dev_full() -> std::fs::File {
+    std::fs::OpenOptions::new().write(true).open("/dev/full").expect("open /dev/full")
+}
+
+/// An unwritable stderr (`2>/dev/full`) loses the messages, never the
+/// status: 0, 1, 2, 3 and 143 come out as documented, with no panic (101).
+pub fn binary_unwritable_stderr(bin: &str) {
+    use std::process::Stdio;
+
+    let cases: &[(&[&str], Option<i32>)] = &[
+        (&["-j", "20", "--work", "noop", "--quiet"], Some(0)),
+        (&["-j", "20", "--work", "noop", "--panic-on", "3"], Some(1)),
+        (&["-w", "nine"], Some(2)),
+        (&["-j", "20", "--work", "noop"], Some(3)),
+    ];
+    for &(args, code) in cases {
+        // The log goes to /dev/full too in the status-3 case.
+        let stdout = if code == Some(3) { Stdio::from(dev_full()) } else { Stdio::null() };
+        let status = Command::new(bin).args(args).stdout(stdout).stderr(dev_full()).status().expect("runs");
+        assert_eq!(status.code(), code, "{bin} {args:?} 2>/dev/full: {status:?}");
+    }
+    let mut child = Command::new(bin)
+        .args(["-w", "2", "-j", "100", "--work", "sleep:20ms", "--quiet"])
+        .stdout(Stdio::null())
+        .stderr(dev_full())
+        .spawn()
+        .expect("runs");
+    std::thread::sleep(Duration::from_millis(200));
+    send(&child, nix::sys::signal::Signal::SIGTERM);
+    let status = wait_bounded(bin, &mut child, INTERRUPT_BOUND);
+    assert_eq!(status.code(), Some(143), "{bin}: SIGTERM with 2>/dev/full: {status:?}");
+}
+
+/// A closed standard output (`>&-`): the log cannot be written, so the run
+/// is refused with status 3 and one line; with `--quiet` there is no log and
+/// the run is fine. (`>/dev/null` is an ordinary place for a log.)
+pub fn binary_stdout_closed_from_the_start(bin: &str) {
+    let run = |redirect: &str, quiet: bool| {
+        let script = format!("exec \"$0\" \"$@\" {redirect}");
+        let mut args = vec!["-c", &script, bin, "-j", "20", "--work", "noop"];
+        if quiet {
+            args.push("--quiet");
+        }
+        run_binary("sh", &args).0
+    };
+    let out = run(">&-", false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{bin} >&-: {:?}: {stderr}", out.status);
+    assert_eq!(stderr.lines().count(), 1, "{bin} >&-: {stderr}");
+    assert!(stderr.contains("standard output is closed"), "{bin}: {stderr}");
+    let out = run(">&-", true);
+    assert_eq!(out.status.code(), Some(0), "{bin} --quiet >&-: {}", String::from_utf8_lossy(&out.stderr));
+    let out = run(">/dev/null", false);
+    assert_eq!(out.status.code(), Some(0), "{bin} >/dev/null: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Runs `bin` with `args` and returns its output with its peak resident
+/// memory in bytes: the kernel's high-water mark (`VmHWM` in
+/// `/proc/PID/status`), read every few milliseconds while it runs. This
+/// child's own figure: `getrusage(RUSAGE_CHILDREN)` would give the largest
+/// of every child the test process ever ran, so one test's big run would
+/// fail another's bound. A mark only grows, so the last reading misses at
+/// most the final moments.
+pub fn run_measuring_peak_rss(bin: &str, args: &[&str]) -> (Output, u64) {
+    use std::io::Read;
+    let mut child = spawn_piped(bin, args);
+    let status_file = format!("/proc/{}/status", child.id());
+    let read_peak = || -> Option<u64> {
+        let status = std::fs::read_to_string(&status_file).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kb: u64 = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kb * 1024)
+    };
+    // Read the pipes on their own threads so a full pipe cannot stall it.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let mut peak = 0;
+    let status = loop {
+        // Read before checking for the end: a reaped child has no status file.
+        if let Some(now) = read_peak() {
+            peak = peak.max(now);
+        }
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let output = Output { status, stdout: out.join().unwrap(), stderr: err.join().unwrap() };
+    (output, peak)
 }
 
 /// The memory bound of the bounded-queue run: well under the 50 MB
@@ -613,12 +868,12 @@ pub fn binary_bounded_memory_of(bin: &str, jobs: u64) {
     let jobs = jobs.to_string();
     let jobs = jobs.as_str();
     let args = ["-j", jobs, "--work", "noop", "--quiet", "--queue", "1024"];
-    let (out, _) = run_binary(bin, &args);
+    let (out, peak) = run_measuring_peak_rss(bin, &args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{bin} {args:?}: {:?}: {stderr}", out.status);
     assert!(stderr.contains(&format!("{jobs} finished, 0 failed")), "{bin}: {stderr}");
     assert!(stderr.contains("results check out"), "{bin}: {stderr}");
-    let peak = peak_rss_of_children();
+    assert!(peak > 0, "{bin}: no peak RSS read");
     assert!(peak < MEMORY_BOUND, "{bin} {args:?}: peak RSS {} MiB", peak >> 20);
 }
 
@@ -728,6 +983,10 @@ macro_rules! conformance_tests {
                 testing::cancel_stops_new_jobs::<B>();
             }
             #[test]
+            fn cancel_leaves_the_backlog() {
+                testing::cancel_leaves_the_backlog::<B>();
+            }
+            #[test]
             fn caller_panic_drains_and_joins() {
                 testing::caller_panic_drains_and_joins::<B>();
             }
@@ -794,6 +1053,34 @@ macro_rules! binary_tests {
             #[test]
             fn sigint() {
                 testing::binary_sigint($bin);
+            }
+            #[test]
+            fn sigterm() {
+                testing::binary_sigterm($bin);
+            }
+            #[test]
+            fn sighup() {
+                testing::binary_sighup($bin);
+            }
+            #[test]
+            fn second_signal_quits_at_once() {
+                testing::binary_second_signal_quits_at_once($bin);
+            }
+            #[test]
+            fn early_signal() {
+                testing::binary_early_signal($bin);
+            }
+            #[test]
+            fn sigint_with_a_backlog() {
+                testing::binary_sigint_with_a_backlog($bin);
+            }
+            #[test]
+            fn unwritable_stderr() {
+                testing::binary_unwritable_stderr($bin);
+            }
+            #[test]
+            fn stdout_closed_from_the_start() {
+                testing::binary_stdout_closed_from_the_start($bin);
             }
             #[test]
             fn bounded_memory() {

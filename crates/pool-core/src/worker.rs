@@ -320,7 +320,8 @@ impl Worker {
     /// The loop of a worker fed by a channel: take a job without waiting if
     /// one is there, otherwise flush the log and wait for one; run it; hand
     /// the outcome to `deliver`. Ends, with [`exit`](Self::exit), when the
-    /// queue is closed and empty or `deliver` reports that nobody listens.
+    /// queue is closed and empty, when `deliver` reports that nobody
+    /// listens, or at the first job taken after a cancel.
     pub fn serve(
         mut self,
         mut try_next: impl FnMut() -> TryNext,
@@ -339,10 +340,12 @@ impl Worker {
                     }
                 }
             };
-            if let Some(outcome) = self.run(job) {
-                if !deliver(outcome) {
-                    break;
-                }
+            // `None`: the run was cancelled. Leave whatever is still queued
+            // there (the caller counts it as never started): taking it job by
+            // job would cost time in proportion to the backlog.
+            let Some(outcome) = self.run(job) else { break };
+            if !deliver(outcome) {
+                break;
             }
         }
         self.exit();

@@ -131,12 +131,15 @@ fn run_block(
 ) {
     // rayon indexes usize ranges (not u64): offsets into the block.
     let len = usize::try_from(block.len).expect("a block is claimed with a usize bound");
-    (0..len).into_par_iter().with_max_len(leaf).for_each_init(
+    // A cancelled job (`run` is false) ends the block: rayon stops handing
+    // out its other jobs instead of skipping them one by one.
+    let _cancelled = (0..len).into_par_iter().with_max_len(leaf).try_for_each_init(
         || Leaf::new(slots, timing),
         |leaf, offset| {
             let Slot { worker, batch } = leaf.slot.as_mut().expect("a thread's slot is present until its exit");
             leaf.jobs += 1;
-            batch.run(worker, JobId(block.first + offset as u64), &mut |b| result_tx.send(b).is_ok());
+            let ran = batch.run(worker, JobId(block.first + offset as u64), &mut |b| result_tx.send(b).is_ok());
+            if ran { Ok(()) } else { Err(()) }
         },
     );
 }

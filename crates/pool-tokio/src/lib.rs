@@ -148,7 +148,8 @@ async fn work(mut worker: Worker, jobs: Receiver<JobId>, results: ResultTx, cpu:
                 }
             }
         };
-        let Some(sleep) = worker.start(job) else { continue };
+        // Cancelled: leave the backlog queued (see `Worker::serve`).
+        let Some(sleep) = worker.start(job) else { break };
         if !sleep.is_zero() {
             tokio::time::sleep(sleep).await;
         }

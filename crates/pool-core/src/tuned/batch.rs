@@ -36,19 +36,20 @@ impl Batch {
 
     /// Runs `job` on `worker` (see [`Worker::run`]) into this batch, handing
     /// the batch to `deliver` before the job if the job is long, and after
-    /// it if the batch is then due. A skipped (cancelled) job adds nothing.
+    /// it if the batch is then due. A skipped (cancelled) job adds nothing
+    /// and returns `false`: the run is stopping.
     #[inline]
-    pub fn run(&mut self, worker: &mut Worker, job: JobId, deliver: &mut Deliver<'_>) {
+    pub fn run(&mut self, worker: &mut Worker, job: JobId, deliver: &mut Deliver<'_>) -> bool {
         let ran = worker.run_announced(job, |work_ns| {
             if self.hand_back_before(work_ns) {
                 self.hand_back(deliver);
             }
         });
-        if let Some((outcome, work_ns)) = ran {
-            if self.push(outcome, work_ns) {
-                self.hand_back(deliver);
-            }
+        let Some((outcome, work_ns)) = ran else { return false };
+        if self.push(outcome, work_ns) {
+            self.hand_back(deliver);
         }
+        true
     }
 
     /// Hands the results to `deliver`, if there are any and anyone listens

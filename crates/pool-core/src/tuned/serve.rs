@@ -33,7 +33,7 @@ pub fn serve(
 ) {
     let mut grain = Grain::new(limits.chunk);
     let mut batch = Batch::new(limits.batch);
-    while batch.is_open() {
+    'serving: while batch.is_open() {
         let run = queue.take(grain.size(), &mut || {
             worker.idle();
             batch.hand_back(&mut deliver);
@@ -41,7 +41,13 @@ pub fn serve(
         let Some(run) = run else { break };
         let start = Instant::now();
         for job in run.ids() {
-            batch.run(&mut worker, job, &mut deliver);
+            // Cancelled: stop here and leave the rest of the chunk and the
+            // queue (the caller counts them as never started), as
+            // `Worker::serve` does: draining them would cost time in
+            // proportion to the backlog.
+            if !batch.run(&mut worker, job, &mut deliver) {
+                break 'serving;
+            }
         }
         grain.observe(run.len as usize, start.elapsed());
     }

@@ -1,0 +1,87 @@
+//! How the command-line driver meets the signals that stop a program:
+//! SIGINT (Ctrl-C), SIGTERM (`kill`, `timeout`, systemd, container
+//! runtimes) and SIGHUP (a closed terminal). Each stops a run the same way:
+//! no new job starts, running jobs end, every worker exits, the summary is
+//! printed, and the status is 128 + the signal's number (130, 143, 129). A
+//! second signal quits at once with that signal's status.
+//!
+//! The three are blocked on the calling thread before anything else happens
+//! and one thread takes them with `sigwait`. Every thread started later
+//! inherits the mask, so there is no moment in which a signal finds no
+//! handler: one that comes before the watcher runs waits, pending, until it
+//! does. No handler runs in signal context (nothing here is `unsafe`).
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::SeqCst};
+
+use nix::sys::signal::{SigSet, Signal};
+
+use crate::cli::say;
+
+/// The signals that stop a run.
+pub const STOP_SIGNALS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
+
+/// The exit status after signal `signal` stopped a run: 128 + its number.
+pub fn exit_status(signal: Signal) -> u8 {
+    u8::try_from(128 + signal as i32).unwrap_or(u8::MAX)
+}
+
+/// The watcher of [`STOP_SIGNALS`] for one process (see the module docs).
+#[derive(Debug)]
+pub struct Signals {
+    cancel: Arc<AtomicBool>,
+    received: Arc<AtomicI32>,
+}
+
+impl Signals {
+    /// Blocks the stop signals on this thread (and so on every thread it
+    /// starts from now on) and starts the thread that takes them. `bin` names
+    /// the program in its messages.
+    pub fn watch(bin: &str) -> io::Result<Self> {
+        let set = STOP_SIGNALS.iter().fold(SigSet::empty(), |mut set, &s| {
+            set.add(s);
+            set
+        });
+        set.thread_block().map_err(io::Error::from)?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        let received = Arc::new(AtomicI32::new(0));
+        let (stop, got, bin) = (Arc::clone(&cancel), Arc::clone(&received), bin.to_owned());
+        let watcher = move || {
+            loop {
+                // `sigwait` fails only for an invalid set.
+                let Ok(signal) = set.wait() else { return };
+                if stop.load(SeqCst) {
+                    say(&format!("{bin}: {} again, quitting at once", name(signal)));
+                    std::process::exit(i32::from(exit_status(signal)));
+                }
+                got.store(signal as i32, SeqCst);
+                stop.store(true, SeqCst);
+                let again = if signal == Signal::SIGINT { "Ctrl-C again" } else { "send it again" };
+                say(&format!("{bin}: {}: letting running jobs end ({again} to quit at once)", name(signal)));
+            }
+        };
+        std::thread::Builder::new().name("signals".into()).stack_size(64 * 1024).spawn(watcher)?;
+        Ok(Signals { cancel, received })
+    }
+
+    /// The flag the first signal sets: hand it to the pool as its cancel flag.
+    pub fn cancel(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.cancel)
+    }
+
+    /// The signal that stopped the run, if one did.
+    pub fn received(&self) -> Option<Signal> {
+        Signal::try_from(self.received.load(SeqCst)).ok()
+    }
+}
+
+/// How the messages call a signal.
+fn name(signal: Signal) -> &'static str {
+    match signal {
+        Signal::SIGINT => "interrupted",
+        Signal::SIGTERM => "terminated (SIGTERM)",
+        Signal::SIGHUP => "hung up (SIGHUP)",
+        other => other.as_str(),
+    }
+}
