@@ -54,6 +54,8 @@ struct Coordinator<'a> {
     joined: Vec<bool>,
     /// Remote workers a job was reclaimed from.
     reclaimed_from: Vec<bool>,
+    /// Remote workers ended with [`Worker::gone`].
+    gone: Vec<bool>,
     ended: HashSet<u64>,
     last_event: String,
     /// The bound of a `--queue` run: jobs handed out and not yet ended.
@@ -168,6 +170,7 @@ impl<'a> Coordinator<'a> {
             proxies: crew.into_workers().map(Some).collect(),
             joined: vec![false; workers as usize],
             reclaimed_from: vec![false; workers as usize],
+            gone: vec![false; workers as usize],
             ended: HashSet::new(),
             last_event: "0-0".to_owned(),
             results,
@@ -339,6 +342,12 @@ impl Coordinator<'_> {
             .parse(lines)
             .map_err(|e| PoolError::Substrate(format!("worker {k} published a line that does not parse: {e}")))?;
         let slot = k as usize - 1;
+        if self.gone[slot] {
+            // Stalled past its lease and ended as gone, it came back: what
+            // it says now (its `exiting`; a result it may not publish) has
+            // no place in the log.
+            return Ok(());
+        }
         for record in records {
             let Some(proxy) = self.proxies[slot].as_mut() else {
                 return Err(PoolError::Substrate(format!("worker {k} published events after it exited")));
@@ -425,6 +434,7 @@ impl Coordinator<'_> {
             }
             if let Some(proxy) = self.proxies[i].take() {
                 if self.reclaimed_from[i] {
+                    self.gone[i] = true;
                     proxy.gone();
                 } else {
                     eprintln!("pool-redis: worker {} of run '{}' died without exiting", i + 1, self.keys.run);

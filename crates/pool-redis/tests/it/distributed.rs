@@ -89,6 +89,33 @@ fn a_worker_killed_mid_job_has_its_job_reclaimed() {
 }
 
 #[test]
+fn a_stalled_worker_whose_job_was_taken_over_reports_no_second_result() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let server = Server::start(&[]);
+    let args = ["--remote-workers", "2", "-j", "8", "--work", "sleep:400ms", "--lease", "500ms", "--format", "jsonl"];
+    let (mut coord, lines) = coordinator(&server, "stall", &args);
+    let mut remote = workers(&server, "stall", 2);
+    lines.wait_for("two jobs started", LIMIT, |ls| ls.iter().filter(|l| l.contains("\"started\"")).count() >= 2);
+    let stalled = Pid::from_raw(i32::try_from(remote[0].id()).unwrap());
+    kill(stalled, Signal::SIGSTOP).unwrap();
+    // Long enough for its lease to run out and the other worker to take
+    // its job over; then it wakes and finishes that job too.
+    lines.wait_for("a takeover", LIMIT, |ls| ls.iter().any(|l| l.contains("\"reclaimed\"")));
+    std::thread::sleep(Duration::from_millis(200));
+    kill(stalled, Signal::SIGCONT).unwrap();
+    let (status, stderr) = finish(&mut coord, "the coordinator", LIMIT);
+    // A second result would end the run with status 3 ("reported ended
+    // twice") and break the checker's rules.
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let log = lines.text();
+    assert_eq!(judge(Format::Jsonl, &log, 2, 8, Completeness::Complete), Summary::expected(2, 8, true), "{log}");
+    for w in &mut remote {
+        let _ = finish(w, "a remote worker", LIMIT);
+    }
+}
+
+#[test]
 fn ctrl_c_in_the_coordinator_tells_the_workers_to_exit() {
     let server = Server::start(&[]);
     let args = ["--remote-workers", "2", "-j", "200", "--work", "sleep:100ms", "--format", "jsonl"];
