@@ -53,6 +53,9 @@ pub struct Entry {
     pub build: Build,
     /// Flags added to every run of it (a flavor, say), before the cell's.
     pub args: &'static [&'static str],
+    /// For a tuned flavor, the name of the textbook program it is the tuned
+    /// form of (the report pairs the two, round by round).
+    pub tunes: Option<&'static str>,
     /// Whether it runs every job on one thread whatever `--workers` says: it
     /// is then run and shown once per workload, at 1 worker.
     pub one_worker: bool,
@@ -120,6 +123,7 @@ pub const PROGRAMS: &[Entry] = &[
         role: Role::Backend,
         build: Build::Cargo { package: "pool-std", bin: "pool-std" },
         args: &[],
+        tunes: None,
         one_worker: false,
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
@@ -131,6 +135,7 @@ pub const PROGRAMS: &[Entry] = &[
         role: Role::Backend,
         build: Build::Cargo { package: "pool-std", bin: "pool-std" },
         args: &["--flavor=tuned"],
+        tunes: Some("std"),
         one_worker: false,
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
@@ -142,6 +147,7 @@ pub const PROGRAMS: &[Entry] = &[
         role: Role::Backend,
         build: Build::Cargo { package: "pool-crossbeam", bin: "pool-crossbeam" },
         args: &[],
+        tunes: None,
         one_worker: false,
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
@@ -153,6 +159,7 @@ pub const PROGRAMS: &[Entry] = &[
         role: Role::Backend,
         build: Build::Cargo { package: "pool-crossbeam", bin: "pool-crossbeam" },
         args: &["--flavor=tuned"],
+        tunes: Some("crossbeam"),
         one_worker: false,
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
@@ -164,6 +171,7 @@ pub const PROGRAMS: &[Entry] = &[
         role: Role::Backend,
         build: Build::Cargo { package: "pool-tokio", bin: "pool-tokio" },
         args: &[],
+        tunes: None,
         one_worker: false,
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
@@ -175,6 +183,7 @@ pub const PROGRAMS: &[Entry] = &[
         role: Role::Backend,
         build: Build::Cargo { package: "pool-tokio", bin: "pool-tokio" },
         args: &["--flavor=tuned"],
+        tunes: Some("tokio"),
         one_worker: false,
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
@@ -186,6 +195,7 @@ pub const PROGRAMS: &[Entry] = &[
         role: Role::Backend,
         build: Build::Cargo { package: "pool-rayon", bin: "pool-rayon" },
         args: &[],
+        tunes: None,
         one_worker: false,
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
@@ -197,6 +207,7 @@ pub const PROGRAMS: &[Entry] = &[
         role: Role::Backend,
         build: Build::Cargo { package: "pool-rayon", bin: "pool-rayon" },
         args: &["--flavor=tuned"],
+        tunes: Some("rayon"),
         one_worker: false,
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
@@ -209,6 +220,7 @@ pub const PROGRAMS: &[Entry] = &[
         role: Role::Backend,
         build: Build::Cargo { package: "pool-redis", bin: "pool-redis" },
         args: &[],
+        tunes: None,
         one_worker: false,
         rgb: (0x8c, 0x56, 0x4b),
         per_job: PerJob::Micros,
@@ -220,6 +232,7 @@ pub const PROGRAMS: &[Entry] = &[
         role: Role::Baseline,
         build: Build::Cargo { package: "pool-core", bin: "pool-sequential" },
         args: &[],
+        tunes: None,
         one_worker: true,
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
@@ -231,6 +244,7 @@ pub const PROGRAMS: &[Entry] = &[
         role: Role::Reference,
         build: Build::Cargo { package: "bare-loop", bin: "bare-loop" },
         args: &[],
+        tunes: None,
         one_worker: true,
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
@@ -242,6 +256,7 @@ pub const PROGRAMS: &[Entry] = &[
         role: Role::Reference,
         build: Build::Go { dir: "references/gobyexample" },
         args: &[],
+        tunes: None,
         one_worker: false,
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
@@ -304,6 +319,11 @@ impl Program {
         self.entry().role != Role::Reference
     }
 
+    /// For a tuned flavor, the textbook program it is the tuned form of.
+    pub fn textbook(self) -> Option<Program> {
+        self.entry().tunes.map(Program::known)
+    }
+
     /// Its color in every plot.
     pub fn rgb(self) -> (u8, u8, u8) {
         self.entry().rgb
@@ -361,6 +381,7 @@ mod tests {
             assert_eq!(pair[0].entry().args, [] as [&str; 0], "{pair:?}");
             assert_eq!(pair[1].entry().args, ["--flavor=tuned"], "{pair:?}");
             assert_eq!(pair[1].name(), format!("{}-tuned", pair[0].name()));
+            assert_eq!((pair[0].textbook(), pair[1].textbook()), (None, Some(pair[0])));
         }
     }
 

@@ -147,6 +147,7 @@ pub fn headline(r: &Results) -> String {
         }
     }
 
+    s += &flavor_table(r);
     s += &broker_table(r);
 
     let timed: Vec<&CellResult> = r.cells.iter().filter(|c| c.ideal_s > 0.0).collect();
@@ -193,6 +194,101 @@ pub fn headline(r: &Results) -> String {
         s += ".\n";
     }
     s
+}
+
+/// Each tuned flavor against its textbook form, cell by cell: the
+/// makespan ratio tuned / textbook, paired by round (below 1: tuned is
+/// faster).
+fn flavor_table(r: &Results) -> String {
+    let pairs: Vec<(Program, Program)> = present_backends(r)
+        .into_iter()
+        .filter_map(|p| Some((p, p.textbook()?)))
+        .filter(|(_, t)| present_backends(r).contains(t))
+        .collect();
+    let cells: Vec<&CellResult> =
+        r.cells.iter().filter(|c| pairs.iter().any(|&(p, t)| c.ratio(p, t).is_some())).collect();
+    if pairs.is_empty() || cells.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "\nTuned / textbook makespan, paired by round (median and 95% interval; below 1: the tuned flavor is faster):\n\n| workload |",
+    );
+    for (p, _) in &pairs {
+        let _ = write!(s, " {p} |");
+    }
+    s += "\n|---|";
+    s += &"---:|".repeat(pairs.len());
+    s += "\n";
+    for c in cells {
+        let _ = write!(s, "| {} `{}` {}×{} |", c.workload.name(), c.spec, c.workers, thousands(c.jobs));
+        for &(p, t) in &pairs {
+            let text = c.ratio(p, t).map_or("–".to_owned(), |q| ratio(&q));
+            let _ = write!(s, " {text} |");
+        }
+        s += "\n";
+    }
+    s
+}
+
+/// The tuned flavors' targets: `noop` at 2 workers, the fastest ≤ 5 ns and
+/// every one ≤ 15 ns per job; the skewed load at 2 workers within 3% of
+/// ideal; no `sleep:10ms` cell distinguishably slower than textbook. (The
+/// `spin:100us` 2% target is every backend's, above.)
+fn tuned_targets(r: &Results, out: &mut Vec<Target>) {
+    let tuned: Vec<Program> = Program::all().filter(|p| p.textbook().is_some()).collect();
+    let stats_in =
+        |c: &CellResult, p: Program| c.backends.iter().find(|b| b.backend == p).and_then(|b| b.stats.clone());
+    let noop2 = r.cells.iter().find(|c| c.workload == Family::Overhead && c.workers == 2);
+    let measured: Vec<(Program, Stats)> =
+        noop2.map_or_else(Vec::new, |c| tuned.iter().filter_map(|&p| Some((p, stats_in(c, p)?))).collect());
+    let fastest = measured.iter().min_by(|a, b| a.1.overhead_ns.median.total_cmp(&b.1.overhead_ns.median));
+    out.push(match (noop2, fastest) {
+        (Some(c), Some((p, st))) => Target {
+            what: "fastest tuned flavor ≤ 5 ns per job (`noop`, 2 workers)".into(),
+            measured: format!("{p}: {} ns", spread(&st.overhead_ns)),
+            met: Some(st.overhead_ns.median <= 5.0),
+            evidence: evidence(r, c, *p, st),
+        },
+        _ => Target {
+            what: "fastest tuned flavor ≤ 5 ns per job (`noop`, 2 workers)".into(),
+            measured: "not in this run".into(),
+            met: None,
+            evidence: "–".into(),
+        },
+    });
+    if let Some(c) = noop2 {
+        for (p, st) in &measured {
+            out.push(Target {
+                what: format!("tuned ≤ 15 ns per job (`noop`, 2 workers): {p}"),
+                measured: format!("{} ns", spread(&st.overhead_ns)),
+                met: Some(st.overhead_ns.median <= 15.0),
+                evidence: evidence(r, c, *p, st),
+            });
+        }
+    }
+    let skewed = r.cells.iter().find(|c| c.workload == Family::Skewed && c.workers == 2);
+    for &p in &tuned {
+        let Some(c) = skewed else { break };
+        let Some(st) = stats_in(c, p) else { continue };
+        let q = st.makespan_over_measured_ideal.or(st.makespan_over_ideal);
+        out.push(Target {
+            what: format!("skewed `{}` at 2 workers within 3% of ideal: {p}", c.spec),
+            measured: q.as_ref().map_or("–".into(), |q| format!("{} of ideal", spread_ratio(q))),
+            met: q.map(|q| q.median <= 1.03),
+            evidence: evidence(r, c, p, &st),
+        });
+    }
+    for c in r.cells.iter().filter(|c| c.workload == Family::Sleep) {
+        for &p in &tuned {
+            let Some(q) = p.textbook().and_then(|t| c.ratio(p, t)) else { continue };
+            out.push(Target {
+                what: format!("`{}` {}×{}: {p} no slower than textbook", c.spec, c.workers, thousands(c.jobs)),
+                measured: format!("tuned / textbook {}", ratio(&q)),
+                met: Some(q.lo <= 1.0),
+                evidence: "paired by round; met unless the whole interval lies above 1".into(),
+            });
+        }
+    }
 }
 
 /// The cost of going distributed: `noop` jobs few enough for a broker,
@@ -369,6 +465,7 @@ fn targets(r: &Results) -> Vec<Target> {
             .unwrap_or_else(|| "–".into()),
     });
     broker_targets(r, &mut out);
+    tuned_targets(r, &mut out);
     let cost = r.traces.iter().filter(|t| t.tracing_cost_ns.is_some()).collect::<Vec<_>>();
     out.push(Target {
         what: "tracing cost per job stated".into(),
@@ -745,8 +842,42 @@ pub fn render(r: &Results) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::sample_results;
+    use super::super::tests::{backend, cell, sample_results};
     use super::*;
+
+    #[test]
+    fn tuned_flavors_are_paired_with_their_textbook_form_and_judged() {
+        let mut r = sample_results();
+        let (std, tuned) = (Program::known("std"), Program::known("std-tuned"));
+        r.cells = vec![
+            cell(
+                Family::Overhead,
+                "noop",
+                2,
+                10_000_000,
+                0.0,
+                vec![backend(std, 2, 0.0, &[2.0, 2.2, 2.1]), backend(tuned, 2, 0.0, &[0.1, 0.12, 0.11])],
+            ),
+            cell(
+                Family::Sleep,
+                "sleep:10ms",
+                100,
+                1_000,
+                0.1,
+                vec![backend(std, 100, 0.1, &[0.101, 0.102, 0.103]), backend(tuned, 100, 0.1, &[0.102, 0.104, 0.106])],
+            ),
+        ];
+        let h = headline(&r);
+        assert!(h.contains("| workload | std-tuned |"), "{h}");
+        assert!(h.contains("| overhead `noop` 2×10,000,000 | 0.052× (0.050–0.055) |"), "{h}");
+        let t = render(&r);
+        assert!(t.contains("| fastest tuned flavor ≤ 5 ns per job (`noop`, 2 workers) | std-tuned: 11.0 (10.0–12.0) ns | **missed** |"), "{t}");
+        assert!(
+            t.contains("| tuned ≤ 15 ns per job (`noop`, 2 workers): std-tuned | 11.0 (10.0–12.0) ns | met |"),
+            "{t}"
+        );
+        assert!(t.contains("| `sleep:10ms` 100×1,000: std-tuned no slower than textbook | tuned / textbook 1.02× (1.01–1.03) | **missed** |"), "{t}");
+    }
 
     #[test]
     fn headline_has_overhead_ratio_and_makespan_tables() {

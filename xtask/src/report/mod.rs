@@ -110,7 +110,7 @@ pub(crate) mod tests {
         assert_eq!(sig3(0.0), "0");
     }
 
-    fn backend(backend: Program, workers: u32, ideal_s: f64, makespans: &[f64]) -> ProgramResult {
+    pub(crate) fn backend(backend: Program, workers: u32, ideal_s: f64, makespans: &[f64]) -> ProgramResult {
         let samples = makespans
             .iter()
             .enumerate()
@@ -126,7 +126,7 @@ pub(crate) mod tests {
         ProgramResult { backend, workers, ideal_s, samples, failure: None, stats: None }
     }
 
-    fn cell(
+    pub(crate) fn cell(
         workload: Family,
         spec: &str,
         workers: u32,
