@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
-use pool_core::{Completeness, Format, Kind, Record, RunSummary, check};
+use pool_core::{Completeness, Format, Kind, Record, RunSpec, RunSummary, check};
 use serde::Serialize;
 
 use crate::child;
@@ -486,7 +486,10 @@ impl Bencher<'_> {
                         Err(why) => r.failure = Some(why),
                         Ok(RunOutput { summary: Some(s), .. }) => r.quiet_makespan_s.push(s.elapsed.as_secs_f64()),
                         Ok(RunOutput { run, summary: None }) => {
-                            match traced_makespan(&run.stdout, r.workers, cell.jobs) {
+                            match traced_makespan(
+                                &run.stdout,
+                                &RunSpec::new(r.workers, cell.jobs, cell.spec).seed(cell.seed),
+                            ) {
                                 Err(why) => r.failure = Some(why),
                                 Ok((end_s, records)) => {
                                     r.traced_makespan_s.push(end_s);
@@ -518,11 +521,10 @@ impl Bencher<'_> {
 
 /// A traced run's log, parsed and judged by the checker: its makespan (the
 /// last timestamp, seconds) and its records.
-fn traced_makespan(stdout: &[u8], workers: u32, jobs: u64) -> Result<(f64, Vec<Record>), String> {
+fn traced_makespan(stdout: &[u8], run: &RunSpec) -> Result<(f64, Vec<Record>), String> {
     let text = String::from_utf8_lossy(stdout);
     let records = Format::Jsonl.parse(&text).map_err(|e| format!("traced log does not parse: {e}"))?;
-    check(&records, workers, jobs, Completeness::Complete)
-        .map_err(|v| format!("traced log breaks the checker's rules: {v}"))?;
+    check(&records, run, Completeness::Complete).map_err(|v| format!("traced log breaks the checker's rules: {v}"))?;
     let end = records.iter().filter_map(|r| r.t_us).max().unwrap_or(0);
     Ok((end as f64 / 1e6, records))
 }

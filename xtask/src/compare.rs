@@ -68,7 +68,8 @@ fn readme_block(headline: &str) -> String {
     )
 }
 
-/// Runs the comparison. `Ok(false)` when a backend failed verification.
+/// Runs the comparison. `Ok(false)` when a backend failed verification or a
+/// timed or traced run failed.
 pub fn run(args: &Args) -> Result<bool> {
     let root = binaries::workspace_root();
     let out = args.out.clone().unwrap_or_else(|| root.join("results"));
@@ -114,10 +115,11 @@ pub fn run(args: &Args) -> Result<bool> {
     let passed: Vec<Program> =
         programs.iter().copied().filter(|p| binaries.contains_key(p) && !excluded.contains(p)).collect();
     let names = |bs: &[Program]| bs.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ");
+    let (ran, ok) = verification.iter().map(verify::CaseResult::passed).fold((0, 0), |(r, o), (a, b)| (r + a, o + b));
     eprintln!(
-        "xtask: verification: {} of {} cases on {}{}",
-        verify::suite().len(),
-        verify::suite().len(),
+        "xtask: verification: {ok} of {ran} runs passed ({} cases on {}; the sequential baseline runs only the \
+         one-worker cases){}",
+        verification.len(),
         names(&backends),
         if excluded.is_empty() {
             ": all the same".to_owned()
@@ -207,5 +209,24 @@ pub fn run(args: &Args) -> Result<bool> {
     if !excluded.is_empty() {
         eprintln!("xtask: verification failed for {}: see above; they were not benchmarked", names(&excluded));
     }
-    Ok(excluded.is_empty())
+    let failed_runs = failed_runs(&results);
+    for f in &failed_runs {
+        eprintln!("xtask: FAILED: {f}");
+    }
+    Ok(excluded.is_empty() && failed_runs.is_empty())
+}
+
+/// Every timed or traced run that failed (exited badly, timed out, or left a
+/// log the checker rejects), one line each: the report shows them too, and
+/// they make the command fail so CI sees them.
+fn failed_runs(results: &Results) -> Vec<String> {
+    let timed = results.cells.iter().flat_map(|c| {
+        c.backends.iter().filter_map(move |b| {
+            b.failure.as_ref().map(|f| format!("{} on {} {} × {} (timed): {f}", b.backend, c.spec, c.workers, c.jobs))
+        })
+    });
+    let traced = results.traces.iter().filter_map(|t| {
+        t.failure.as_ref().map(|f| format!("{} on {} {} × {} (traced): {f}", t.backend, t.spec, t.workers, t.jobs))
+    });
+    timed.chain(traced).collect()
 }

@@ -3,11 +3,13 @@
 //! `cargo xtask compare` builds every backend in release, verifies that they
 //! all do the same work (judged by pool-core's trace checker), then times
 //! them side by side in fresh processes and writes `results/` (REPORT.md,
-//! results.json, SVG plots). One module per concern: `verify`, `bench`,
+//! results.json, SVG plots); `cargo xtask check` judges a log a user has.
+//! One module per concern: `verify`, `check`, `bench`,
 //! `stats`, `latency`, `machine`, `report`.
 
 mod bench;
 mod binaries;
+mod check;
 mod child;
 mod compare;
 mod latency;
@@ -23,7 +25,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Exit status when a backend failed verification.
+/// Exit status when a backend failed verification or a timed or traced run failed.
 const EXIT_MISMATCH: u8 = 1;
 /// Exit status for bad usage or when the comparison could not run.
 const EXIT_ERROR: u8 = 2;
@@ -39,10 +41,17 @@ struct Cli {
 enum Command {
     /// Verify every backend does the same work, then benchmark them and write the reports.
     ///
-    /// Exit status: 0 when every backend passed verification and the reports were written; 1 when a backend
-    /// failed verification (it is reported and not benchmarked; the others are); 2 for bad usage or when the
-    /// comparison could not run (build failed, output not writable).
+    /// Exit status: 0 when every backend passed verification, every timed and traced run succeeded and the reports
+    /// were written; 1 when a backend failed verification (it is reported and not benchmarked; the others are) or a
+    /// timed or traced run failed or left a log the checker rejects (the report says which); 2 for bad usage or when
+    /// the comparison could not run (build failed, output not writable).
     Compare(compare::Args),
+    /// Judge a log from a file or standard input, with the flags the binary that wrote it was given.
+    ///
+    /// Exit status: 0, printing the canonical summary, when the log keeps every rule; 1, printing the first
+    /// violation (line and rule), when it does not; 2 for bad usage or an unreadable file.
+    #[command(allow_negative_numbers = true)]
+    Check(check::Args),
 }
 
 /// Logical cores available to this process.
@@ -80,6 +89,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Compare(args) => compare::run(&args),
+        Command::Check(args) => return check::main(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

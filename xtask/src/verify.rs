@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use pool_core::{Completeness, Event, Format, JobId, LoggedOutcome, Summary, WorkerId, check};
+use pool_core::{Completeness, Format, RunSpec, Summary, check, max_in_flight};
 use serde::Serialize;
 
 use crate::child::{self, Exit};
@@ -23,98 +23,66 @@ pub struct Case {
     pub name: &'static str,
     /// What it exercises.
     pub about: &'static str,
-    /// Workers.
-    pub workers: u32,
-    /// Jobs.
-    pub jobs: u64,
-    /// Work spec.
-    pub work: &'static str,
-    /// Bounded queue capacity, if any.
-    pub queue: Option<u32>,
-    /// Jobs made to panic.
-    pub panic_on: &'static [u64],
-    /// Log format of the run.
-    pub format: Format,
+    /// The run: flags, expected summary and exit status.
+    pub run: RunSpec,
+    /// Whether the log must show every worker running a job at once (W
+    /// workers given W long jobs): a pool that runs one job at a time fails.
+    pub needs_overlap: bool,
 }
 
-/// The suite. The seed runs once: it takes 2 s.
+/// The suite. The seed runs once: it takes 2 s. The sequential baseline runs
+/// only the one-worker cases (it runs every job on one worker by design).
 pub fn suite() -> Vec<Case> {
-    let case = |name, about, workers, jobs, work| Case {
+    let case = |name, about, workers, jobs, work: &str| Case {
         name,
         about,
-        workers,
-        jobs,
-        work,
-        queue: None,
-        panic_on: &[],
-        format: Format::Jsonl,
+        run: RunSpec::new(workers, jobs, work.parse().expect("the suite's specs parse")).format(Some(Format::Jsonl)),
+        needs_overlap: false,
+    };
+    let with = |mut c: Case, change: &dyn Fn(RunSpec) -> RunSpec| {
+        c.run = change(c.run);
+        c
     };
     vec![
         case("seed", "the seed: 3 workers, 5 jobs of sleep:1s", 3, 5, "sleep:1s"),
-        Case {
-            format: Format::Text,
-            ..case("one-worker", "1 worker: text output byte-identical", 1, 50, "spin:1us..200us")
-        },
+        with(case("one-worker", "1 worker: text output byte-identical", 1, 50, "spin:1us..200us"), &|r| {
+            r.format(Some(Format::Text))
+        }),
+        with(case("one-worker-failure", "1 worker: JSON lines, job 5 panics", 1, 2_000, "spin:0us..50us"), &|r| {
+            r.panics([5])
+        }),
         case("more-workers", "more workers than jobs", 8, 3, "spin:2ms"),
         case("zero-jobs", "zero jobs: every worker still exits", 4, 0, "noop"),
         case("skewed", "skewed spin:10us~5ms (log-uniform)", 3, 60, "spin:10us~5ms"),
-        Case { queue: Some(2), ..case("bounded", "bounded queue (--queue 2)", 3, 300, "spin:1us..50us") },
+        with(case("bounded", "bounded queue (--queue 2)", 3, 300, "spin:1us..50us"), &|r| r.queue(2)),
         case("tiny-jobs", "many tiny jobs (100,000 noop)", 4, 100_000, "noop"),
-        Case { panic_on: &[3, 7], ..case("failures", "jobs 3 and 7 panic: failed, not lost", 2, 10, "noop") },
+        with(case("failures", "jobs 3 and 7 panic: failed, not lost", 2, 10, "noop"), &|r| r.panics([3, 7])),
+        Case {
+            needs_overlap: true,
+            ..case("concurrency", "4 workers, 4 jobs of sleep:200ms: all 4 at once", 4, 4, "sleep:200ms")
+        },
     ]
 }
 
 impl Case {
-    /// The flags of this case's run.
-    pub fn args(&self, backend: Program) -> Vec<String> {
-        let workers = if backend.is_baseline() { 1 } else { self.workers };
-        let format = match self.format {
-            Format::Text => "text",
-            Format::Jsonl => "jsonl",
-        };
-        let mut args = vec![
-            format!("--workers={workers}"),
-            format!("--jobs={}", self.jobs),
-            format!("--work={}", self.work),
-            format!("--format={format}"),
-        ];
-        if let Some(q) = self.queue {
-            args.push(format!("--queue={q}"));
-        }
-        if !self.panic_on.is_empty() {
-            let ids: Vec<String> = self.panic_on.iter().map(u64::to_string).collect();
-            args.push(format!("--panic-on={}", ids.join(",")));
-        }
-        args
+    /// Whether `program` runs this case: the sequential baseline runs only
+    /// the one-worker cases.
+    pub fn runs_on(&self, program: Program) -> bool {
+        !program.is_baseline() || self.run.workers == 1
     }
 
-    /// The exit status a correct run ends with: 1 when jobs are made to fail.
-    pub fn expected_exit(&self) -> i32 {
-        if self.panic_on.is_empty() { 0 } else { 1 }
-    }
-
-    /// The canonical summary every backend's log must reduce to.
-    pub fn expected(&self, workers: u32) -> Summary {
-        let mut summary = Summary::expected(workers, self.jobs, self.format == Format::Jsonl);
-        for &j in self.panic_on {
-            summary.jobs[j as usize - 1] = LoggedOutcome::Failed(format!("job {j} panicked (--panic-on)"));
-        }
-        summary
-    }
-
-    /// The exact text a one-worker run prints: job after job, then the exit.
-    pub fn expected_text(&self) -> Option<Vec<u8>> {
-        if self.format != Format::Text || self.workers != 1 || !self.panic_on.is_empty() {
+    /// The exact text a one-worker text run prints, job after job, then the
+    /// exit — written out here, not by the formatter the backends use.
+    pub fn expected_text(&self) -> Option<String> {
+        let r = &self.run;
+        if r.format != Some(Format::Text) || r.workers != 1 || !r.panic_on.is_empty() {
             return None;
         }
-        let mut text = Vec::new();
-        let w = WorkerId(1);
-        for j in (1..=self.jobs).map(JobId) {
-            Format::Text.write(&mut text, 0, w, &Event::Started { job: j });
-            Format::Text.write(&mut text, 0, w, &Event::Finished { job: j, result: None });
+        let mut text = String::new();
+        for j in 1..=r.jobs {
+            text += &format!("worker 1 started  job {j}\nworker 1 finished job {j}\n");
         }
-        Format::Text.write(&mut text, 0, w, &Event::Exiting);
-        Some(text)
+        Some(text + "worker 1 exiting\n")
     }
 }
 
@@ -139,20 +107,31 @@ impl fmt::Display for Mismatch {
 /// first difference from a correct run.
 pub fn judge(case: &Case, backend: Program, exit: Exit, stdout: &[u8]) -> Result<Summary, Mismatch> {
     let fail = |detail: String| Mismatch { backend, case: case.name.to_owned(), detail };
-    if exit != Exit::Code(case.expected_exit()) {
-        return Err(fail(format!("{exit}, expected exit status {}", case.expected_exit())));
+    let run = &case.run;
+    let status = i32::from(run.expected_exit());
+    if exit != Exit::Code(status) {
+        return Err(fail(format!("{exit}, expected exit status {status}")));
     }
     let text = std::str::from_utf8(stdout).map_err(|e| fail(format!("output is not UTF-8: {e}")))?;
-    let records = case.format.parse(text).map_err(|e| fail(format!("log does not parse: {e}")))?;
-    let workers = if backend.is_baseline() { 1 } else { case.workers };
-    let summary = check(&records, workers, case.jobs, Completeness::Complete)
+    let format = run.format.expect("verification runs are logged");
+    let records = format.parse(text).map_err(|e| fail(format!("log does not parse: {e}")))?;
+    let summary = check(&records, run, Completeness::Complete)
         .map_err(|v| fail(format!("log breaks the checker's rules: {v}")))?;
-    if let Some(diff) = case.expected(workers).first_difference(&summary) {
+    if let Some(diff) = run.expected().first_difference(&summary) {
         return Err(fail(format!("summary differs: expected {diff}")));
     }
     if let Some(want) = case.expected_text() {
-        if let Some(diff) = first_line_difference(&want, stdout) {
+        if let Some(diff) = first_line_difference(want.as_bytes(), stdout) {
             return Err(fail(format!("text not byte-identical to the seed's: {diff}")));
+        }
+    }
+    if case.needs_overlap {
+        let most = max_in_flight(&records).unwrap_or(0);
+        if most != run.workers as usize {
+            return Err(fail(format!(
+                "ran at most {most} jobs at once: {} workers given {} jobs of {} must run them all at once",
+                run.workers, run.jobs, run.work
+            )));
         }
     }
     Ok(summary)
@@ -185,24 +164,34 @@ pub struct CaseResult {
     pub case: String,
     /// What it exercises.
     pub about: String,
-    /// Per backend: `None` when it passed, or its mismatch.
+    /// Per backend that ran the case: `None` when it passed, or its
+    /// mismatch. A program that does not run the case has no entry.
     pub outcomes: BTreeMap<Program, Option<Mismatch>>,
 }
 
-/// Runs one case on every backend, side by side (verification is not
-/// timed, and the seed's sleeps overlap).
+impl CaseResult {
+    /// How many programs ran the case, and how many of them passed.
+    pub fn passed(&self) -> (usize, usize) {
+        (self.outcomes.len(), self.outcomes.values().filter(|m| m.is_none()).count())
+    }
+}
+
+/// Runs one case on every backend that runs it (see [`Case::runs_on`]),
+/// side by side (verification is not timed, and the seed's sleeps overlap).
+/// A program that does not run the case has no entry.
 pub fn run_case(case: &Case, binaries: &BTreeMap<Program, PathBuf>, backends: &[Program]) -> CaseResult {
     let outcomes = std::thread::scope(|s| {
         let handles: Vec<_> = backends
             .iter()
+            .filter(|&&b| case.runs_on(b))
             .map(|&backend| {
                 let path = &binaries[&backend];
                 s.spawn(move || {
                     let mut cmd = Command::new(path);
-                    cmd.args(backend.entry().args).args(case.args(backend));
+                    cmd.args(backend.entry().args).args(case.run.args());
                     let verdict = match child::run(&mut cmd, true, Duration::from_secs(120)) {
                         Ok(run) => judge(case, backend, run.exit, &run.stdout).err().map(|mut m| {
-                            if run.exit != Exit::Code(case.expected_exit()) {
+                            if run.exit != Exit::Code(i32::from(case.run.expected_exit())) {
                                 m.detail += &format!(" ({})", run.last_error_line());
                             }
                             m
@@ -220,6 +209,8 @@ pub fn run_case(case: &Case, binaries: &BTreeMap<Program, PathBuf>, backends: &[
 
 #[cfg(test)]
 mod tests {
+    use pool_core::{Event, JobId, LoggedOutcome, WorkerId};
+
     use super::*;
 
     fn case(name: &str) -> Case {
@@ -302,10 +293,11 @@ mod tests {
     #[test]
     fn one_worker_text_must_be_the_seeds_to_the_byte() {
         let c = case("one-worker");
-        let want = c.expected_text().unwrap();
-        assert!(judge(&c, Program::known("sequential"), Exit::Code(0), &want).is_ok());
+        let text = c.expected_text().unwrap();
+        assert!(text.starts_with("worker 1 started  job 1\nworker 1 finished job 1\nworker 1 started  job 2\n"));
+        assert!(text.ends_with("worker 1 finished job 50\nworker 1 exiting\n"));
+        assert!(judge(&c, Program::known("sequential"), Exit::Code(0), text.as_bytes()).is_ok());
         // Swap two whole jobs: the checker accepts it, the bytes do not.
-        let text = String::from_utf8(want).unwrap();
         let mut lines: Vec<&str> = text.lines().collect();
         lines.swap(0, 2);
         lines.swap(1, 3);
@@ -321,9 +313,80 @@ mod tests {
     #[test]
     fn failures_are_expected_with_their_message() {
         let c = case("failures");
-        let s = c.expected(2);
+        let s = c.run.expected();
         assert_eq!(s.jobs[2], LoggedOutcome::Failed("job 3 panicked (--panic-on)".into()));
         assert_eq!(s.counts(), (8, 2, 0));
-        assert!(c.args(Program::known("sequential")).contains(&"--workers=1".to_owned()));
+        assert_eq!(
+            c.run.args(),
+            ["--workers=2", "--jobs=10", "--work=noop", "--seed=24301", "--format=jsonl", "--panic-on=3,7"]
+        );
+    }
+
+    #[test]
+    fn the_sequential_baseline_runs_only_the_one_worker_cases() {
+        let ran: Vec<&str> =
+            suite().iter().filter(|c| c.runs_on(Program::known("sequential"))).map(|c| c.name).collect();
+        assert_eq!(ran, ["one-worker", "one-worker-failure"]);
+        assert!(suite().iter().all(|c| c.runs_on(Program::known("std"))));
+    }
+
+    /// A timed log of `concurrency` (4 workers, 4 jobs of 200 ms): each job
+    /// `(worker, start µs)`, ending 200 ms later; then every worker exits
+    /// (at its time, after any job ending then).
+    fn concurrency_log(starts: [(u32, u64); 4], exits: [u64; 4]) -> Vec<u8> {
+        let mut lines = Vec::new();
+        for (j, (w, t)) in (1..).zip(starts) {
+            lines.push((t, 0, format!(r#"{{"t_us":{t},"worker":{w},"event":"started","job":{j}}}"#)));
+            let end = t + 200_000;
+            lines.push((
+                end,
+                0,
+                format!(r#"{{"t_us":{end},"worker":{w},"event":"finished","job":{j},"result":{}}}"#, 2 * j),
+            ));
+        }
+        for (w, t) in (1..).zip(exits) {
+            lines.push((t, 1, format!(r#"{{"t_us":{t},"worker":{w},"event":"exiting"}}"#)));
+        }
+        lines.sort();
+        lines.into_iter().map(|(.., l)| l + "\n").collect::<String>().into_bytes()
+    }
+
+    #[test]
+    fn the_concurrency_case_needs_every_worker_at_once() {
+        let c = case("concurrency");
+        let good = concurrency_log([(1, 10), (2, 20), (3, 30), (4, 40)], [200_010, 200_020, 200_030, 200_040]);
+        assert!(judge(&c, Program::known("crossbeam"), Exit::Code(0), &good).is_ok());
+        // Two workers at a time: a valid log, but not a pool of four.
+        let halves =
+            concurrency_log([(1, 0), (2, 0), (1, 200_000), (2, 200_000)], [400_000, 400_000, 400_001, 400_001]);
+        let m = judge(&c, Program::known("std"), Exit::Code(0), &halves).unwrap_err();
+        assert_eq!(
+            m.detail,
+            "ran at most 2 jobs at once: 4 workers given 4 jobs of sleep:200ms must run them all at once"
+        );
+    }
+
+    #[test]
+    fn a_worker_that_exits_while_jobs_remain_is_caught() {
+        // Workers 2 to 4 exit at once; worker 1 runs every job.
+        let c = case("concurrency");
+        let early = concurrency_log([(1, 0), (1, 200_000), (1, 400_000), (1, 600_000)], [800_000, 0, 0, 0]);
+        let m = judge(&c, Program::known("tokio"), Exit::Code(0), &early).unwrap_err();
+        assert!(m.detail.contains("a worker exits only when no job is left"), "{m}");
+    }
+
+    #[test]
+    fn a_job_that_skips_its_sleep_is_caught() {
+        // The seed's 1 s jobs, each done in 5 µs.
+        let c = case("seed");
+        let mut events = vec![(1, started(1)), (1, finished(1, 2)), (2, started(2)), (2, finished(2, 4))];
+        events.extend([(3, started(3)), (3, finished(3, 6)), (1, started(4)), (1, finished(4, 8))]);
+        events.extend([(2, started(5)), (2, finished(5, 10)), (1, Event::Exiting), (2, Event::Exiting)]);
+        events.push((3, Event::Exiting));
+        let m = judge(&c, Program::known("rayon"), Exit::Code(0), &jsonl(&events)).unwrap_err();
+        assert!(
+            m.detail.contains("line 2: job 1 took 1 µs from start to finish, too short for its planned sleep"),
+            "{m}"
+        );
     }
 }

@@ -3,8 +3,28 @@
 //! output" means across backends, whatever order their lines came in.
 
 use std::fmt;
+use std::time::Duration;
 
-use crate::{Event, JobId, Record, WorkerId};
+use crate::{Event, JobId, Kind, Record, RunSpec, Work, WorkerId};
+
+/// How much shorter than its planned wait a `sleep` job may look in the log:
+/// a sleep never ends early, so this covers only the microsecond rounding of
+/// the timestamps and clock granularity. A skipped sleep of more than this
+/// is caught.
+pub const SLEEP_SLACK: Duration = Duration::from_millis(1);
+
+/// A `spin` job may take as little as `1 / SPIN_DIVISOR` of its planned time,
+/// less [`SLEEP_SLACK`]: the spin loop is calibrated once per process, and a
+/// core that speeds up after calibration (turbo, a quiet neighbour) runs it
+/// faster. Generous on purpose: it catches a spin that was skipped, not one
+/// that ran fast.
+pub const SPIN_DIVISOR: u32 = 4;
+
+/// How much planned work a worker may still start after another worker has
+/// exited, beyond the one job it may already have taken: a worker that
+/// claims jobs in chunks (the tuned flavor) holds at most about this much
+/// unstarted when the queue runs dry.
+pub const HOLD: Duration = Duration::from_millis(1);
 
 /// What became of one job, as the log tells it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,8 +134,8 @@ enum JobState {
     Ended,
 }
 
-/// Judges `log` (records in line order) of a run of `workers` workers over
-/// jobs `1..=jobs`. The rules:
+/// Judges `log` (records in line order) of `run`: a run of `run.workers`
+/// workers over jobs `1..=run.jobs` doing `run.work()`. The rules:
 ///
 /// - every job `1..=jobs` starts exactly once and then finishes or fails
 ///   exactly once, on the worker that started it;
@@ -132,7 +152,23 @@ enum JobState {
 ///   unfinished was taken over);
 /// - results are `j * 2`;
 /// - a worker's timestamps never go back.
-pub fn check(log: &[Record], workers: u32, jobs: u64, completeness: Completeness) -> Result<Summary, Violation> {
+///
+/// With timestamps (JSON lines), also:
+///
+/// - the work was done: a finished job's service time (`t_us` of `finished`
+///   less `t_us` of `started`) is no shorter than its planned sleep less
+///   [`SLEEP_SLACK`], or than its planned spin divided by [`SPIN_DIVISOR`]
+///   less [`SLEEP_SLACK`];
+/// - workers leave only when no work is left (complete runs): in time order,
+///   once any worker has exited, each other worker starts at most the one
+///   job it had already taken, and beyond it at most [`HOLD`] of planned
+///   work (a chunk). A job started again after a reclaim is exempt. (Not
+///   "no start at all after an exit": a worker stamps `started` just after
+///   taking the job, so a start may be stamped after another worker saw the
+///   queue empty and exited.)
+pub fn check(log: &[Record], run: &RunSpec, completeness: Completeness) -> Result<Summary, Violation> {
+    let (workers, jobs) = (run.workers, run.jobs);
+    let work = run.work();
     let nworkers = workers as usize;
     let mut state = vec![JobState::Unseen; usize::try_from(jobs).expect("job count fits in memory")];
     let mut outcomes = vec![LoggedOutcome::NotStarted; state.len()];
@@ -141,6 +177,8 @@ pub fn check(log: &[Record], workers: u32, jobs: u64, completeness: Completeness
     let mut reclaimed_from = vec![false; nworkers];
     let mut last_t = vec![0u64; nworkers];
     let mut in_flight = 0usize;
+    let mut started_at = vec![0u64; state.len()];
+    let mut reclaimed = vec![false; state.len()];
 
     for record in log {
         let fail = |message: String| Violation { line: record.line, message };
@@ -180,6 +218,7 @@ pub fn check(log: &[Record], workers: u32, jobs: u64, completeness: Completeness
                 }
                 state[j] = JobState::Running { worker: w, line: record.line };
                 running[wi] = Some(*job);
+                started_at[j] = record.t_us.unwrap_or_default();
             }
             Event::Finished { job, .. } | Event::Failed { job, .. } => {
                 let j = job_index(*job)?;
@@ -190,6 +229,12 @@ pub fn check(log: &[Record], workers: u32, jobs: u64, completeness: Completeness
                         return Err(fail(format!("job {job} started on worker {worker} but ended on worker {w}")));
                     }
                     JobState::Running { .. } => {}
+                }
+                if let (Event::Finished { .. }, Some(t)) = (&record.event, record.t_us) {
+                    let took = Duration::from_micros(t.saturating_sub(started_at[j]));
+                    if let Some(rule) = too_short(&work, *job, took) {
+                        return Err(fail(rule));
+                    }
                 }
                 outcomes[j] = match &record.event {
                     Event::Finished { result: Some(r), .. } if *r != job.expected_result() => {
@@ -241,6 +286,7 @@ pub fn check(log: &[Record], workers: u32, jobs: u64, completeness: Completeness
                 }
                 state[j] = JobState::Unseen;
                 reclaimed_from[fi] = true;
+                reclaimed[j] = true;
             }
         }
     }
@@ -258,7 +304,111 @@ pub fn check(log: &[Record], workers: u32, jobs: u64, completeness: Completeness
     if let Some(w) = (0..nworkers).find(|&w| !exited[w] && !reclaimed_from[w]) {
         return Err(at_end(format!("worker {} never exited", w + 1)));
     }
+    if completeness == Completeness::Complete {
+        no_work_left_at_an_exit(log, &work, nworkers, &reclaimed)?;
+    }
     Ok(Summary { workers, jobs: outcomes })
+}
+
+/// The work rule: `None` if `job`, which took `took` from start to finish,
+/// may have done its planned work, or the rule it breaks.
+fn too_short(work: &Work, job: JobId, took: Duration) -> Option<String> {
+    let planned = work.duration(job);
+    let (what, least) = match work.spec().kind {
+        Kind::Noop => return None,
+        Kind::Sleep => ("sleep", planned.checked_sub(SLEEP_SLACK)?),
+        Kind::Spin => ("spin", (planned / SPIN_DIVISOR).checked_sub(SLEEP_SLACK)?),
+    };
+    (took < least).then(|| {
+        format!(
+            "job {job} took {} µs from start to finish, too short for its planned {what} of {} µs (at least {} µs)",
+            took.as_micros(),
+            planned.as_micros(),
+            least.as_micros()
+        )
+    })
+}
+
+/// Started and exiting records in time order (exits after starts stamped
+/// the same microsecond), or `None` for a log without timestamps.
+fn starts_and_exits(log: &[Record]) -> Option<Vec<&Record>> {
+    let mut events = Vec::new();
+    for r in log {
+        let rank = match r.event {
+            Event::Started { .. } => 0,
+            Event::Exiting => 1,
+            _ => continue,
+        };
+        events.push((r.t_us?, rank, r.line, r));
+    }
+    events.sort_unstable_by_key(|&(t, rank, line, _)| (t, rank, line));
+    Some(events.into_iter().map(|(.., r)| r).collect())
+}
+
+/// The rule that workers leave only when no work is left (see [`check`]).
+fn no_work_left_at_an_exit(log: &[Record], work: &Work, workers: usize, reclaimed: &[bool]) -> Result<(), Violation> {
+    let Some(events) = starts_and_exits(log) else { return Ok(()) };
+    let mut first_exit: Option<&Record> = None;
+    // Per worker: jobs started since the first exit, and their planned work
+    // beyond the first.
+    let mut since = vec![(0u32, Duration::ZERO); workers];
+    for r in events {
+        match (&r.event, first_exit) {
+            (Event::Exiting, None) => first_exit = Some(r),
+            (Event::Started { job }, Some(exit)) if !reclaimed[job.0 as usize - 1] => {
+                let held = &mut since[r.worker.0 as usize - 1];
+                held.0 += 1;
+                if held.0 > 1 {
+                    held.1 += work.duration(*job);
+                }
+                if held.1 > HOLD {
+                    return Err(Violation {
+                        line: r.line,
+                        message: format!(
+                            "worker {} started job {job} at {} µs, its job number {} since worker {} exited at {} µs \
+                             (line {}): a worker exits only when no job is left",
+                            r.worker,
+                            r.t_us.unwrap_or_default(),
+                            held.0,
+                            exit.worker,
+                            exit.t_us.unwrap_or_default(),
+                            exit.line
+                        ),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The most jobs the log shows running at once, in time order (a job that
+/// ends the same microsecond another starts does not overlap it); `None`
+/// for a log without timestamps. A pool of W workers given W long jobs at
+/// once must show W.
+pub fn max_in_flight(log: &[Record]) -> Option<usize> {
+    let mut events = Vec::with_capacity(log.len());
+    for r in log {
+        let (rank, job) = match r.event {
+            Event::Finished { job, .. } | Event::Failed { job, .. } | Event::Reclaimed { job, .. } => (0, job),
+            Event::Started { job } => (1, job),
+            Event::Exiting => continue,
+        };
+        events.push((r.t_us?, rank, r.line, job));
+    }
+    events.sort_unstable();
+    let mut running = std::collections::HashSet::new();
+    let mut most = 0;
+    for (_, rank, _, job) in events {
+        if rank == 1 {
+            running.insert(job);
+            most = most.max(running.len());
+        } else {
+            running.remove(&job);
+        }
+    }
+    Some(most)
 }
 
 #[cfg(test)]
@@ -266,9 +416,13 @@ mod tests {
     use super::*;
     use crate::Format;
 
+    fn noop(workers: u32, jobs: u64) -> RunSpec {
+        RunSpec::new(workers, jobs, "noop".parse().unwrap())
+    }
+
     fn run(log: &str, workers: u32, jobs: u64) -> Result<Summary, Violation> {
         let records = Format::Jsonl.parse(log).expect("test log parses");
-        check(&records, workers, jobs, Completeness::Complete)
+        check(&records, &noop(workers, jobs), Completeness::Complete)
     }
 
     /// A log in a compact notation: `t w s j` (started), `t w f j r`
@@ -384,20 +538,20 @@ mod tests {
     #[test]
     fn partial_logs_allow_unstarted_jobs_only() {
         let records = Format::Jsonl.parse(&log("0 1 s 2; 1 1 f 2 4; 2 1 e")).unwrap();
-        let summary = check(&records, 1, 3, Completeness::Partial).unwrap();
+        let summary = check(&records, &noop(1, 3), Completeness::Partial).unwrap();
         assert_eq!(
             summary.jobs,
             vec![LoggedOutcome::NotStarted, LoggedOutcome::Finished(Some(4)), LoggedOutcome::NotStarted]
         );
         let records = Format::Jsonl.parse(&log("0 1 s 2; 2 1 e")).unwrap();
-        assert!(check(&records, 1, 3, Completeness::Partial).is_err());
+        assert!(check(&records, &noop(1, 3), Completeness::Partial).is_err());
     }
 
     #[test]
     fn text_logs_check_without_results_or_time() {
         let text = "worker 1 started  job 1\nworker 2 exiting\nworker 1 finished job 1\nworker 1 exiting\n";
         let records = Format::Text.parse(text).unwrap();
-        assert_eq!(check(&records, 2, 1, Completeness::Complete).unwrap(), Summary::expected(2, 1, false));
+        assert_eq!(check(&records, &noop(2, 1), Completeness::Complete).unwrap(), Summary::expected(2, 1, false));
     }
 
     #[test]
@@ -409,5 +563,110 @@ mod tests {
         assert_eq!(a.first_difference(&b).unwrap(), "job 2: finished with 4 vs failed: x");
         assert_eq!(a.first_difference(&Summary::expected(3, 3, true)).unwrap(), "2 workers vs 3");
         assert_eq!(a.first_difference(&Summary::expected(2, 2, true)).unwrap(), "3 jobs vs 2");
+    }
+
+    fn with_work(log_text: &str, workers: u32, jobs: u64, work: &str) -> Result<Summary, Violation> {
+        let records = Format::Jsonl.parse(&log(log_text)).expect("test log parses");
+        check(&records, &RunSpec::new(workers, jobs, work.parse().unwrap()), Completeness::Complete)
+    }
+
+    #[test]
+    fn a_job_that_skips_its_sleep_is_caught() {
+        // A 1 s sleep that ended 1 µs after it began.
+        let err = with_work("0 1 s 1; 1 1 f 1 2; 2 1 e", 1, 1, "sleep:1s").unwrap_err();
+        assert_eq!(err.line, 2);
+        assert_eq!(
+            err.message,
+            "job 1 took 1 µs from start to finish, too short for its planned sleep of 1000000 µs (at least 999000 µs)"
+        );
+        assert!(with_work("0 1 s 1; 1000000 1 f 1 2; 1000001 1 e", 1, 1, "sleep:1s").is_ok());
+        // The slack is 1 ms, no more.
+        assert!(with_work("0 1 s 1; 999000 1 f 1 2; 1000001 1 e", 1, 1, "sleep:1s").is_ok());
+        assert!(with_work("0 1 s 1; 998999 1 f 1 2; 1000001 1 e", 1, 1, "sleep:1s").is_err());
+        // Text logs have no time: nothing to judge.
+        let text = "worker 1 started  job 1\nworker 1 finished job 1\nworker 1 exiting\n";
+        let records = Format::Text.parse(text).unwrap();
+        let spec = RunSpec::new(1, 1, "sleep:1s".parse().unwrap());
+        assert!(check(&records, &spec, Completeness::Complete).is_ok());
+    }
+
+    #[test]
+    fn a_spin_may_run_fast_but_not_be_skipped() {
+        // spin:20ms: at least a quarter, less 1 ms: 4 ms.
+        assert!(with_work("0 1 s 1; 4000 1 f 1 2; 4001 1 e", 1, 1, "spin:20ms").is_ok());
+        let err = with_work("0 1 s 1; 3999 1 f 1 2; 4001 1 e", 1, 1, "spin:20ms").unwrap_err();
+        assert!(err.message.contains("too short for its planned spin of 20000 µs (at least 4000 µs)"), "{err}");
+        // Short spins are not judged: calibration is too rough for them.
+        assert!(with_work("0 1 s 1; 0 1 f 1 2; 1 1 e", 1, 1, "spin:4ms").is_ok());
+        // A failed job is not judged: it may have panicked before its work.
+        assert!(with_work("0 1 s 1; 1 1 x 1; 2 1 e", 1, 1, "sleep:1s").is_ok());
+    }
+
+    #[test]
+    fn ranged_work_is_judged_job_by_job_from_the_seed() {
+        let spec = RunSpec::new(1, 2, "sleep:10ms..20ms".parse().unwrap()).seed(3);
+        let planned: Vec<u64> = (1..=2).map(|j| spec.work().duration(JobId(j)).as_micros() as u64).collect();
+        let (a, b) = (planned[0], planned[1]);
+        let good = log(&format!("0 1 s 1; {a} 1 f 1 2; {a} 1 s 2; {} 1 f 2 4; {} 1 e", a + b, a + b));
+        assert!(check(&Format::Jsonl.parse(&good).unwrap(), &spec, Completeness::Complete).is_ok());
+        let short = log(&format!("0 1 s 1; {a} 1 f 1 2; {a} 1 s 2; {} 1 f 2 4; {} 1 e", a + b - 1001, a + b));
+        let err = check(&Format::Jsonl.parse(&short).unwrap(), &spec, Completeness::Complete).unwrap_err();
+        assert_eq!(err.line, 4, "{err}");
+    }
+
+    #[test]
+    fn a_worker_that_exits_while_jobs_remain_is_caught() {
+        // Worker 2 exits at once; worker 1 runs every job.
+        let early = "0 2 e; 1 1 s 1; 10001 1 f 1 2; 10002 1 s 2; 20002 1 f 2 4; 20003 1 s 3; 30003 1 f 3 6; 30004 1 e";
+        let err = with_work(early, 2, 3, "sleep:10ms").unwrap_err();
+        assert_eq!(err.line, 4, "{err}");
+        assert_eq!(
+            err.message,
+            "worker 1 started job 2 at 10002 µs, its job number 2 since worker 2 exited at 0 µs (line 1): \
+             a worker exits only when no job is left"
+        );
+        // In time order, whatever the line order: worker 2's line came last.
+        let late_line =
+            "1 1 s 1; 10001 1 f 1 2; 10002 1 s 2; 20002 1 f 2 4; 20003 1 s 3; 30003 1 f 3 6; 30004 1 e; 0 2 e";
+        assert_eq!(with_work(late_line, 2, 3, "sleep:10ms").unwrap_err().line, 3);
+        // A cancelled run's workers leave with jobs left: not judged.
+        let records = Format::Jsonl.parse(&log(early)).unwrap();
+        let spec = RunSpec::new(2, 3, "sleep:10ms".parse().unwrap());
+        assert!(check(&records, &spec, Completeness::Partial).is_ok());
+    }
+
+    #[test]
+    fn a_start_stamped_just_after_an_exit_is_the_job_already_taken() {
+        // Worker 1 took job 3 before the queue ran dry, and stamped its start
+        // after worker 2 exited: allowed, once per worker.
+        let race = "0 1 s 1; 0 2 s 2; 10000 1 f 1 2; 10000 2 f 2 4; 10005 1 s 3; 10001 2 e; 20005 1 f 3 6; 20006 1 e";
+        assert!(with_work(race, 2, 3, "sleep:10ms").is_ok());
+        // A chunk of short jobs held when the queue ran dry: allowed up to
+        // HOLD (1 ms) of planned work beyond the first job.
+        let chunk = |jobs: u64| {
+            let mut events = vec!["0 2 e".to_owned()];
+            for j in 1..=jobs {
+                events.push(format!("{} 1 s {j}; {} 1 f {j} {}", 100 * j, 100 * j + 100, 2 * j));
+            }
+            events.push(format!("{} 1 e", 100 * jobs + 100));
+            with_work(&events.join("; "), 2, jobs, "spin:100us")
+        };
+        assert!(chunk(11).is_ok(), "{:?}", chunk(11));
+        assert_eq!(chunk(12).unwrap_err().line, 24);
+    }
+
+    #[test]
+    fn max_in_flight_counts_overlap_in_time_order() {
+        let parse = |l: &str| Format::Jsonl.parse(&log(l)).unwrap();
+        let overlap = parse("0 1 s 1; 1 2 s 2; 5 1 f 1 2; 6 2 f 2 4; 7 1 e; 7 2 e");
+        assert_eq!(max_in_flight(&overlap), Some(2));
+        // Back to back: one ends the microsecond the other starts.
+        let serial = parse("0 1 s 1; 5 1 f 1 2; 5 2 s 2; 9 2 f 2 4; 9 1 e; 9 2 e");
+        assert_eq!(max_in_flight(&serial), Some(1));
+        // Line order does not matter.
+        let shuffled = parse("1 2 s 2; 6 2 f 2 4; 7 2 e; 0 1 s 1; 5 1 f 1 2; 7 1 e");
+        assert_eq!(max_in_flight(&shuffled), Some(2));
+        let text = Format::Text.parse("worker 1 started  job 1\nworker 1 finished job 1\nworker 1 exiting\n").unwrap();
+        assert_eq!(max_in_flight(&text), None);
     }
 }

@@ -29,7 +29,9 @@ mod worker;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use check::{Completeness, LoggedOutcome, Summary, Violation, check};
+pub use check::{
+    Completeness, HOLD, LoggedOutcome, SLEEP_SLACK, SPIN_DIVISOR, Summary, Violation, check, max_in_flight,
+};
 pub use event::{Event, Format, ParseError, Record};
 pub use flavor::Flavor;
 pub use ids::{JobId, WorkerId};

@@ -17,7 +17,7 @@ use rand_pcg::Pcg64Mcg;
 
 use crate::{
     Backend, Completeness, Format, JobId, JobOutcome, Log, LoggedOutcome, Pool, PoolConfig, PoolError, RunReport,
-    RunSpec, Summary, Work, check,
+    RunSpec, Summary, Work, check, max_in_flight,
 };
 
 pub mod mutant;
@@ -117,10 +117,12 @@ fn check_outcomes(case: &RunSpec, run: &Run) {
     assert_eq!((run.report.finished, run.report.failed, run.report.skipped), (finished, failed, 0));
 }
 
-/// Parses and checks a log, panicking with the violation.
-pub fn judge(format: Format, log: &str, workers: u32, jobs: u64, completeness: Completeness) -> Summary {
+/// Parses a log of `run` (in its format) and checks it, panicking with the
+/// violation.
+pub fn judge(log: &str, run: &RunSpec, completeness: Completeness) -> Summary {
+    let format = run.format.expect("a run with a log");
     let records = format.parse(log).unwrap_or_else(|e| panic!("log does not parse: {e}\n{log}"));
-    check(&records, workers, jobs, completeness).unwrap_or_else(|v| panic!("log breaks a rule: {v}"))
+    check(&records, run, completeness).unwrap_or_else(|v| panic!("log breaks a rule: {v}"))
 }
 
 /// The main conformance check: runs `case` traced as JSON lines and as text
@@ -136,7 +138,7 @@ where
         let run = run::<B>(case).unwrap_or_else(|e| panic!("{} {case:?}: {e}", B::NAME));
         check_outcomes(case, &run);
         let Some(format) = format else { continue };
-        let summary = judge(format, &run.log, case.workers, case.jobs, Completeness::Complete);
+        let summary = judge(&run.log, case, Completeness::Complete);
         let expected = case.expected();
         if let Some(diff) = summary.first_difference(&expected) {
             panic!("{} {case:?} ({format:?}): summary differs from the expected one: {diff}", B::NAME);
@@ -165,6 +167,98 @@ where
 {
     let run = run::<B>(&case(1, jobs, "noop").format(Some(Format::Text))).expect("runs");
     assert_eq!(run.log, one_worker_text(jobs));
+}
+
+/// The oracle written out, not computed: job `j` yields `2 j` and job 4,
+/// made to panic, fails with its message — literal values, so a change to
+/// the shared oracle (`JobId::expected_result`, `RunSpec::expected`) cannot
+/// pass everywhere at once.
+pub fn literal_results<B: Backend>()
+where
+    B::Options: 'static,
+{
+    let run = run::<B>(&case(3, 6, "noop").panics([4]).format(None)).expect("runs");
+    let mut got: Vec<(u64, Result<u64, String>)> = run.outcomes.into_iter().map(|o| (o.job.0, o.result)).collect();
+    got.sort_by_key(|(j, _)| *j);
+    let want = [
+        (1, Ok(2)),
+        (2, Ok(4)),
+        (3, Ok(6)),
+        (4, Err("job 4 panicked (--panic-on)".to_owned())),
+        (5, Ok(10)),
+        (6, Ok(12)),
+    ];
+    assert_eq!(got, want, "{}", B::NAME);
+}
+
+/// The log's lines written out, not formatted by the code under test
+/// (`Format::write`): one worker, three jobs, job 2 failing, in both
+/// formats (JSON lines with their timestamps removed).
+pub fn literal_lines<B: Backend>()
+where
+    B::Options: 'static,
+{
+    let text = run::<B>(&case(1, 3, "noop").panics([2]).format(Some(Format::Text))).expect("runs").log;
+    assert_eq!(
+        text,
+        "worker 1 started  job 1\nworker 1 finished job 1\n\
+         worker 1 started  job 2\nworker 1 failed   job 2: job 2 panicked (--panic-on)\n\
+         worker 1 started  job 3\nworker 1 finished job 3\nworker 1 exiting\n",
+        "{}",
+        B::NAME
+    );
+    let json = run::<B>(&case(1, 3, "noop").panics([2])).expect("runs").log;
+    let untimed: Vec<String> = json
+        .lines()
+        .map(|l| {
+            let rest = l.strip_prefix("{\"t_us\":").unwrap_or_else(|| panic!("no t_us first: {l}"));
+            let digits = rest.find(|c: char| !c.is_ascii_digit()).expect("a number");
+            format!("{{{}", rest[digits..].strip_prefix(',').expect("a comma after t_us"))
+        })
+        .collect();
+    assert_eq!(
+        untimed,
+        [
+            r#"{"worker":1,"event":"started","job":1}"#,
+            r#"{"worker":1,"event":"finished","job":1,"result":2}"#,
+            r#"{"worker":1,"event":"started","job":2}"#,
+            r#"{"worker":1,"event":"failed","job":2,"error":"job 2 panicked (--panic-on)"}"#,
+            r#"{"worker":1,"event":"started","job":3}"#,
+            r#"{"worker":1,"event":"finished","job":3,"result":6}"#,
+            r#"{"worker":1,"event":"exiting"}"#,
+        ],
+        "{}",
+        B::NAME
+    );
+}
+
+/// The case that needs a pool: W workers given W jobs of `sleep:200ms` at
+/// once must run them all at once (the log's most jobs in flight is W).
+pub fn concurrency_case() -> RunSpec {
+    case(4, 4, "sleep:200ms")
+}
+
+/// Runs [`concurrency_case`] and returns the most jobs the log shows in
+/// flight, after the usual conformance checks.
+pub fn jobs_in_flight<B: Backend>() -> usize
+where
+    B::Options: 'static,
+{
+    let case = concurrency_case();
+    let run = run::<B>(&case).expect("runs");
+    check_outcomes(&case, &run);
+    judge(&run.log, &case, Completeness::Complete);
+    let records = Format::Jsonl.parse(&run.log).expect("parses");
+    max_in_flight(&records).expect("JSON lines have timestamps")
+}
+
+/// A pool runs its workers at once: see [`concurrency_case`].
+pub fn runs_jobs_at_once<B: Backend>()
+where
+    B::Options: 'static,
+{
+    let case = concurrency_case();
+    assert_eq!(jobs_in_flight::<B>(), case.workers as usize, "{}: {} workers did not overlap", B::NAME, case.workers);
 }
 
 /// Seeded random workloads, judged by [`conform`].
@@ -214,7 +308,7 @@ where
         }
     })
     .expect("runs");
-    let summary = judge(Format::Jsonl, &run.log, case.workers, case.jobs, Completeness::Partial);
+    let summary = judge(&run.log, &case, Completeness::Partial);
     let (finished, failed, not_started) = summary.counts();
     // When the caller sees the 10th result, at most one more waits in the
     // result queue and each worker holds one more (waiting to hand it back,
@@ -248,7 +342,7 @@ where
         }
     })
     .expect("runs");
-    let summary = judge(Format::Jsonl, &run.log, case.workers, case.jobs, Completeness::Partial);
+    let summary = judge(&run.log, &case, Completeness::Partial);
     let (finished, failed, not_started) = summary.counts();
     assert_eq!((finished, failed), (run.report.finished, run.report.failed));
     assert!(not_started > 0, "{}: every job ran", B::NAME);
@@ -283,7 +377,7 @@ where
     let message = err.downcast_ref::<&str>().copied().or(err.downcast_ref::<String>().map(String::as_str));
     assert_eq!(message, Some("caller gives up"));
     let log = String::from_utf8(sink.contents()).unwrap();
-    let summary = judge(Format::Jsonl, &log, case.workers, case.jobs, Completeness::Partial);
+    let summary = judge(&log, &case, Completeness::Partial);
     assert!(summary.counts().2 > 0, "the pool stopped early");
 }
 
@@ -296,7 +390,7 @@ where
     let case = case(3, 300, "noop").queue(2);
     let run = run_with::<B>(&case, |_, _| std::thread::sleep(Duration::from_micros(200))).expect("runs");
     check_outcomes(&case, &run);
-    judge(Format::Jsonl, &run.log, case.workers, case.jobs, Completeness::Complete);
+    judge(&run.log, &case, Completeness::Complete);
 }
 
 /// A pool of zero workers, or more than the backend's limit, is refused at
@@ -349,7 +443,7 @@ pub fn binary_runs_the_seed(bin: &str, concurrent: bool) {
     assert!(out.status.success(), "{bin}: {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 13, "{stdout}");
-    let summary = judge(Format::Text, &stdout, 3, 5, Completeness::Complete);
+    let summary = judge(&stdout, &RunSpec::default(), Completeness::Complete);
     assert_eq!(summary, Summary::expected(3, 5, false));
     assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     // A sanity bound, not a benchmark: five 1 s jobs on three workers must
@@ -386,7 +480,8 @@ pub fn assert_spread_like_the_seed(text_log: &str) {
 pub fn binary_writes_json_lines(bin: &str) {
     let (out, _) = run_binary(bin, &["-w", "4", "-j", "300", "--work", "spin:1us..30us", "--format", "jsonl"]);
     assert!(out.status.success(), "{bin}: {}", String::from_utf8_lossy(&out.stderr));
-    let summary = judge(Format::Jsonl, std::str::from_utf8(&out.stdout).unwrap(), 4, 300, Completeness::Complete);
+    let summary =
+        judge(std::str::from_utf8(&out.stdout).unwrap(), &case(4, 300, "spin:1us..30us"), Completeness::Complete);
     assert_eq!(summary, Summary::expected(4, 300, true));
 }
 
@@ -428,7 +523,7 @@ pub fn binary_panic_on(bin: &str) {
         let stdout = String::from_utf8(out.stdout).unwrap();
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert_eq!(out.status.code(), Some(1), "{bin} {args:?}: {stderr}");
-        let summary = judge(format, &stdout, 3, 40, Completeness::Complete);
+        let summary = judge(&stdout, &case.clone().format(Some(format)), Completeness::Complete);
         assert_eq!(summary.first_difference(&case.clone().format(Some(format)).expected()), None, "{bin} {args:?}");
         let failed_line = match format {
             Format::Text => "failed   job 11: job 11 panicked (--panic-on)",
@@ -449,7 +544,7 @@ pub fn binary_every_job_panics(bin: &str) {
     let (out, _) = run_binary(bin, &args);
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(1), "{bin}: {stderr}");
-    let summary = judge(Format::Jsonl, std::str::from_utf8(&out.stdout).unwrap(), 4, 30, Completeness::Complete);
+    let summary = judge(std::str::from_utf8(&out.stdout).unwrap(), &case(4, 30, "noop"), Completeness::Complete);
     assert_eq!(summary.counts(), (0, 30, 0));
     assert!(stderr.contains("0 finished, 30 failed"), "{bin}: {stderr}");
     assert_no_panic_report(bin, &args, &stderr);
@@ -621,7 +716,7 @@ pub fn binary_stopped_by(bin: &str, signal: nix::sys::signal::Signal) {
 
     let code = i32::from(crate::signals::exit_status(signal));
     assert_eq!(status.code(), Some(code), "{bin}: {status:?} after {signal}; stderr: {stderr}");
-    let summary = judge(Format::Jsonl, &log, workers, jobs, Completeness::Partial);
+    let summary = judge(&log, &case(workers, jobs, "sleep:100ms"), Completeness::Partial);
     let (finished, failed, not_started) = summary.counts();
     assert_eq!(failed, 0);
     assert!(not_started > 0, "{bin}: every job ran in {took:?} after {signal}");
@@ -705,7 +800,7 @@ pub fn binary_early_signal(bin: &str) {
             continue;
         }
         assert_eq!(status.code(), Some(143), "{bin}: {status:?} after SIGTERM at {delay_us} us; stderr: {stderr}");
-        let summary = judge(Format::Jsonl, &log, workers, jobs, Completeness::Partial);
+        let summary = judge(&log, &case(workers, jobs, "sleep:10ms"), Completeness::Partial);
         let (finished, failed, not_started) = summary.counts();
         let expected = format!("{finished} finished, {failed} failed, {not_started} never started (interrupted)");
         assert!(stderr.contains(&expected), "{bin}: stderr lacks {expected:?}: {stderr}");
@@ -734,7 +829,7 @@ pub fn binary_sigint_with_a_backlog(bin: &str) {
     let mut stderr = String::new();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     assert_eq!(status.code(), Some(130), "{bin}: {status:?}; stderr: {stderr}");
-    let summary = judge(Format::Jsonl, &log, workers, jobs, Completeness::Partial);
+    let summary = judge(&log, &case(workers, jobs, "sleep:50ms"), Completeness::Partial);
     let (finished, failed, not_started) = summary.counts();
     assert_eq!(finished + failed + not_started, jobs);
     let expected = format!("{finished} finished, 0 failed, {not_started} never started (interrupted)");
@@ -923,16 +1018,43 @@ where
     }
 }
 
-/// Defines the conformance suite as `#[test]`s for a backend type.
+/// Defines the conformance suite as `#[test]`s for a backend type. Add
+/// `concurrent = false` for the sequential baseline, which runs one job at a
+/// time by design.
 #[macro_export]
 macro_rules! conformance_tests {
     ($backend:ty) => {
-        $crate::conformance_tests!($backend, mod conformance);
+        $crate::conformance_tests!($backend, mod conformance, concurrent = true);
     };
     ($backend:ty, mod $name:ident) => {
+        $crate::conformance_tests!($backend, mod $name, concurrent = true);
+    };
+    ($backend:ty, concurrent = $concurrent:expr) => {
+        $crate::conformance_tests!($backend, mod conformance, concurrent = $concurrent);
+    };
+    ($backend:ty, mod $name:ident, concurrent = $concurrent:expr) => {
         mod $name {
             use $crate::testing::{self, case};
             type B = $backend;
+
+            /// A pool runs W jobs at once; the sequential baseline
+            /// (`concurrent = false`) runs one at a time and must be caught.
+            #[test]
+            fn runs_jobs_at_once() {
+                if $concurrent {
+                    testing::runs_jobs_at_once::<B>();
+                } else {
+                    assert_eq!(testing::jobs_in_flight::<B>(), 1);
+                }
+            }
+            #[test]
+            fn literal_results() {
+                testing::literal_results::<B>();
+            }
+            #[test]
+            fn literal_lines() {
+                testing::literal_lines::<B>();
+            }
 
             #[test]
             fn seed() {

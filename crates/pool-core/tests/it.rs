@@ -1,7 +1,7 @@
 //! The shared conformance suite, run against the sequential baseline, so the
 //! suite itself is checked on the simplest correct pool.
 
-pool_core::conformance_tests!(pool_core::Sequential);
+pool_core::conformance_tests!(pool_core::Sequential, concurrent = false);
 pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-sequential"), concurrent = false);
 
 /// Planted defects: each caught in-process and through the binary's exit
@@ -9,7 +9,7 @@ pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-sequential"), concurrent = fal
 mod mutants {
     use std::panic::{self, AssertUnwindSafe};
 
-    use pool_core::testing::mutant::{DuplicateOutcome, LostOutcome, WrongResult};
+    use pool_core::testing::mutant::{DuplicateOutcome, EarlyExit, LostOutcome, SkipSleep, WrongResult};
     use pool_core::testing::{self, case, run_binary};
     use pool_core::{Backend, BadOutcome, Ledger};
 
@@ -20,7 +20,14 @@ mod mutants {
     where
         B::Options: 'static,
     {
-        let err = panic::catch_unwind(AssertUnwindSafe(|| testing::conform::<B>(&case(2, 10, "noop"))))
+        conformance_failure_on::<B>(&case(2, 10, "noop"))
+    }
+
+    fn conformance_failure_on<B: Backend>(run: &pool_core::RunSpec) -> String
+    where
+        B::Options: 'static,
+    {
+        let err = panic::catch_unwind(AssertUnwindSafe(|| testing::conform::<B>(run)))
             .expect_err("the conformance check passed a defective backend");
         err.downcast_ref::<String>().cloned().or(err.downcast_ref::<&str>().map(|s| (*s).to_owned())).unwrap()
     }
@@ -70,5 +77,27 @@ mod mutants {
         assert!(conformance_failure::<LostOutcome>().contains("every job's outcome comes back"));
         assert_eq!(ledger_verdict::<LostOutcome>(), BadOutcome::Missing { job: 3, count: 1 });
         binary_exits_3("lost-outcome", "job 3 never came back (1 job missing)");
+    }
+
+    /// Caught in-process by the checker; through `cargo xtask check` on the
+    /// logged fixture (`xtask/tests/check.rs`).
+    #[test]
+    fn a_worker_that_exits_while_jobs_remain() {
+        let message = conformance_failure_on::<EarlyExit>(&case(2, 4, "sleep:10ms"));
+        assert!(message.contains("a worker exits only when no job is left"), "{message}");
+        assert!(message.contains("since worker 2 exited"), "{message}");
+        // And the concurrency case sees one job at a time.
+        let err = panic::catch_unwind(testing::runs_jobs_at_once::<EarlyExit>).expect_err("caught");
+        assert!(
+            err.downcast_ref::<String>().is_some_and(|m| m.contains("did not overlap") || m.contains("exits only"))
+        );
+    }
+
+    /// Caught in-process by the checker's work rule; through `cargo xtask
+    /// check` on the logged fixture (`xtask/tests/check.rs`).
+    #[test]
+    fn a_job_that_skips_its_sleep() {
+        let message = conformance_failure_on::<SkipSleep>(&case(2, 3, "sleep:50ms"));
+        assert!(message.contains("too short for its planned sleep of 50000 µs"), "{message}");
     }
 }

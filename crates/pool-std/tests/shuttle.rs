@@ -78,12 +78,12 @@ fn model(case: &RunSpec, stop: Stop) {
             // Every job exactly once; the log complete and as expected.
             assert_eq!(outcomes.len() as u64, case.jobs, "every job ran");
             assert_eq!(report.skipped, 0);
-            let summary = judge(Format::Jsonl, &log, case.workers, case.jobs, Completeness::Complete);
+            let summary = judge(&log, case, Completeness::Complete);
             assert_eq!(summary.first_difference(&expected), None);
         }
         Stop::CancelAfterFirst => {
             // Each job ran once or not at all; every worker still exited.
-            let summary: Summary = judge(Format::Jsonl, &log, case.workers, case.jobs, Completeness::Partial);
+            let summary: Summary = judge(&log, case, Completeness::Partial);
             let (finished, failed, not_started) = summary.counts();
             assert_eq!(finished + failed, outcomes.len() as u64);
             // The pool's own counts agree with the log, and a job it skipped

@@ -164,7 +164,7 @@ mod tests {
             assert_eq!((report.finished, report.failed), (298, 2), "{cpu_jobs:?}");
             assert_eq!(sum, 300 * 301 - 14 - 600, "{cpu_jobs:?}");
             let log = String::from_utf8(sink.contents()).unwrap();
-            let summary = judge(Format::Jsonl, &log, 5, 300, Completeness::Complete);
+            let summary = judge(&log, &case, Completeness::Complete);
             assert_eq!(summary, case.expected(), "{cpu_jobs:?}");
         }
     }

@@ -735,8 +735,10 @@ pub fn render(r: &Results) -> String {
     s += &programs(r);
     s += "\n## Verification\n\nBefore anything is timed, every backend runs each case below as a subprocess with \
           `--format jsonl` (the one-worker case with the seed's text format); pool-core's trace checker judges each \
-          log, and its canonical summary must equal the expected one, so all backends' summaries are identical. A \
-          backend that fails is not benchmarked.\n\n";
+          log (with JSON lines also that each job took its planned time and that no worker left while jobs remained), \
+          and its canonical summary must equal the expected one, so all backends' summaries are identical; the \
+          `concurrency` case also needs every worker running at once. A backend that fails is not benchmarked. \
+          \"not run\": the sequential baseline runs only the one-worker cases (it runs every job on one worker).\n\n";
     if r.verification.is_empty() {
         s += "(no verification in this run)\n";
     } else {
@@ -755,7 +757,7 @@ pub fn render(r: &Results) -> String {
                 let mark = match case.outcomes.get(b) {
                     Some(None) => "same",
                     Some(Some(_)) => "**DIFFERS**",
-                    None => "–",
+                    None => "not run",
                 };
                 let _ = write!(s, " {mark} |");
             }

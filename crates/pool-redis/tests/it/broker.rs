@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use pool_core::Completeness;
-use pool_core::Format;
-use pool_core::testing::judge;
+use pool_core::testing::{case, judge};
 
 use crate::support::{BIN, Lines, Server, finish, pool_redis};
 
@@ -119,7 +118,7 @@ fn the_broker_lost_mid_run_is_status_3_and_no_hang() {
     // What was logged happened: every job that started ended, every worker
     // exited, no result is wrong.
     std::thread::sleep(Duration::from_millis(100));
-    judge(Format::Jsonl, &lines.text(), 3, 1_000_000, Completeness::Partial);
+    judge(&lines.text(), &case(3, 1_000_000, "sleep:1ms"), Completeness::Partial);
 }
 
 fn private_dirs(pid: u32) -> Vec<std::path::PathBuf> {

@@ -3,7 +3,7 @@
 use std::process::Child;
 use std::time::Duration;
 
-use pool_core::testing::judge;
+use pool_core::testing::{case, judge};
 use pool_core::{Completeness, Event, Format, LoggedOutcome, Summary};
 
 use crate::support::{Lines, Server, finish, interrupt, pool_redis};
@@ -45,7 +45,11 @@ fn remote_workers_run_every_job_once_and_exit() {
     assert_eq!(status.code(), Some(1), "job 7 failed: {stderr}");
     assert!(stderr.contains("39 finished, 1 failed") && stderr.contains("results check out"), "{stderr}");
     all_exit_with(&mut remote, 0);
-    let summary = judge(Format::Text, &lines.text(), 3, 40, Completeness::Complete);
+    let summary = judge(
+        &lines.text(),
+        &case(3, 40, "spin:0us..2ms").panics([7]).format(Some(Format::Text)),
+        Completeness::Complete,
+    );
     let mut expected = Summary::expected(3, 40, false);
     expected.jobs[6] = LoggedOutcome::Failed("job 7 panicked (--panic-on)".into());
     assert_eq!(summary, expected);
@@ -69,7 +73,11 @@ fn a_worker_killed_mid_job_has_its_job_reclaimed() {
     // Every job finished once, with its result, and the log holds under the
     // reclaim rule.
     let log = lines.text();
-    assert_eq!(judge(Format::Jsonl, &log, 3, 12, Completeness::Complete), Summary::expected(3, 12, true), "{log}");
+    assert_eq!(
+        judge(&log, &case(3, 12, "sleep:300ms"), Completeness::Complete),
+        Summary::expected(3, 12, true),
+        "{log}"
+    );
     let records = Format::Jsonl.parse(&log).unwrap();
     let reclaims: Vec<_> = records
         .iter()
@@ -126,7 +134,8 @@ fn ctrl_c_in_the_coordinator_tells_the_workers_to_exit() {
     let (status, stderr) = finish(&mut coord, "the interrupted coordinator", Duration::from_secs(10));
     assert_eq!(status.code(), Some(130), "{stderr}");
     all_exit_with(&mut remote, 0);
-    let (finished, failed, not_started) = judge(Format::Jsonl, &lines.text(), 2, 200, Completeness::Partial).counts();
+    let (finished, failed, not_started) =
+        judge(&lines.text(), &case(2, 200, "sleep:100ms"), Completeness::Partial).counts();
     assert_eq!(failed, 0);
     assert!(not_started > 0, "every job ran after Ctrl-C");
     assert!(stderr.contains(&format!("{finished} finished, 0 failed, {not_started} never started")), "{stderr}");
