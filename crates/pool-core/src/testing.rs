@@ -950,8 +950,8 @@ pub fn bounded_memory_jobs() -> u64 {
 }
 
 /// `-j N --work noop --quiet --queue 1024` runs in flat memory: the peak RSS
-/// of the child stays under [`MEMORY_BOUND`], and the result sum checks out.
-/// N is [`bounded_memory_jobs`].
+/// of the child (see [`run_measuring_peak_rss`]) stays under [`MEMORY_BOUND`],
+/// and the results check out. N is [`bounded_memory_jobs`].
 pub fn binary_bounded_memory(bin: &str) {
     binary_bounded_memory_of(bin, bounded_memory_jobs());
 }
