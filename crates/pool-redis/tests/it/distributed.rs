@@ -118,7 +118,7 @@ fn a_stalled_worker_whose_job_was_taken_over_reports_no_second_result() {
     // twice") and break the checker's rules.
     assert_eq!(status.code(), Some(0), "{stderr}");
     let log = lines.text();
-    assert_eq!(judge(Format::Jsonl, &log, 2, 8, Completeness::Complete), Summary::expected(2, 8, true), "{log}");
+    assert_eq!(judge(&log, &case(2, 8, "noop"), Completeness::Complete), Summary::expected(2, 8, true), "{log}"); // relayed stamps: see above
     for w in &mut remote {
         let _ = finish(w, "a remote worker", LIMIT);
     }
