@@ -130,8 +130,10 @@ pub struct PrivateServer {
 
 /// The reaper: waits for a line on its standard input. `done` means we
 /// stopped the server ourselves; end of file means we ended without
-/// unwinding, so it stops the server. Either way it removes the folder.
-const REAPER: &str = r#"read line; if [ "$line" != done ]; then kill -TERM "$1" 2>/dev/null; n=0; while kill -0 "$1" 2>/dev/null && [ $n -lt 300 ]; do sleep 0.01; n=$((n+1)); done; fi; rm -rf "$2""#;
+/// unwinding, so it kills the server (SIGKILL: the server keeps nothing, and
+/// it may have been started with termination signals held back, which it
+/// inherits). Either way it removes the folder.
+const REAPER: &str = r#"read line; if [ "$line" != done ]; then kill -KILL "$1" 2>/dev/null; n=0; while kill -0 "$1" 2>/dev/null && [ $n -lt 300 ]; do sleep 0.01; n=$((n+1)); done; fi; rm -rf "$2""#;
 
 /// Finds `name` in the directories of `$PATH`.
 pub fn find_on_path(name: &str) -> Option<PathBuf> {
@@ -142,6 +144,10 @@ pub fn find_on_path(name: &str) -> Option<PathBuf> {
 impl PrivateServer {
     /// Starts one from PATH and waits until it accepts connections.
     pub fn start() -> Result<PrivateServer, PoolError> {
+        // A signal between starting the server and starting its reaper
+        // would leave the server running after we end: hold signals until
+        // both run (the children start with an empty mask).
+        let _held = crate::signals::hold();
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let fail = |what: &str, e: std::io::Error| {
             PoolError::Substrate(format!("cannot start a private redis-server: {what}: {e}"))

@@ -14,6 +14,33 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
 /// Blocks, on the calling thread, the signals a program may handle. Call it
 /// first thing in every thread that uses a broker connection.
 pub(crate) fn quiet_signals() {
+    // Failing leaves the mask as it was: the thread may then see EINTR,
+    // which ends the run with an error rather than a wrong result.
+    let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&caught()), None);
+}
+
+/// The calling thread's signal mask as it was before [`hold`]; dropping it
+/// restores the mask, and a signal that came meanwhile is delivered then.
+pub(crate) struct Held(Option<SigSet>);
+
+/// Holds the signals back on the calling thread until the guard drops: for
+/// a step a signal must not cut in two (starting the private broker: a
+/// server started and its reaper not yet would outlive the process).
+pub(crate) fn hold() -> Held {
+    let mut old = SigSet::empty();
+    Held(pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&caught()), Some(&mut old)).ok().map(|()| old))
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(old) = self.0.take() {
+            let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+        }
+    }
+}
+
+/// The signals a program may catch, or that end it.
+fn caught() -> SigSet {
     let mut set = SigSet::empty();
     for signal in [
         Signal::SIGINT,
@@ -28,7 +55,5 @@ pub(crate) fn quiet_signals() {
     ] {
         set.add(signal);
     }
-    // Failing leaves the mask as it was: the thread may then see EINTR,
-    // which ends the run with an error rather than a wrong result.
-    let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
+    set
 }
