@@ -153,7 +153,23 @@ impl Ledger {
 
     /// Records one outcome. The first thing wrong is kept; later outcomes
     /// are still counted.
+    #[inline]
     pub fn record(&mut self, outcome: &JobOutcome) {
+        // The common case, first: the lowest id not yet back comes back
+        // finished, right, and not made to fail. Then there is nothing to
+        // mark: the window is empty and the base moves on (the same state
+        // `enter` would reach, in a few instructions).
+        let job = outcome.job.0;
+        if job == self.base && self.window.is_empty() && job <= self.jobs && self.panic_on.is_empty() {
+            if let Ok(r) = outcome.result {
+                if r == job.wrapping_mul(2) && outcome.worker.0.wrapping_sub(1) < self.workers {
+                    self.base += 1;
+                    self.finished += 1;
+                    self.sum += u128::from(r);
+                    return;
+                }
+            }
+        }
         if let Err(bad) = self.enter(outcome) {
             self.first_bad.get_or_insert(bad);
         }
