@@ -52,8 +52,8 @@ pub struct Cli<O: Args> {
     /// Print no event lines; a one-line summary goes to stderr.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Bound the job queue (and result queue) to N entries; the producer waits while it is full.
-    #[arg(long, value_name = "N")]
+    /// Bound the job queue (and result queue) to N entries, at most 1048576; the producer waits while it is full.
+    #[arg(long, value_name = "N", value_parser = parse_queue)]
     pub queue: Option<NonZeroUsize>,
     /// Which form of the backend: the textbook pool, or tuned (adaptive chunks of jobs, batched results). The sequential baseline ignores it.
     #[arg(long, value_enum, default_value_t)]
@@ -75,6 +75,31 @@ impl<O: Args> Cli<O> {
         Ok(spec)
     }
 }
+
+/// The largest `--queue`: a bounded queue is for bounding memory, and every
+/// backend's bounded channel allocates its capacity up front (a run's queue
+/// is also cut to its number of jobs). Leave `--queue` out for an unbounded
+/// queue.
+pub const MAX_QUEUE: usize = 1 << 20;
+
+/// Parses `--queue`: a whole number from 1 to [`MAX_QUEUE`], surrounding
+/// whitespace ignored as in every flag.
+fn parse_queue(s: &str) -> Result<NonZeroUsize, String> {
+    s.trim()
+        .parse()
+        .ok()
+        .filter(|n: &NonZeroUsize| n.get() <= MAX_QUEUE)
+        .ok_or_else(|| format!("expected a whole number of entries from 1 to {MAX_QUEUE}"))
+}
+
+/// `s` as a whole number in `range`, surrounding whitespace ignored.
+fn number(s: &str, range: std::ops::RangeInclusive<u64>) -> Option<u64> {
+    s.trim().parse().ok().filter(|n| range.contains(n))
+}
+
+/// How many failed job ids the summary lists; the rest are counted ("and N
+/// more"), so 100,000 failures make one short line.
+pub const LISTED_FAILURES: usize = 10;
 
 /// Prints the first line of a clap error (or the help text) and gives the
 /// exit status.
@@ -119,10 +144,34 @@ fn usage_line(e: &clap::Error) -> String {
 /// Parses `args` as the command line of backend `B`'s binary.
 pub fn parse<B: Backend>(args: impl IntoIterator<Item = OsString>) -> Result<Cli<B::Options>, clap::Error> {
     let name = format!("pool-{}", B::NAME);
+    let max = B::MAX_WORKERS;
+    let backend = B::NAME;
     let command = Cli::<B::Options>::command()
         .name(name.clone())
         .bin_name(name)
-        .about(format!("The seed's worker pool on the {} backend.", B::NAME));
+        .about(format!("The seed's worker pool on the {} backend.", B::NAME))
+        // Numbers: surrounding whitespace ignored (as in --work), and a
+        // message that names the real bound (the backend's own for -w).
+        .mut_arg("workers", |a| {
+            a.value_parser(move |s: &str| {
+                number(s, 1..=u64::from(max)).map(|n| n as u32).ok_or_else(|| {
+                    format!("expected a whole number of workers from 1 to {max} (the {backend} backend's limit)")
+                })
+            })
+        })
+        .mut_arg("jobs", |a| {
+            a.value_parser(|s: &str| {
+                number(s, 0..=MAX_JOBS).ok_or_else(|| format!("expected a whole number of jobs from 0 to {MAX_JOBS}"))
+            })
+        })
+        .mut_arg("seed", |a| {
+            a.value_parser(|s: &str| number(s, 0..=u64::MAX).ok_or_else(|| "expected a whole number".to_owned()))
+        })
+        .mut_arg("panic_on", |a| {
+            a.value_parser(|s: &str| {
+                number(s, 1..=MAX_JOBS).ok_or_else(|| "expected comma-separated job ids, each at least 1".to_owned())
+            })
+        });
     let matches = command.try_get_matches_from(args)?;
     Cli::<B::Options>::from_arg_matches(&matches)
 }
@@ -239,7 +288,8 @@ fn run<B: Backend>(cli: Cli<B::Options>, signals: &Signals) -> ExitCode {
         }
     };
     let failed = tally.failed;
-    summary.failed_jobs = failed.clone();
+    summary.failed_jobs = failed.iter().take(LISTED_FAILURES).copied().collect();
+    summary.failed_unlisted = (failed.len() - summary.failed_jobs.len()) as u64;
     if spec.format.is_none() || interrupted || !failed.is_empty() {
         summary.checked_sum = Some(tally.sum);
         say(&summary.to_string());

@@ -186,9 +186,14 @@ impl<B: Backend> Pool<B> {
         let config = &self.config;
         config.work.prepare();
         let shared = Arc::new(Shared::new(config.work.clone(), config.log.clone(), Arc::clone(&config.cancel)));
-        let crew = Crew::new(Arc::clone(&shared), config.workers, config.queue).with_flavor(config.flavor);
+        let jobs = jobs.into_iter();
+        // A queue never needs more room than the run has jobs: bounded
+        // channels allocate for their capacity up front.
+        let most = jobs.size_hint().1.map(|n| NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN));
+        let queue = config.queue.map(|q| most.map_or(q, |most| q.min(most)));
+        let crew = Crew::new(Arc::clone(&shared), config.workers, queue).with_flavor(config.flavor);
         let producer_view = Arc::clone(&shared);
-        let jobs = jobs.into_iter().take_while(move |_| !producer_view.stopping());
+        let jobs = jobs.take_while(move |_| !producer_view.stopping());
 
         let mut report = RunReport::default();
         let mut caller_panic = None;

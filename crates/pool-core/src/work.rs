@@ -108,6 +108,8 @@ impl FromStr for WorkSpec {
     type Err = SpecError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // Surrounding whitespace is ignored, as in every flag.
+        let s = s.trim();
         if s == "noop" {
             return Ok(WorkSpec { kind: Kind::Noop, span: Span::Fixed(Duration::ZERO) });
         }

@@ -43,7 +43,8 @@ pub struct TokioOptions {
 pub const MAX_THREADS: usize = 1024;
 
 fn parse_threads(s: &str) -> Result<NonZeroUsize, String> {
-    s.parse()
+    s.trim()
+        .parse()
         .ok()
         .and_then(NonZeroUsize::new)
         .filter(|n| n.get() <= MAX_THREADS)
