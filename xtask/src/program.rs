@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use pool_core::Backend;
+
 use serde::{Serialize, Serializer};
 
 /// What a program is to the comparison.
@@ -65,6 +67,9 @@ pub struct Entry {
     pub per_job: PerJob,
     /// What must be on this machine for it to run.
     pub needs: Needs,
+    /// The most workers it starts (its backend's `MAX_WORKERS`): a cell with
+    /// more is not timed for it, rather than counted as a failed run.
+    pub max_workers: u32,
 }
 
 /// The order of a program's per-job cost.
@@ -128,6 +133,7 @@ pub const PROGRAMS: &[Entry] = &[
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
         rgb: (0x1f, 0x77, 0xb4),
+        max_workers: <pool_std::Std as Backend>::MAX_WORKERS,
     },
     Entry {
         name: "std-tuned",
@@ -140,6 +146,7 @@ pub const PROGRAMS: &[Entry] = &[
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
         rgb: (0x6b, 0xae, 0xd6),
+        max_workers: <pool_std::Std as Backend>::MAX_WORKERS,
     },
     Entry {
         name: "crossbeam",
@@ -152,6 +159,7 @@ pub const PROGRAMS: &[Entry] = &[
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
         rgb: (0xd6, 0x27, 0x28),
+        max_workers: <pool_crossbeam::Crossbeam as Backend>::MAX_WORKERS,
     },
     Entry {
         name: "crossbeam-tuned",
@@ -164,6 +172,7 @@ pub const PROGRAMS: &[Entry] = &[
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
         rgb: (0xf0, 0x80, 0x80),
+        max_workers: <pool_crossbeam::Crossbeam as Backend>::MAX_WORKERS,
     },
     Entry {
         name: "tokio",
@@ -176,6 +185,7 @@ pub const PROGRAMS: &[Entry] = &[
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
         rgb: (0x2c, 0xa0, 0x2c),
+        max_workers: <pool_tokio::Tokio as Backend>::MAX_WORKERS,
     },
     Entry {
         name: "tokio-tuned",
@@ -188,6 +198,7 @@ pub const PROGRAMS: &[Entry] = &[
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
         rgb: (0x98, 0xdf, 0x8a),
+        max_workers: <pool_tokio::Tokio as Backend>::MAX_WORKERS,
     },
     Entry {
         name: "rayon",
@@ -200,6 +211,7 @@ pub const PROGRAMS: &[Entry] = &[
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
         rgb: (0xff, 0x7f, 0x0e),
+        max_workers: <pool_rayon::Rayon as Backend>::MAX_WORKERS,
     },
     Entry {
         name: "rayon-tuned",
@@ -212,6 +224,7 @@ pub const PROGRAMS: &[Entry] = &[
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
         rgb: (0xff, 0xbb, 0x78),
+        max_workers: <pool_rayon::Rayon as Backend>::MAX_WORKERS,
     },
     Entry {
         name: "redis",
@@ -225,6 +238,7 @@ pub const PROGRAMS: &[Entry] = &[
         rgb: (0x8c, 0x56, 0x4b),
         per_job: PerJob::Micros,
         needs: Needs::Redis,
+        max_workers: <pool_redis::Redis as Backend>::MAX_WORKERS,
     },
     Entry {
         name: "sequential",
@@ -237,6 +251,7 @@ pub const PROGRAMS: &[Entry] = &[
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
         rgb: (0x55, 0x55, 0x55),
+        max_workers: <pool_core::Sequential as Backend>::MAX_WORKERS,
     },
     Entry {
         name: "bare-loop",
@@ -249,6 +264,7 @@ pub const PROGRAMS: &[Entry] = &[
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
         rgb: (0x99, 0x99, 0x99),
+        max_workers: u32::MAX,
     },
     Entry {
         name: "gobyexample",
@@ -261,6 +277,7 @@ pub const PROGRAMS: &[Entry] = &[
         per_job: PerJob::Nanos,
         needs: Needs::Nothing,
         rgb: (0x00, 0xad, 0xd8),
+        max_workers: u32::MAX,
     },
 ];
 
@@ -336,7 +353,8 @@ impl Program {
 
     /// Whether it is timed in a cell of `jobs` jobs on `workers` workers.
     pub fn times_in(self, jobs: u64, workers: u32) -> bool {
-        !self.is_micros() || (jobs <= MICROS_MAX_JOBS && workers <= MICROS_MAX_WORKERS)
+        workers <= self.entry().max_workers
+            && (!self.is_micros() || (jobs <= MICROS_MAX_JOBS && workers <= MICROS_MAX_WORKERS))
     }
 }
 
@@ -361,6 +379,17 @@ impl Serialize for Program {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cell_above_a_backends_limit_is_not_timed_for_it() {
+        let rayon_max = <pool_rayon::Rayon as Backend>::MAX_WORKERS;
+        for name in ["rayon", "rayon-tuned"] {
+            let p = Program::known(name);
+            assert!(p.times_in(1_000, rayon_max));
+            assert!(!p.times_in(1_000, rayon_max + 1), "{name}");
+        }
+        assert!(Program::known("std").times_in(100_000, 10_000));
+    }
 
     #[test]
     fn names_are_unique_and_parse_back() {
