@@ -173,7 +173,9 @@ pub fn run(args: &Args) -> Result<bool> {
 
     let mut machine = machine;
     machine.load_at_end = machine::load_average();
+    let findings = crate::findings::judge(&cell_results, &trace_results);
     let results = Results {
+        findings,
         schema_version: SCHEMA_VERSION,
         machine,
         quick: args.quick,

@@ -12,6 +12,7 @@ mod binaries;
 mod check;
 mod child;
 mod compare;
+mod findings;
 mod latency;
 mod machine;
 mod program;

@@ -8,7 +8,7 @@ use anyhow::Result;
 use super::{Exporter, Results};
 
 /// The layout version written as `schema_version`.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The JSON exporter.
 pub struct Json;
@@ -28,7 +28,7 @@ mod tests {
     #[test]
     fn keeps_the_schema_version_and_every_raw_sample() {
         let json: serde_json::Value = serde_json::to_value(sample_results()).unwrap();
-        assert_eq!(json["schema_version"], 1);
+        assert_eq!(json["schema_version"], 2);
         let cpu = &json["cells"][2];
         assert_eq!(cpu["workload"], "cpu");
         assert_eq!(cpu["backends"][0]["backend"], "crossbeam", "fastest first");

@@ -1,16 +1,20 @@
-//! `REPORT.md`: the machine, the verification, the headline figures, the
-//! performance targets, what the figures mean, a table per cell sorted by
-//! speed, latency from the traced runs, and how everything was measured.
+//! `REPORT.md`: the machine, the programs, the verification, the headline
+//! figures, the performance targets, what the figures mean, a table per
+//! cell sorted by speed, latency from the traced runs, and how everything
+//! was measured. It renders: every judgement comes from
+//! [`Findings`](crate::findings::Findings), every table goes through
+//! [`Table`].
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::{Exporter, Results, duration, sig3};
-use crate::bench::{CellResult, ProgramResult, Stats};
+use super::table::{Align, Table};
+use super::{Exporter, Results, duration, interval, micros, ratio, sig3, spread, spread_time, thousands};
+use crate::bench::{CellResult, ProgramResult};
 use crate::program::{Program, Role};
-use crate::stats::{Interval, Spread, Stop};
+use crate::stats::Stop;
 use crate::workload::{Baseline, Family};
 
 /// The Markdown exporter.
@@ -22,41 +26,13 @@ impl Exporter for Markdown {
     }
 }
 
-/// `12.3 (11.9–13.0)`, the interval in the median's own precision.
-fn spread(s: &Spread) -> String {
-    format!("{} ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
-}
-
-/// A spread of seconds, in the median's unit: `12.3 ms (11.9–13.0)`.
-fn spread_time(s: &Spread) -> String {
-    let median = duration(s.median);
-    let (_, unit) = median.rsplit_once(' ').expect("a unit");
-    let scale = match unit {
-        "s" => 1.0,
-        "ms" => 1e3,
-        "µs" => 1e6,
-        _ => 1e9,
-    };
-    format!("{median} ({}–{})", sig3(s.lo * scale), sig3(s.hi * scale))
-}
-
-/// A paired ratio: `1.23× (1.10–1.31)`, its 95% interval.
-fn ratio(s: &Interval) -> String {
-    format!("{}× ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
-}
-
-/// A ratio with the min–max of its samples: `1.05× (1.01–1.09)`.
-fn spread_ratio(s: &Spread) -> String {
-    format!("{}× ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
-}
-
-/// A median with its interval: `12.3 (11.9–13.0)`.
-fn interval(s: &Interval) -> String {
-    format!("{} ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
-}
-
 fn backend_name(b: &ProgramResult) -> String {
-    if b.backend.is_baseline() { format!("{} (no pool, 1 thread)", b.backend) } else { b.backend.to_string() }
+    match b.backend.entry().role {
+        Role::Baseline => format!("{} (no pool, 1 thread)", b.backend),
+        Role::Reference if b.backend.is_baseline() => format!("{} (reference, 1 thread)", b.backend),
+        Role::Reference => format!("{} (reference)", b.backend),
+        Role::Backend => b.backend.to_string(),
+    }
 }
 
 fn title(c: &CellResult) -> String {
@@ -69,19 +45,6 @@ fn title(c: &CellResult) -> String {
     )
 }
 
-/// `1000000` as `1,000,000`.
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
 fn overhead_cells(r: &Results) -> Vec<&CellResult> {
     r.cells.iter().filter(|c| c.workload == Family::Overhead).collect()
 }
@@ -90,60 +53,56 @@ fn present_backends(r: &Results) -> Vec<Program> {
     Program::all().filter(|b| r.cells.iter().any(|c| c.backends.iter().any(|x| x.backend == *b))).collect()
 }
 
-/// The std / crossbeam makespan ratio in the `noop` cell with `workers`,
-/// paired by round.
-pub fn std_vs_crossbeam(r: &Results, workers: u32) -> Option<(Interval, bool)> {
-    let cell = overhead_cells(r).into_iter().find(|c| c.workers == workers)?;
-    let q = cell.ratio(Program::known("std"), Program::known("crossbeam"))?;
-    Some((q, q.within(crate::bench::DEFAULT_PRECISION)))
+/// A program's figure in a cell, or why there is none.
+fn figure(c: &CellResult, p: Program, f: impl Fn(&crate::bench::Stats) -> Option<String>) -> String {
+    match c.backends.iter().find(|x| x.backend == p) {
+        Some(x) => match (&x.stats, &x.failure) {
+            (Some(st), _) => f(st).unwrap_or_else(|| "–".to_owned()),
+            (None, Some(_)) => "could not run".to_owned(),
+            (None, None) => "–".to_owned(),
+        },
+        None if p.is_baseline() || p.is_reference() => "–".to_owned(),
+        None => "not run".to_owned(),
+    }
 }
 
-/// The headline: per-job overhead by workers, makespan / ideal per cell,
-/// std vs crossbeam at 4 workers, and the cost of tracing. Also shown in the
-/// README.
+/// The headline: per-job overhead by workers (with the reference rows),
+/// the std / crossbeam ratio, makespan / ideal per cell (nominal and
+/// measured), and the cost of tracing. Also shown in the README.
 pub fn headline(r: &Results) -> String {
     let mut s = String::new();
     let overhead = overhead_cells(r);
     if let Some(first) = overhead.first() {
+        let rounds: Vec<u32> = overhead.iter().map(|c| c.rounds).collect();
+        let (lo, hi) = (rounds.iter().min().unwrap_or(&0), rounds.iter().max().unwrap_or(&0));
+        let rounds = if lo == hi { lo.to_string() } else { format!("{lo}–{hi}") };
         let _ = writeln!(
             s,
-            "Per-job overhead, `noop` × {} jobs, quiet (ns per job: median (min–max) of {} rounds; lower is better):\n",
+            "Per-job overhead, `noop` × {} jobs, quiet (ns per job: median (min–max) of {rounds} rounds; lower is \
+             better):\n",
             thousands(first.jobs),
-            first.rounds
         );
-        s += "| backend |";
-        for c in &overhead {
-            let _ = write!(s, " {} workers |", c.workers);
-        }
-        s += "\n|---|";
-        s += &"---:|".repeat(overhead.len());
-        s += "\n";
+        let mut t = Table::new(
+            std::iter::once(("program".to_owned(), Align::Left))
+                .chain(overhead.iter().map(|c| (format!("{} workers", c.workers), Align::Right))),
+        );
         // A broker's round trip is timed in the broker cells instead.
-        for backend in present_backends(r).into_iter().filter(|b| !b.is_micros()) {
-            let _ = write!(s, "| {backend} |");
-            for c in &overhead {
-                let cell = c.backends.iter().find(|b| b.backend == backend);
-                let text = match cell {
-                    Some(b) => match (&b.stats, &b.failure) {
-                        (Some(st), _) => spread(&st.overhead_ns),
-                        (None, Some(_)) => "failed".to_owned(),
-                        (None, None) => "–".to_owned(),
-                    },
-                    None if backend.is_baseline() => "–".to_owned(),
-                    None => "not run".to_owned(),
-                };
-                let _ = write!(s, " {text} |");
-            }
-            s += "\n";
+        for p in present_backends(r).into_iter().filter(|p| !p.is_micros()) {
+            let name = if p.is_reference() { format!("{p} (reference)") } else { p.to_string() };
+            t.row(
+                std::iter::once(name).chain(overhead.iter().map(|c| figure(c, p, |st| Some(spread(&st.overhead_ns))))),
+            );
         }
+        s += &t.render();
         if overhead.iter().any(|c| c.backends.iter().any(|b| b.backend.is_baseline())) {
-            s +=
-                "\nThe sequential baseline runs every job on one thread with no pool; it is shown once, at 1 worker.\n";
+            s += "\nOne-worker programs (the sequential baseline, the bare loop) are shown once, at 1 worker. The \
+                  references are not backends: they log nothing, so the checker does not verify them.\n";
         }
-        if let Some((q, decided)) = std_vs_crossbeam(r, 4) {
-            let same = if q.indistinguishable() { " — indistinguishable" } else { "" };
-            let open = if decided { "" } else { " (undecided: its 95% interval is wider than ±5%)" };
-            let _ = writeln!(s, "\nstd / crossbeam at 4 workers, paired by round: **{}**{same}{open}.", ratio(&q));
+        if let Some(h) = &r.findings.std_vs_crossbeam_4 {
+            let same = if h.ratio.indistinguishable() { " — indistinguishable" } else { "" };
+            let open = if h.decided { "" } else { " (undecided: its 95% interval is wider than ±5%)" };
+            let _ =
+                writeln!(s, "\nstd / crossbeam at 4 workers, paired by round: **{}**{same}{open}.", ratio(&h.ratio));
         }
     }
 
@@ -152,37 +111,35 @@ pub fn headline(r: &Results) -> String {
 
     let timed: Vec<&CellResult> = r.cells.iter().filter(|c| c.ideal_s > 0.0).collect();
     if !timed.is_empty() {
-        let backends: Vec<Program> = present_backends(r).into_iter().filter(|b| !b.is_baseline()).collect();
-        s += "\nMakespan / ideal (1.00 is the lower bound; median (min–max)):\n\n| workload | ideal |";
-        for b in &backends {
-            let _ = write!(s, " {b} |");
-        }
-        s += "\n|---|---:|";
-        s += &"---:|".repeat(backends.len());
-        s += "\n";
+        let backends: Vec<Program> =
+            present_backends(r).into_iter().filter(|b| !b.is_baseline() && !b.is_reference()).collect();
+        s += "\nMakespan / ideal (1.00 is the lower bound; median (min–max)). For CPU work a second row divides by \
+              the measured ideal: the sequential baseline's own time for the same jobs, spread over the workers as \
+              the jobs allow, so the spin loop's calibration drops out:\n\n";
+        let mut t = Table::new(
+            [("workload".to_owned(), Align::Left), ("ideal".to_owned(), Align::Right)]
+                .into_iter()
+                .chain(backends.iter().map(|b| (b.to_string(), Align::Right))),
+        );
         for c in timed {
-            let _ =
-                write!(s, "| {} `{}` {}×{} | {} |", c.workload.name(), c.spec, c.workers, c.jobs, duration(c.ideal_s));
-            for &b in &backends {
-                let text = match c.backends.iter().find(|x| x.backend == b) {
-                    Some(x) => match (&x.stats, &x.failure) {
-                        (Some(st), _) => st.makespan_over_ideal.as_ref().map_or("–".to_owned(), spread),
-                        (None, Some(_)) => "could not run".to_owned(),
-                        (None, None) => "–".to_owned(),
-                    },
-                    None => "not run".to_owned(),
-                };
-                let _ = write!(s, " {text} |");
+            let what = format!("{} `{}` {}×{}", c.workload.name(), c.spec, c.workers, c.jobs);
+            let cells = backends.iter().map(|&b| figure(c, b, |st| st.makespan_over_ideal.as_ref().map(spread)));
+            t.row([what.clone(), duration(c.ideal_s)].into_iter().chain(cells));
+            if let Some(m) = c.measured_ideal_s {
+                let cells =
+                    backends.iter().map(|&b| figure(c, b, |st| st.makespan_over_measured_ideal.as_ref().map(spread)));
+                t.row([format!("{what}, measured ideal"), duration(m)].into_iter().chain(cells));
             }
-            s += "\n";
         }
+        s += &t.render();
     }
 
     let costs: Vec<_> = r.traces.iter().filter(|t| t.tracing_cost_ns.is_some()).collect();
     if let Some(first) = costs.first() {
         let _ = write!(
             s,
-            "\nCost of tracing (`--format jsonl` to a pipe vs `--quiet`, `{}` × {} jobs, {} workers), ns per job:",
+            "\nCost of tracing (`--format jsonl` to a pipe vs `--quiet`, `{}` × {} jobs, {} workers), ns per job, \
+             paired by round:",
             first.spec,
             thousands(first.jobs),
             first.workers
@@ -211,84 +168,22 @@ fn flavor_table(r: &Results) -> String {
         return String::new();
     }
     let mut s = String::from(
-        "\nTuned / textbook makespan, paired by round (median and 95% interval; below 1: the tuned flavor is faster):\n\n| workload |",
+        "\nTuned / textbook makespan, paired by round (median and 95% interval; below 1: the tuned flavor is \
+         faster):\n\n",
     );
-    for (p, _) in &pairs {
-        let _ = write!(s, " {p} |");
-    }
-    s += "\n|---|";
-    s += &"---:|".repeat(pairs.len());
-    s += "\n";
+    let mut t = Table::new(
+        std::iter::once(("workload".to_owned(), Align::Left))
+            .chain(pairs.iter().map(|(p, _)| (p.to_string(), Align::Right))),
+    );
     for c in cells {
-        let _ = write!(s, "| {} `{}` {}×{} |", c.workload.name(), c.spec, c.workers, thousands(c.jobs));
-        for &(p, t) in &pairs {
-            let text = c.ratio(p, t).map_or("–".to_owned(), |q| ratio(&q));
-            let _ = write!(s, " {text} |");
-        }
-        s += "\n";
+        let what = format!("{} `{}` {}×{}", c.workload.name(), c.spec, c.workers, thousands(c.jobs));
+        t.row(
+            std::iter::once(what)
+                .chain(pairs.iter().map(|&(p, tb)| c.ratio(p, tb).map_or("–".to_owned(), |q| ratio(&q)))),
+        );
     }
+    s += &t.render();
     s
-}
-
-/// The tuned flavors' targets: `noop` at 2 workers, the fastest ≤ 5 ns and
-/// every one ≤ 15 ns per job; the skewed load at 2 workers within 3% of
-/// ideal; no `sleep:10ms` cell distinguishably slower than textbook. (The
-/// `spin:100us` 2% target is every backend's, above.)
-fn tuned_targets(r: &Results, out: &mut Vec<Target>) {
-    let tuned: Vec<Program> = Program::all().filter(|p| p.textbook().is_some()).collect();
-    let stats_in =
-        |c: &CellResult, p: Program| c.backends.iter().find(|b| b.backend == p).and_then(|b| b.stats.clone());
-    let noop2 = r.cells.iter().find(|c| c.workload == Family::Overhead && c.workers == 2);
-    let measured: Vec<(Program, Stats)> =
-        noop2.map_or_else(Vec::new, |c| tuned.iter().filter_map(|&p| Some((p, stats_in(c, p)?))).collect());
-    let fastest = measured.iter().min_by(|a, b| a.1.overhead_ns.median.total_cmp(&b.1.overhead_ns.median));
-    out.push(match (noop2, fastest) {
-        (Some(c), Some((p, st))) => Target {
-            what: "fastest tuned flavor ≤ 5 ns per job (`noop`, 2 workers)".into(),
-            measured: format!("{p}: {} ns", spread(&st.overhead_ns)),
-            met: Some(st.overhead_ns.median <= 5.0),
-            evidence: evidence(r, c, *p, st),
-        },
-        _ => Target {
-            what: "fastest tuned flavor ≤ 5 ns per job (`noop`, 2 workers)".into(),
-            measured: "not in this run".into(),
-            met: None,
-            evidence: "–".into(),
-        },
-    });
-    if let Some(c) = noop2 {
-        for (p, st) in &measured {
-            out.push(Target {
-                what: format!("tuned ≤ 15 ns per job (`noop`, 2 workers): {p}"),
-                measured: format!("{} ns", spread(&st.overhead_ns)),
-                met: Some(st.overhead_ns.median <= 15.0),
-                evidence: evidence(r, c, *p, st),
-            });
-        }
-    }
-    let skewed = r.cells.iter().find(|c| c.workload == Family::Skewed && c.workers == 2);
-    for &p in &tuned {
-        let Some(c) = skewed else { break };
-        let Some(st) = stats_in(c, p) else { continue };
-        let q = st.makespan_over_measured_ideal.or(st.makespan_over_ideal);
-        out.push(Target {
-            what: format!("skewed `{}` at 2 workers within 3% of ideal: {p}", c.spec),
-            measured: q.as_ref().map_or("–".into(), |q| format!("{} of ideal", spread_ratio(q))),
-            met: q.map(|q| q.median <= 1.03),
-            evidence: evidence(r, c, p, &st),
-        });
-    }
-    for c in r.cells.iter().filter(|c| c.workload == Family::Sleep) {
-        for &p in &tuned {
-            let Some(q) = p.textbook().and_then(|t| c.ratio(p, t)) else { continue };
-            out.push(Target {
-                what: format!("`{}` {}×{}: {p} no slower than textbook", c.spec, c.workers, thousands(c.jobs)),
-                measured: format!("tuned / textbook {}", ratio(&q)),
-                met: Some(q.lo <= 1.0),
-                evidence: "paired by round; met unless the whole interval lies above 1".into(),
-            });
-        }
-    }
 }
 
 /// The cost of going distributed: `noop` jobs few enough for a broker,
@@ -298,86 +193,29 @@ fn broker_table(r: &Results) -> String {
     let Some(first) = cells.first() else { return String::new() };
     let mut s = format!(
         "\nThe cost of going distributed, `noop` × {} jobs, quiet (µs per job: median (min–max) of {} rounds; \
-         lower is better):\n\n| backend |",
+         lower is better):\n\n",
         thousands(first.jobs),
         first.rounds
     );
-    for c in &cells {
-        let _ = write!(s, " {} workers |", c.workers);
-    }
-    s += "\n|---|";
-    s += &"---:|".repeat(cells.len());
-    s += "\n";
+    let mut t = Table::new(
+        std::iter::once(("program".to_owned(), Align::Left))
+            .chain(cells.iter().map(|c| (format!("{} workers", c.workers), Align::Right))),
+    );
     let ran = |b: Program| cells.iter().any(|c| c.backends.iter().any(|x| x.backend == b));
-    for backend in present_backends(r).into_iter().filter(|&b| ran(b)) {
-        let _ = write!(s, "| {backend} |");
-        for c in &cells {
-            let text = match c.backends.iter().find(|b| b.backend == backend) {
+    for p in present_backends(r).into_iter().filter(|&b| ran(b)) {
+        t.row(std::iter::once(p.to_string()).chain(cells.iter().map(
+            |c| match c.backends.iter().find(|b| b.backend == p) {
                 Some(b) => match (&b.stats, &b.failure) {
                     (Some(st), _) => spread(&micros(&st.overhead_ns)),
                     (None, Some(_)) => "failed".to_owned(),
                     (None, None) => "–".to_owned(),
                 },
                 None => "–".to_owned(),
-            };
-            let _ = write!(s, " {text} |");
-        }
-        s += "\n";
+            },
+        )));
     }
+    s += &t.render();
     s
-}
-
-/// A spread of nanoseconds in microseconds.
-fn micros(ns: &Spread) -> Spread {
-    Spread { median: ns.median / 1e3, lo: ns.lo / 1e3, hi: ns.hi / 1e3 }
-}
-
-/// One performance target's verdict.
-struct Target {
-    what: String,
-    measured: String,
-    met: Option<bool>,
-    /// Figures from the same run that bear on why: see [`evidence`].
-    evidence: String,
-}
-
-/// What the run itself says about a backend's result in a cell: how many
-/// cores it kept busy (CPU time / makespan), and from the traced run of the
-/// same cell, if any, the median job's service time (against the spec's
-/// nominal duration) and the slow end of pickup (the hand-off to a free
-/// worker).
-fn evidence(r: &Results, c: &CellResult, backend: Program, st: &Stats) -> String {
-    let mut parts = Vec::new();
-    if st.makespan_s.median > 0.0 {
-        let mut sys: Vec<f64> = c
-            .backends
-            .iter()
-            .filter(|b| b.backend == backend)
-            .flat_map(|b| b.samples.iter().map(|x| x.sys_s))
-            .collect();
-        sys.sort_by(f64::total_cmp);
-        let system = match sys.get(sys.len() / 2) {
-            Some(&s) if s > 0.0 => format!(" ({} of it in the kernel)", duration(s)),
-            _ => String::new(),
-        };
-        parts.push(format!("{:.2} cores busy{system}", st.cpu_s.median / st.makespan_s.median));
-    }
-    let trace = r.traces.iter().find(|t| {
-        t.backend == backend
-            && t.workload == c.workload
-            && t.spec == c.spec
-            && t.workers == c.workers
-            && t.failure.is_none()
-    });
-    if let Some(t) = trace {
-        parts.push(format!(
-            "service p50 {} (spec `{}`), pickup p99 {}",
-            duration(t.service.p50_us as f64 * 1e-6),
-            t.spec,
-            duration(t.pickup.p99_us as f64 * 1e-6)
-        ));
-    }
-    if parts.is_empty() { "–".to_owned() } else { parts.join("; ") }
 }
 
 fn verdict(met: Option<bool>) -> &'static str {
@@ -388,235 +226,18 @@ fn verdict(met: Option<bool>) -> &'static str {
     }
 }
 
-fn targets(r: &Results) -> Vec<Target> {
-    let mut out = Vec::new();
-    let pools = |c: &CellResult| -> Vec<(Program, Option<Stats>)> {
-        c.backends.iter().filter(|b| !b.backend.is_baseline()).map(|b| (b.backend, b.stats.clone())).collect()
-    };
-    let find = |w: Family, spec: &str, workers: u32, jobs: u64| {
-        r.cells.iter().find(|c| c.workload == w && c.spec == spec && c.workers == workers && c.jobs == jobs)
-    };
-    let mut per_backend = |what: &str, cell: Option<&CellResult>, f: &dyn Fn(&Stats) -> (String, bool)| match cell {
-        None => out.push(Target {
-            what: what.to_owned(),
-            measured: "cell not in this run".into(),
-            met: None,
-            evidence: "–".into(),
-        }),
-        Some(c) => {
-            for (backend, stats) in pools(c) {
-                let (measured, met, evidence) = match &stats {
-                    Some(st) => {
-                        let (m, ok) = f(st);
-                        (m, Some(ok), evidence(r, c, backend, st))
-                    }
-                    None => ("could not run".to_owned(), Some(false), "–".to_owned()),
-                };
-                out.push(Target { what: format!("{what}: {backend}"), measured, met, evidence });
-            }
-        }
-    };
-    let noop2 = r.cells.iter().find(|c| c.workload == Family::Overhead && c.workers == 2);
-    per_backend("per-job overhead at 2 workers < 155 ns (Go)", noop2, &|st| {
-        (format!("{} ns", spread(&st.overhead_ns)), st.overhead_ns.median < 155.0)
-    });
-    let within = |limit: f64| {
-        move |st: &Stats| match &st.makespan_over_ideal {
-            Some(q) => (format!("{} of ideal", spread_ratio(q)), q.median <= limit),
-            None => ("–".to_owned(), false),
-        }
-    };
-    per_backend(
-        "`sleep:10ms` 100 × 1,000 within 5% of ideal",
-        find(Family::Sleep, "sleep:10ms", 100, 1_000),
-        &within(1.05),
-    );
-    per_backend(
-        "`spin:100us` at 2 workers within 2% of ideal",
-        find(Family::Cpu, "spin:100us", 2, 10_000),
-        &within(1.02),
-    );
-    let four = r.cells.iter().find(|c| c.workload == Family::Overhead && c.workers == 4);
-    let busy = |b: Program| {
-        let c = four?;
-        let st = c.backends.iter().find(|x| x.backend == b)?.stats.as_ref()?;
-        Some(format!("{b} {}", evidence(r, c, b, st)))
-    };
-    let four_evidence =
-        [busy(Program::known("std")), busy(Program::known("crossbeam"))].into_iter().flatten().collect::<Vec<_>>();
-    out.push(Target {
-        what: "std no more than 1.3× crossbeam at 4 workers".into(),
-        measured: std_vs_crossbeam(r, 4).map_or_else(|| "–".into(), |(q, _)| ratio(&q)),
-        met: std_vs_crossbeam(r, 4).map(|(q, _)| q.median <= 1.3),
-        evidence: if four_evidence.is_empty() { "–".into() } else { four_evidence.join("; ") },
-    });
-    let big = find(Family::Sleep, "sleep:10ms", 10_000, 100_000);
-    let tokio = big.and_then(|c| c.backends.iter().find(|b| b.backend == Program::known("tokio")));
-    out.push(Target {
-        what: "tokio at 10,000 × 100,000 `sleep:10ms` within 15% of ideal".into(),
-        measured: tokio
-            .and_then(|b| b.stats.as_ref()?.makespan_over_ideal.as_ref().map(spread_ratio))
-            .or_else(|| tokio.and_then(|b| b.failure.clone()))
-            .unwrap_or_else(|| "–".into()),
-        met: tokio.map(|b| b.stats.as_ref().and_then(|s| s.makespan_over_ideal).is_some_and(|q| q.median <= 1.15)),
-        evidence: big
-            .zip(tokio)
-            .and_then(|(c, b)| Some(evidence(r, c, b.backend, b.stats.as_ref()?)))
-            .unwrap_or_else(|| "–".into()),
-    });
-    broker_targets(r, &mut out);
-    tuned_targets(r, &mut out);
-    let cost = r.traces.iter().filter(|t| t.tracing_cost_ns.is_some()).collect::<Vec<_>>();
-    out.push(Target {
-        what: "tracing cost per job stated".into(),
-        measured: if cost.is_empty() {
-            "–".into()
-        } else {
-            cost.iter()
-                .map(|t| format!("{} {} ns", t.backend, sig3(t.tracing_cost_ns.expect("filtered").median)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        },
-        met: (!cost.is_empty()).then_some(true),
-        evidence: "traced (`--format jsonl`) vs quiet runs of the same cell".into(),
-    });
-    out
-}
-
-/// pool-redis's targets: `noop` at 4 local workers ≤ 100 µs per job, and
-/// the seed in 2.0 s plus the private broker's start (its makespan includes
-/// starting the broker; 2.1 s is allowed).
-fn broker_targets(r: &Results, out: &mut Vec<Target>) {
-    for p in Program::all().filter(|p| p.is_micros()) {
-        let find = |w: Family, workers: u32| r.cells.iter().find(|c| c.workload == w && c.workers == workers);
-        let mut target = |what: String, cell: Option<&CellResult>, judge: &dyn Fn(&Stats) -> (String, bool)| {
-            let result = cell.and_then(|c| Some((c, c.backends.iter().find(|b| b.backend == p)?)));
-            out.push(match result {
-                None => Target { what, measured: "not in this run".into(), met: None, evidence: "–".into() },
-                Some((c, b)) => match &b.stats {
-                    Some(st) => {
-                        let (measured, met) = judge(st);
-                        Target { what, measured, met: Some(met), evidence: evidence(r, c, p, st) }
-                    }
-                    None => Target {
-                        what,
-                        measured: b.failure.clone().unwrap_or_else(|| "could not run".into()),
-                        met: Some(false),
-                        evidence: "–".into(),
-                    },
-                },
-            });
-        };
-        target(format!("{p}: `noop` at 4 local workers ≤ 100 µs per job"), find(Family::Broker, 4), &|st| {
-            let us = micros(&st.overhead_ns);
-            (format!("{} µs", spread(&us)), us.median <= 100.0)
-        });
-        target(format!("{p}: the seed in 2.0 s plus the broker's start (≤ 2.1 s)"), find(Family::Seed, 3), &|st| {
-            (spread_time(&st.makespan_s), st.makespan_s.median <= 2.1)
-        });
+fn stop(stop: Stop) -> &'static str {
+    match stop {
+        Stop::Decided => "decided",
+        Stop::Budget => "stopped by the budget",
+        Stop::MaxRounds => "stopped at the round limit",
+        Stop::Fixed => "fixed count",
     }
-}
-
-/// What the figures mean, in plain sentences derived from them.
-fn meaning(r: &Results) -> String {
-    let mut s = String::new();
-    let ranked = |c: &CellResult| -> Vec<(Program, Stats)> {
-        c.backends
-            .iter()
-            .filter(|b| !b.backend.is_baseline())
-            .filter_map(|b| Some((b.backend, b.stats.clone()?)))
-            .collect()
-    };
-    if let Some(c) = r.cells.iter().find(|c| c.workload == Family::Overhead && c.workers == 2) {
-        let rows = ranked(c);
-        if let (Some((best, b)), Some((worst, w))) = (rows.first(), rows.last()) {
-            let ties: Vec<String> = rows
-                .iter()
-                .skip(1)
-                .filter(|(_, st)| st.indistinguishable_from_fastest)
-                .map(|(x, _)| x.to_string())
-                .collect();
-            let tie =
-                if ties.is_empty() { String::new() } else { format!(" (indistinguishable from {})", ties.join(", ")) };
-            let advice = if ties.len() + 1 == rows.len() {
-                "Their intervals overlap: on this machine the data cannot rank them.".to_owned()
-            } else {
-                format!("For a stream of small jobs pick {best}.")
-            };
-            let _ = writeln!(
-                s,
-                "- **Many tiny jobs:** the handoff is the whole cost. At 2 workers {best} hands off a job in {} ns{tie}, \
-                 {worst} in {} ns ({}× as long). {advice}",
-                sig3(b.overhead_ns.median),
-                sig3(w.overhead_ns.median),
-                sig3(w.overhead_ns.median / b.overhead_ns.median.max(1e-9)),
-            );
-        }
-    }
-    let sleeps: Vec<&CellResult> = r.cells.iter().filter(|c| c.workload == Family::Sleep).collect();
-    if let Some(c) = sleeps.last() {
-        let ran: Vec<String> = ranked(c)
-            .iter()
-            .filter_map(|(b, st)| {
-                Some(format!(
-                    "{b} {}× ideal, {} MiB peak",
-                    sig3(st.makespan_over_ideal?.median),
-                    sig3(st.max_rss_mib.median)
-                ))
-            })
-            .collect();
-        let failed: Vec<String> =
-            c.backends.iter().filter(|b| b.failure.is_some()).map(|b| b.backend.to_string()).collect();
-        let _ = write!(
-            s,
-            "- **Waiting jobs (I/O-like), {} workers:** {}.",
-            thousands(u64::from(c.workers)),
-            if ran.is_empty() { "no backend ran".to_owned() } else { ran.join("; ") }
-        );
-        if !failed.is_empty() {
-            let _ = write!(s, " Could not run: {} (see its table).", failed.join(", "));
-        }
-        s += " std, crossbeam and rayon start one OS thread per worker; tokio's workers are tasks, so sleeping \
-               workers hold no thread — prefer it when the number of concurrent waits is large.\n";
-    }
-    for workload in [Family::Cpu, Family::Skewed] {
-        let cells: Vec<&CellResult> = r.cells.iter().filter(|c| c.workload == workload && c.workers == 2).collect();
-        let Some(c) = cells.first() else { continue };
-        let rows: Vec<(Program, f64)> =
-            ranked(c).iter().filter_map(|(b, st)| Some((*b, st.makespan_over_ideal?.median))).collect();
-        let (Some(best), Some(worst)) =
-            (rows.iter().min_by(|a, b| a.1.total_cmp(&b.1)), rows.iter().max_by(|a, b| a.1.total_cmp(&b.1)))
-        else {
-            continue;
-        };
-        let shape = if workload == Family::Cpu { "Uniform CPU jobs" } else { "Uneven CPU jobs (load balancing)" };
-        let _ = writeln!(
-            s,
-            "- **{shape}, `{}` at 2 workers:** between {}× ({}) and {}× ({}) of ideal. {}",
-            c.spec,
-            sig3(best.1),
-            best.0,
-            sig3(worst.1),
-            worst.0,
-            if worst.1 <= 1.05 {
-                "The pool's cost is small next to the job; choose by API (rayon for data-parallel loops, a channel pool for a stream)."
-            } else {
-                "The gap is the pool's cost or its scheduling; see the table below."
-            }
-        );
-    }
-    s
 }
 
 fn cell_table(s: &mut String, c: &CellResult) {
     let _ = writeln!(s, "### {}\n", title(c));
     let measured = c.measured_ideal_s.map_or(String::new(), |m| format!(" (measured: {})", duration(m)));
-    let stop = match c.stop {
-        Stop::Decided => "decided",
-        Stop::Budget => "stopped by the budget",
-        Stop::MaxRounds => "stopped at the round limit",
-        Stop::Fixed => "fixed count",
-    };
     let undecided: Vec<&str> = c.undecided.iter().map(|p| p.name()).collect();
     let undecided = if undecided.is_empty() {
         String::new()
@@ -625,13 +246,23 @@ fn cell_table(s: &mut String, c: &CellResult) {
     };
     let _ = writeln!(
         s,
-        "Ideal makespan {}{measured}; seed {}; {} counted rounds ({stop}){undecided}.\n",
+        "Ideal makespan {}{measured}; seed {}; {} counted rounds ({}){undecided}.\n",
         duration(c.ideal_s),
         c.seed,
-        c.rounds
+        c.rounds,
+        stop(c.stop)
     );
-    *s += "| rank | backend | makespan | vs fastest (paired) | jobs/s | overhead / job | efficiency | CPU user+sys | peak RSS |\n";
-    *s += "|---:|---|---:|---:|---:|---:|---:|---:|---:|\n";
+    let mut t = Table::new([
+        ("rank", Align::Right),
+        ("program", Align::Left),
+        ("makespan", Align::Right),
+        ("vs fastest (paired)", Align::Right),
+        ("jobs/s", Align::Right),
+        ("overhead / job", Align::Right),
+        ("efficiency", Align::Right),
+        ("CPU user+sys", Align::Right),
+        ("peak RSS", Align::Right),
+    ]);
     for b in &c.backends {
         let Some(st) = &b.stats else { continue };
         let versus = if st.vs_fastest.median == 1.0 && st.vs_fastest.lo == 1.0 && st.vs_fastest.hi == 1.0 {
@@ -641,12 +272,11 @@ fn cell_table(s: &mut String, c: &CellResult) {
         } else {
             ratio(&st.vs_fastest)
         };
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {versus} | {} | {} | {} | {} | {} MiB |",
-            st.rank,
+        t.row([
+            st.rank.to_string(),
             backend_name(b),
             spread_time(&st.makespan_s),
+            versus,
             sig3(st.jobs_per_s.median),
             if c.workload == Family::Broker {
                 format!("{} µs", spread(&micros(&st.overhead_ns)))
@@ -655,23 +285,23 @@ fn cell_table(s: &mut String, c: &CellResult) {
             },
             st.efficiency.as_ref().map_or("–".to_owned(), |e| format!("{:.1}%", e.median * 100.0)),
             duration(st.cpu_s.median),
-            sig3(st.max_rss_mib.median),
-        );
+            format!("{} MiB", sig3(st.max_rss_mib.median)),
+        ]);
     }
+    *s += &t.render();
     for b in c.backends.iter().filter(|b| b.stats.is_none()) {
         let why = b.failure.as_deref().unwrap_or("no samples");
         let _ = writeln!(s, "\n**{} could not run this cell:** {why}", b.backend);
     }
     match &c.baseline {
+        Baseline::Measured | Baseline::InFirstCell => {}
         Baseline::NotRun(why) => {
-            let _ = writeln!(s, "\nSequential baseline not run: {why}.");
+            let _ = writeln!(s, "\nThe sequential baseline was not run here: {why}.");
         }
-        Baseline::InFirstCell | Baseline::Measured => {}
     }
     *s += "\n";
 }
 
-/// The whole report.
 /// Every program of the run: what it is, and whether it was verified, timed
 /// only, or skipped (with the reason).
 fn programs(r: &Results) -> String {
@@ -696,6 +326,7 @@ fn programs(r: &Results) -> String {
     s
 }
 
+/// The whole report.
 pub fn render(r: &Results) -> String {
     let m = &r.machine;
     let mut s = String::new();
@@ -706,8 +337,9 @@ pub fn render(r: &Results) -> String {
         m.command,
         if r.quick { " (**--quick**: small sizes, few runs; not for conclusions)" } else { "" }
     );
-    s += "## Machine\n\n| | |\n|---|---|\n";
+    s += "## Machine\n\n";
     let crates: Vec<String> = m.crates.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let mut t = Table::new([("", Align::Left), ("", Align::Left)]);
     for (k, v) in [
         ("CPU", m.cpu.clone()),
         ("cores", m.cores.to_string()),
@@ -728,11 +360,13 @@ pub fn render(r: &Results) -> String {
         ),
         ("runs", format!("{} warmup + {}; each run a fresh process", r.warmup_runs, r.rounds)),
     ] {
-        let _ = writeln!(s, "| {k} | {v} |");
+        t.row([k.to_owned(), v]);
     }
+    s += &t.render();
 
     s += "\n## Programs\n\n";
     s += &programs(r);
+
     s += "\n## Verification\n\nBefore anything is timed, every backend runs each case below as a subprocess with \
           `--format jsonl` (the one-worker case with the seed's text format); pool-core's trace checker judges each \
           log (with JSON lines also that each job took its planned time and that no worker left while jobs remained), \
@@ -744,25 +378,20 @@ pub fn render(r: &Results) -> String {
     } else {
         let backends: Vec<Program> =
             Program::all().filter(|b| r.verification.iter().any(|c| c.outcomes.contains_key(b))).collect();
-        s += "| case | what it exercises |";
-        for b in &backends {
-            let _ = write!(s, " {b} |");
-        }
-        s += "\n|---|---|";
-        s += &"---|".repeat(backends.len());
-        s += "\n";
+        let mut t = Table::new(
+            [("case".to_owned(), Align::Left), ("what it exercises".to_owned(), Align::Left)]
+                .into_iter()
+                .chain(backends.iter().map(|b| (b.to_string(), Align::Left))),
+        );
         for case in &r.verification {
-            let _ = write!(s, "| {} | {} |", case.case, case.about);
-            for b in &backends {
-                let mark = match case.outcomes.get(b) {
-                    Some(None) => "same",
-                    Some(Some(_)) => "**DIFFERS**",
-                    None => "not run",
-                };
-                let _ = write!(s, " {mark} |");
-            }
-            s += "\n";
+            let marks = backends.iter().map(|b| match case.outcomes.get(b) {
+                Some(None) => "same",
+                Some(Some(_)) => "**DIFFERS**",
+                None => "not run",
+            });
+            t.row([case.case.clone(), case.about.clone()].into_iter().chain(marks.map(str::to_owned)));
         }
+        s += &t.render();
         for m in r.verification.iter().flat_map(|c| c.outcomes.values().flatten()) {
             let _ = writeln!(s, "\n- {m}");
         }
@@ -776,16 +405,34 @@ pub fn render(r: &Results) -> String {
           is kernel time), and from the traced run of the same cell the median job's service time \
           (start to finish; a sleep or spin taking longer than its spec is the machine or the timer, not the \
           hand-off) and the 99th percentile of pickup (a free worker getting its next job).\n\n";
-    s += "| target | measured | verdict | evidence |\n|---|---|---|---|\n";
-    for t in targets(r) {
-        let _ = writeln!(s, "| {} | {} | {} | {} |", t.what, t.measured, verdict(t.met), t.evidence);
+    let mut t = Table::new([
+        ("target", Align::Left),
+        ("measured", Align::Left),
+        ("verdict", Align::Left),
+        ("evidence", Align::Left),
+    ]);
+    for x in &r.findings.targets {
+        t.row([x.what.clone(), x.measured.clone(), verdict(x.met).to_owned(), x.evidence.clone()]);
     }
+    s += &t.render();
     s += "\n## What the figures mean\n\n";
-    s += &meaning(r);
+    for line in &r.findings.meaning {
+        let _ = writeln!(s, "- {line}");
+    }
+    if !r.findings.undecided.is_empty() {
+        s += "\n## Left undecided\n\nThese cells stopped before every backend's paired ratio to the fastest was \
+              within ±5% at 95%: their ranking is what the data could tell, no more.\n\n";
+        for u in &r.findings.undecided {
+            let names: Vec<&str> = u.programs.iter().map(|p| p.name()).collect();
+            let _ = writeln!(s, "- {} ({} rounds, {}): {}", u.cell, u.rounds, stop(u.stop), names.join(", "));
+        }
+    }
 
-    s += "\n## Results per workload\n\nSorted fastest first by median makespan. Intervals are min–max over the counted \
-          runs; where two backends' intervals overlap they share a rank and are called indistinguishable rather than \
-          ordered. \"vs fastest\" is makespan / the fastest median, with the widest interval the two ranges allow.\n\n";
+    s += "\n## Results per workload\n\nSorted fastest first by median makespan (min–max of the raw runs in \
+          brackets). \"vs fastest\" is the makespan over the fastest backend's, computed per round from the two \
+          runs of that round, as the median of those ratios with its 95% interval (exact order statistics over the \
+          rounds); two programs whose interval contains 1.0 are called indistinguishable and share a rank. Each \
+          cell runs rounds until every backend's ratio is within ±5% or its share of the time budget is spent.\n\n";
     for c in &r.cells {
         cell_table(&mut s, c);
     }
@@ -796,27 +443,25 @@ pub fn render(r: &Results) -> String {
           producer's enqueue instant is not logged). End-to-end = its finish time since pool start. Pickup = from \
           the worker's previous event (its last job's end, or pool start) to this start: the handoff plus logging. \
           Service = start to finish.\n\n";
-    s += "| workload | backend | queue wait | end-to-end | pickup | service |\n|---|---|---:|---:|---:|---:|\n";
-    for t in &r.traces {
+    let mut t = Table::new([
+        ("workload", Align::Left),
+        ("program", Align::Left),
+        ("queue wait", Align::Right),
+        ("end-to-end", Align::Right),
+        ("pickup", Align::Right),
+        ("service", Align::Right),
+    ]);
+    for x in &r.traces {
         let p = |x: &crate::latency::Percentiles| format!("{} / {} / {}", x.p50_us, x.p99_us, x.max_us);
-        let what = format!("{} `{}` {}×{}", t.workload.name(), t.spec, t.workers, t.jobs);
-        match &t.failure {
-            Some(why) => {
-                let _ = writeln!(s, "| {what} | {} | failed: {why} | | | |", t.backend);
-            }
+        let what = format!("{} `{}` {}×{}", x.workload.name(), x.spec, x.workers, x.jobs);
+        match &x.failure {
+            Some(why) => t.row([what, x.backend.to_string(), format!("failed: {why}")]),
             None => {
-                let _ = writeln!(
-                    s,
-                    "| {what} | {} | {} | {} | {} | {} |",
-                    t.backend,
-                    p(&t.queue_wait),
-                    p(&t.end_to_end),
-                    p(&t.pickup),
-                    p(&t.service)
-                );
+                t.row([what, x.backend.to_string(), p(&x.queue_wait), p(&x.end_to_end), p(&x.pickup), p(&x.service)])
             }
-        }
+        };
     }
+    s += &t.render();
 
     s += "\n## Method\n\n\
 - Each run is a fresh process of the backend's release binary (`target/release/pool-<backend>`), so allocator and \
@@ -869,6 +514,7 @@ mod tests {
                 vec![backend(std, 100, 0.1, &[0.101, 0.102, 0.103]), backend(tuned, 100, 0.1, &[0.102, 0.104, 0.106])],
             ),
         ];
+        r.findings = crate::findings::judge(&r.cells, &r.traces);
         let h = headline(&r);
         assert!(h.contains("| workload | std-tuned |"), "{h}");
         assert!(h.contains("| overhead `noop` 2×10,000,000 | 0.052× (0.050–0.055) |"), "{h}");
@@ -884,7 +530,7 @@ mod tests {
     #[test]
     fn headline_has_overhead_ratio_and_makespan_tables() {
         let h = headline(&sample_results());
-        assert!(h.contains("| backend | 2 workers | 4 workers |"), "{h}");
+        assert!(h.contains("| program | 2 workers | 4 workers |"), "{h}");
         assert!(h.contains("| std | 210 (200–220) | 310 (300–330) |"), "{h}");
         assert!(h.contains("| crossbeam | 110 (100–120) | 160 (150–170) |"), "{h}");
         assert!(h.contains("std / crossbeam at 4 workers, paired by round: **1.94× (1.94–2.00)**."), "{h}");
@@ -892,7 +538,7 @@ mod tests {
             h.contains("| cpu `spin:100us` 2×10000 | 500 ms | 1.02 (1.01–1.04) | 1.01 (1.01–1.03) | could not run |"),
             "{h}"
         );
-        assert!(h.contains("ns per job: std 400 (400–400)."), "{h}");
+        assert!(h.contains("ns per job, paired by round: std 400 (400–400)."), "{h}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod json;
 mod markdown;
 mod plot;
+mod table;
 
 use std::path::{Path, PathBuf};
 
@@ -12,15 +13,17 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use crate::bench::{CellResult, TraceResult};
+use crate::findings::Findings;
 use crate::machine::Machine;
 use crate::program::Program;
+use crate::stats::{Interval, Spread};
 use crate::verify::CaseResult;
 
 pub use json::SCHEMA_VERSION;
 pub use markdown::headline;
 
 /// Everything a compare run found: the content of `results.json`
-/// (`schema_version` 1). Every field is documented here, as exported.
+/// (`schema_version` 2). Every field is documented here, as exported.
 #[derive(Clone, Debug, Serialize)]
 pub struct Results {
     /// Version of this layout; bumped when a field changes meaning.
@@ -45,6 +48,9 @@ pub struct Results {
     pub cells: Vec<CellResult>,
     /// The traced runs: latency percentiles and the cost of tracing.
     pub traces: Vec<TraceResult>,
+    /// What the run found (targets, headline ratio, meaning, undecided
+    /// figures), judged once from `cells` and `traces`.
+    pub findings: Findings,
 }
 
 /// One output format.
@@ -83,6 +89,57 @@ pub fn duration(seconds: f64) -> String {
     format!("{} {unit}", sig3(v))
 }
 
+/// `12.3 (11.9–13.0)`: a median and min–max, in the median's precision.
+pub fn spread(s: &Spread) -> String {
+    format!("{} ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
+}
+
+/// A ratio with the min–max of its samples: `1.05× (1.01–1.09)`.
+pub fn spread_ratio(s: &Spread) -> String {
+    format!("{}× ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
+}
+
+/// A spread of seconds, in the median's unit: `12.3 ms (11.9–13.0)`.
+pub fn spread_time(s: &Spread) -> String {
+    let median = duration(s.median);
+    let (_, unit) = median.rsplit_once(' ').expect("a unit");
+    let scale = match unit {
+        "s" => 1.0,
+        "ms" => 1e3,
+        "µs" => 1e6,
+        _ => 1e9,
+    };
+    format!("{median} ({}–{})", sig3(s.lo * scale), sig3(s.hi * scale))
+}
+
+/// A spread of nanoseconds in microseconds.
+pub fn micros(ns: &Spread) -> Spread {
+    Spread { median: ns.median / 1e3, lo: ns.lo / 1e3, hi: ns.hi / 1e3 }
+}
+
+/// A paired ratio with its 95% interval: `1.23× (1.10–1.31)`.
+pub fn ratio(s: &Interval) -> String {
+    format!("{}× ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
+}
+
+/// A median with its 95% interval: `12.3 (11.9–13.0)`.
+pub fn interval(s: &Interval) -> String {
+    format!("{} ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
+}
+
+/// `1000000` as `1,000,000`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 /// Three significant figures, no exponent: `1234`, `123`, `12.3`, `1.23`.
 pub fn sig3(v: f64) -> String {
     match v.abs() {
@@ -100,6 +157,40 @@ pub(crate) mod tests {
     use crate::latency::Percentiles;
     use crate::workload::{Baseline, Family};
     use std::collections::BTreeMap;
+
+    #[test]
+    fn cpu_cells_get_an_ideal_measured_by_the_baseline() {
+        // 10 jobs of spin:100us: 1 ms of nominal work; the baseline took
+        // 1.2 ms, so the machine's spin runs 1.2x long and every CPU cell's
+        // ideal with it.
+        let seq = backend(Program::known("sequential"), 1, 0.001, &[0.0012, 0.0012, 0.0012]);
+        let one = cell(
+            Family::Cpu,
+            "spin:100us",
+            1,
+            10,
+            0.001,
+            vec![seq, backend(Program::known("std"), 1, 0.001, &[0.0013; 3])],
+        );
+        let two = cell(
+            Family::Cpu,
+            "spin:100us",
+            2,
+            10,
+            0.0005,
+            vec![backend(Program::known("std"), 2, 0.0005, &[0.00066; 3])],
+        );
+        let noop =
+            cell(Family::Overhead, "noop", 1, 10, 0.0, vec![backend(Program::known("std"), 1, 0.0, &[0.001; 3])]);
+        let mut cells = vec![one, two, noop];
+        crate::bench::apply_measured_ideals(&mut cells);
+        assert!((cells[0].measured_ideal_s.unwrap() - 0.0012).abs() < 1e-12);
+        assert!((cells[1].measured_ideal_s.unwrap() - 0.0006).abs() < 1e-12);
+        let std2 = cells[1].backends[0].stats.as_ref().unwrap();
+        assert!((std2.makespan_over_measured_ideal.unwrap().median - 1.1).abs() < 1e-9);
+        assert!((std2.makespan_over_ideal.unwrap().median - 1.32).abs() < 1e-9);
+        assert_eq!(cells[2].measured_ideal_s, None, "noop has no ideal to measure");
+    }
 
     #[test]
     fn durations_read_naturally() {
@@ -210,7 +301,14 @@ pub(crate) mod tests {
             end_to_end_cdf: vec![(10, 0.1), (41_001, 1.0)],
             failure: None,
         };
+        let cells = vec![
+            noop(2, &[0.20, 0.21, 0.22, 0.20, 0.21, 0.22], &[0.10, 0.11, 0.12, 0.10, 0.11, 0.12]),
+            noop(4, &[0.30, 0.31, 0.33, 0.30, 0.31, 0.33], &[0.15, 0.16, 0.17, 0.15, 0.16, 0.17]),
+            cpu,
+        ];
+        let traces = vec![trace];
         Results {
+            findings: crate::findings::judge(&cells, &traces),
             schema_version: SCHEMA_VERSION,
             machine,
             quick: false,
@@ -219,12 +317,8 @@ pub(crate) mod tests {
             verification: Vec::new(),
             excluded: Vec::new(),
             skipped: Default::default(),
-            cells: vec![
-                noop(2, &[0.20, 0.21, 0.22, 0.20, 0.21, 0.22], &[0.10, 0.11, 0.12, 0.10, 0.11, 0.12]),
-                noop(4, &[0.30, 0.31, 0.33, 0.30, 0.31, 0.33], &[0.15, 0.16, 0.17, 0.15, 0.16, 0.17]),
-                cpu,
-            ],
-            traces: vec![trace],
+            cells,
+            traces,
         }
     }
 }
