@@ -252,13 +252,28 @@ where
     max_in_flight(&records).expect("JSON lines have timestamps")
 }
 
-/// A pool runs its workers at once: see [`concurrency_case`].
+/// How many times [`runs_jobs_at_once`] tries before it fails.
+pub const OVERLAP_ATTEMPTS: usize = 3;
+
+/// A pool runs its workers at once: see [`concurrency_case`]. A pool that
+/// can never overlap its jobs fails every attempt; a correct one on a loaded
+/// machine may miss once when a worker thread is woken late (rayon's idle
+/// threads wake on their own schedule), so it has [`OVERLAP_ATTEMPTS`] tries,
+/// each also judged by the usual conformance checks.
 pub fn runs_jobs_at_once<B: Backend>()
 where
     B::Options: 'static,
 {
-    let case = concurrency_case();
-    assert_eq!(jobs_in_flight::<B>(), case.workers as usize, "{}: {} workers did not overlap", B::NAME, case.workers);
+    let workers = concurrency_case().workers as usize;
+    let mut seen = Vec::new();
+    for _ in 0..OVERLAP_ATTEMPTS {
+        let most = jobs_in_flight::<B>();
+        if most == workers {
+            return;
+        }
+        seen.push(most);
+    }
+    panic!("{}: {workers} workers never ran {workers} jobs at once; most in flight per attempt: {seen:?}", B::NAME);
 }
 
 /// Seeded random workloads, judged by [`conform`].
