@@ -48,20 +48,9 @@ impl Backend for Rayon {
         if crew.flavor().is_tuned() {
             return tuned::run(crew, jobs, on_result);
         }
-        // Dropping a rayon pool only tells its threads to end (rayon#688):
-        // each thread reports from its exit handler, and `run` waits for all
-        // of them, so no thread outlives the run.
+        // `run` waits for every thread's exit report (see `joined_pool`).
         let threads = crew.size() as usize;
-        let (ended_tx, ended_rx) = std::sync::mpsc::channel::<()>();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("rayon-worker-{}", i + 1))
-            .stack_size(pool_core::threads::WORKER_STACK)
-            .exit_handler(move |_| {
-                let _ = ended_tx.send(());
-            })
-            .build()
-            .map_err(|e| PoolError::Spawn(std::io::Error::other(e)))?;
+        let (pool, ended_rx) = joined_pool(threads)?;
         let (result_tx, result_rx) = std_channel(crew.queue());
         // Each thread only ever locks its own slot, so the lock is never
         // contended; it makes the worker reachable from rayon's closures.
@@ -95,4 +84,22 @@ impl Backend for Rayon {
         debug_assert_eq!(ended, threads, "every rayon thread reports its end");
         Ok(())
     }
+}
+
+/// A rayon pool of `threads` worker threads, and a channel on which each
+/// thread reports from its exit handler: dropping a rayon pool only tells its
+/// threads to end (rayon#688), so a run waits for `threads` reports before it
+/// returns, and no thread outlives it.
+fn joined_pool(threads: usize) -> Result<(rayon::ThreadPool, std::sync::mpsc::Receiver<()>), PoolError> {
+    let (ended_tx, ended_rx) = std::sync::mpsc::channel::<()>();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("rayon-worker-{}", i + 1))
+        .stack_size(pool_core::threads::WORKER_STACK)
+        .exit_handler(move |_| {
+            let _ = ended_tx.send(());
+        })
+        .build()
+        .map_err(|e| PoolError::Spawn(std::io::Error::other(e)))?;
+    Ok((pool, ended_rx))
 }

@@ -65,16 +65,7 @@ where
 {
     let limits = Limits::of(&crew);
     let threads = crew.size() as usize;
-    let (ended_tx, ended_rx) = std::sync::mpsc::channel::<()>();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("rayon-worker-{}", i + 1))
-        .stack_size(pool_core::threads::WORKER_STACK)
-        .exit_handler(move |_| {
-            let _ = ended_tx.send(());
-        })
-        .build()
-        .map_err(|e| PoolError::Spawn(std::io::Error::other(e)))?;
+    let (pool, ended_rx) = crate::joined_pool(threads)?;
     let (result_tx, result_rx) = std_channel::<Vec<JobOutcome>>(limits.results.and_then(NonZeroUsize::new));
     let slots: Vec<Mutex<Option<Slot>>> =
         crew.into_workers().map(|worker| Mutex::new(Some(Slot { worker, batch: Batch::new(limits.batch) }))).collect();
