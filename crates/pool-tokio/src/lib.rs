@@ -154,22 +154,9 @@ async fn work(mut worker: Worker, jobs: Receiver<JobId>, results: ResultTx, cpu:
         if !sleep.is_zero() {
             tokio::time::sleep(sleep).await;
         }
-        let outcome = match cpu {
-            _ if worker.pending_cpu().is_zero() => worker.finish(job),
-            CpuJobs::Inline => worker.finish(job),
-            CpuJobs::BlockInPlace => tokio::task::block_in_place(|| worker.finish(job)),
-            CpuJobs::SpawnBlocking => {
-                let handle = tokio::task::spawn_blocking(move || {
-                    let outcome = worker.finish(job);
-                    (worker, outcome)
-                });
-                // `finish` catches job panics, so the blocking task cannot
-                // fail; if it did, the worker is lost and the pool says so.
-                let Ok((back, outcome)) = handle.await else { return };
-                worker = back;
-                outcome
-            }
-        };
+        // A lost blocking task means a lost worker; the pool says so.
+        let Some((back, outcome)) = finish_job(worker, job, cpu).await else { return };
+        worker = back;
         if !results.send(outcome).await {
             break;
         }
@@ -239,6 +226,27 @@ impl Backend for Tokio {
         });
         Ok(())
     }
+}
+
+/// Completes `job`, begun with `worker.start`, where `cpu` says its CPU work
+/// runs. `None` only if a blocking task died, which cannot happen since
+/// `finish` catches job panics: the worker is then lost and the pool says so.
+async fn finish_job(mut worker: Worker, job: JobId, cpu: CpuJobs) -> Option<(Worker, JobOutcome)> {
+    let outcome = match cpu {
+        _ if worker.pending_cpu().is_zero() => worker.finish(job),
+        CpuJobs::Inline => worker.finish(job),
+        CpuJobs::BlockInPlace => tokio::task::block_in_place(|| worker.finish(job)),
+        CpuJobs::SpawnBlocking => {
+            let handle = tokio::task::spawn_blocking(move || {
+                let outcome = worker.finish(job);
+                (worker, outcome)
+            });
+            let (back, outcome) = handle.await.ok()?;
+            worker = back;
+            outcome
+        }
+    };
+    Some((worker, outcome))
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use async_channel::{Receiver, TryRecvError, bounded};
 use pool_core::tuned::{Batch, Grain, Limits, Run, Source};
 use pool_core::{Crew, JobId, JobOutcome, PoolError, Worker};
 
-use crate::{CpuJobs, ResultTx, TokioOptions, result_channel_of, runtime};
+use crate::{CpuJobs, ResultTx, TokioOptions, finish_job, result_channel_of, runtime};
 
 /// Runs `crew` on `jobs` in the tuned flavor (see the module docs).
 pub(crate) fn run<I>(
@@ -113,22 +113,9 @@ async fn work(
             if !sleep.is_zero() {
                 tokio::time::sleep(sleep).await;
             }
-            let outcome = match cpu {
-                _ if worker.pending_cpu().is_zero() => worker.finish(job),
-                CpuJobs::Inline => worker.finish(job),
-                CpuJobs::BlockInPlace => tokio::task::block_in_place(|| worker.finish(job)),
-                CpuJobs::SpawnBlocking => {
-                    let handle = tokio::task::spawn_blocking(move || {
-                        let outcome = worker.finish(job);
-                        (worker, outcome)
-                    });
-                    // `finish` catches job panics, so the blocking task cannot
-                    // fail; if it did, the worker is lost and the pool says so.
-                    let Ok((back, outcome)) = handle.await else { return };
-                    worker = back;
-                    outcome
-                }
-            };
+            // A lost blocking task means a lost worker; the pool says so.
+            let Some((back, outcome)) = finish_job(worker, job, cpu).await else { return };
+            worker = back;
             if batch.push(outcome, work_ns) && open {
                 open = hand_back(&mut batch, &results).await;
             }
