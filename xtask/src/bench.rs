@@ -238,8 +238,8 @@ pub fn participants(cell: &Cell, programs: &[Program]) -> Vec<Program> {
         .iter()
         .copied()
         .filter(|b| !b.is_baseline() || cell.baseline == Baseline::Measured)
-        .filter(|b| !b.is_reference() || cell.spec.kind == Kind::Noop)
-        .filter(|b| b.times_in(cell.jobs, cell.workers))
+        .filter(|b| !b.is_reference() || cell.run().work.kind == Kind::Noop)
+        .filter(|b| b.times_in(cell.run().jobs, cell.run().workers))
         .collect()
 }
 
@@ -259,10 +259,6 @@ fn failure(run: &child::Run, limit: Duration) -> String {
     }
 }
 
-fn workers_of(cell: &Cell, program: Program) -> u32 {
-    if program.is_baseline() { 1 } else { cell.workers }
-}
-
 fn ms(d: Duration) -> u64 {
     d.as_millis() as u64
 }
@@ -278,6 +274,8 @@ pub enum Mode {
 
 /// What one successful run gave.
 pub struct RunOutput {
+    /// The run it was given (see [`Cell::run_for`]).
+    pub given: RunSpec,
     /// The child's measurements and output.
     pub run: child::Run,
     /// Its summary line (quiet runs).
@@ -318,14 +316,20 @@ impl Bencher<'_> {
     }
 
     /// Runs `program` once on `cell`: a fresh process through the measuring
-    /// helper. `Err` says why the run failed, in one line.
+    /// helper, given the cell's run in its form. A quiet run's summary line
+    /// must say what a correct run's does (see
+    /// [`ExpectedLine`](crate::workload::ExpectedLine)). `Err` says
+    /// why the run failed, in one line.
     pub fn run_once(&self, cell: &Cell, program: Program, mode: Mode) -> Result<RunOutput, String> {
+        let given = cell.run_for(
+            program,
+            match mode {
+                Mode::Quiet => None,
+                Mode::Traced => Some(Format::Jsonl),
+            },
+        );
         let mut cmd = Command::new(&self.binaries[&program]);
-        cmd.args(program.entry().args).args(cell.args(workers_of(cell, program)));
-        cmd.arg(match mode {
-            Mode::Quiet => "--quiet",
-            Mode::Traced => "--format=jsonl",
-        });
+        cmd.args(given.args());
         let limit = limit(cell, self.cores, program);
         let run = match child::run(&mut cmd, mode == Mode::Traced, limit) {
             Err(e) => return Err(format!("{e:#}")),
@@ -333,15 +337,15 @@ impl Bencher<'_> {
             Ok(run) => run,
         };
         if mode == Mode::Traced {
-            return Ok(RunOutput { run, summary: None });
+            return Ok(RunOutput { given, run, summary: None });
         }
+        // For a reference, which is not verified, this is the one check.
         match RunSummary::find_in(&run.stderr) {
             None => Err(format!("no summary line: {}", run.last_error_line())),
-            // A reference is not verified: its sum is the one check it gets.
-            Some(s) if s.checked_sum.is_none() => {
-                Err(format!("its results did not check out: {}", run.last_error_line()))
-            }
-            Some(s) => Ok(RunOutput { run, summary: Some(s) }),
+            Some(s) => match cell.expected_line().judge(&given, &s) {
+                Err(why) => Err(format!("{why}: {}", run.last_error_line())),
+                Ok(()) => Ok(RunOutput { given, run, summary: Some(s) }),
+            },
         }
     }
 
@@ -381,13 +385,16 @@ impl Bencher<'_> {
         let who = participants(cell, programs);
         let mut results: Vec<ProgramResult> = who
             .iter()
-            .map(|&program| ProgramResult {
-                backend: program,
-                workers: workers_of(cell, program),
-                ideal_s: ideal_makespan(&cell.work(), workers_of(cell, program), cell.jobs, self.cores).as_secs_f64(),
-                samples: Vec::new(),
-                failure: None,
-                stats: None,
+            .map(|&program| {
+                let given = program.given(cell.run());
+                ProgramResult {
+                    backend: program,
+                    workers: given.workers,
+                    ideal_s: ideal_makespan(&given, self.cores).as_secs_f64(),
+                    samples: Vec::new(),
+                    failure: None,
+                    stats: None,
+                }
             })
             .collect();
         let started = Instant::now();
@@ -415,13 +422,14 @@ impl Bencher<'_> {
                 break stop;
             }
         };
-        let ideal = ideal_makespan(&cell.work(), cell.workers, cell.jobs, self.cores);
+        let run = cell.run();
+        let ideal = ideal_makespan(run, self.cores);
         let mut result = CellResult {
             workload: cell.workload,
-            spec: cell.spec.to_string(),
-            workers: cell.workers,
-            jobs: cell.jobs,
-            seed: cell.seed,
+            spec: run.work.to_string(),
+            workers: run.workers,
+            jobs: run.jobs,
+            seed: run.seed,
             ideal_s: ideal.as_secs_f64(),
             measured_ideal_s: None,
             baseline: cell.baseline.clone(),
@@ -449,9 +457,9 @@ impl Bencher<'_> {
             .map(|&program| {
                 let r = TraceResult {
                     workload: cell.workload,
-                    spec: cell.spec.to_string(),
-                    workers: workers_of(cell, program),
-                    jobs: cell.jobs,
+                    spec: cell.run().work.to_string(),
+                    workers: program.given(cell.run()).workers,
+                    jobs: cell.run().jobs,
                     backend: program,
                     traced_makespan_s: Vec::new(),
                     quiet_makespan_s: Vec::new(),
@@ -485,18 +493,13 @@ impl Bencher<'_> {
                     match self.run_once(cell, program, mode) {
                         Err(why) => r.failure = Some(why),
                         Ok(RunOutput { summary: Some(s), .. }) => r.quiet_makespan_s.push(s.elapsed.as_secs_f64()),
-                        Ok(RunOutput { run, summary: None }) => {
-                            match traced_makespan(
-                                &run.stdout,
-                                &RunSpec::new(r.workers, cell.jobs, cell.spec).seed(cell.seed),
-                            ) {
-                                Err(why) => r.failure = Some(why),
-                                Ok((end_s, records)) => {
-                                    r.traced_makespan_s.push(end_s);
-                                    lat.add_log(&records);
-                                }
+                        Ok(RunOutput { given, run, summary: None }) => match traced_makespan(&run.stdout, &given) {
+                            Err(why) => r.failure = Some(why),
+                            Ok((end_s, records)) => {
+                                r.traced_makespan_s.push(end_s);
+                                lat.add_log(&records);
                             }
-                        }
+                        },
                     }
                 }
                 self.progress.inc(est * modes.len() as u64);
@@ -511,7 +514,7 @@ impl Bencher<'_> {
                     r.pickup = lat.pickup();
                     r.service = lat.service();
                     r.end_to_end_cdf = lat.end_to_end_cdf(200);
-                    r.tracing_cost_ns = tracing_cost(&r.traced_makespan_s, &r.quiet_makespan_s, cell.jobs);
+                    r.tracing_cost_ns = tracing_cost(&r.traced_makespan_s, &r.quiet_makespan_s, r.jobs);
                 }
                 r
             })
@@ -519,12 +522,17 @@ impl Bencher<'_> {
     }
 }
 
-/// A traced run's log, parsed and judged by the checker: its makespan (the
-/// last timestamp, seconds) and its records.
+/// A traced run's log, parsed and judged by the checker, its summary
+/// compared with the run's expected one: its makespan (the last timestamp,
+/// seconds) and its records.
 fn traced_makespan(stdout: &[u8], run: &RunSpec) -> Result<(f64, Vec<Record>), String> {
     let text = String::from_utf8_lossy(stdout);
     let records = Format::Jsonl.parse(&text).map_err(|e| format!("traced log does not parse: {e}"))?;
-    check(&records, run, Completeness::Complete).map_err(|v| format!("traced log breaks the checker's rules: {v}"))?;
+    let summary = check(&records, run, Completeness::Complete)
+        .map_err(|v| format!("traced log breaks the checker's rules: {v}"))?;
+    if let Some(diff) = run.expected().first_difference(&summary) {
+        return Err(format!("traced log's summary differs: expected {diff}"));
+    }
     let end = records.iter().filter_map(|r| r.t_us).max().unwrap_or(0);
     Ok((end as f64 / 1e6, records))
 }
@@ -633,7 +641,7 @@ pub fn apply_measured_ideals(cells: &mut [CellResult]) {
         else {
             continue;
         };
-        let (total, _) = total_work(&pool_core::Work::new(spec, c.seed), c.jobs);
+        let (total, _) = total_work(&RunSpec::new(c.workers, c.jobs, spec).seed(c.seed));
         if total.is_zero() {
             continue;
         }
@@ -665,5 +673,32 @@ mod tests {
         let c = tracing_cost(&[0.30, 0.32, 0.31], &[0.10, 0.11, 0.12], 1_000_000).unwrap();
         assert!((c.median - 200.0).abs() < 1e-6 && (c.lo - 190.0).abs() < 1e-6 && (c.hi - 210.0).abs() < 1e-6);
         assert!(tracing_cost(&[0.3], &[], 10).is_none());
+    }
+
+    #[test]
+    fn a_traced_log_is_judged_and_compared_with_the_runs_expected_summary() {
+        let log = |lines: &[(u64, &str, u64, &str)]| {
+            let mut text = String::new();
+            for &(t, event, job, rest) in lines {
+                let job = if job > 0 { format!(",\"job\":{job}") } else { String::new() };
+                text += &format!("{{\"t_us\":{t},\"worker\":1,\"event\":\"{event}\"{job}{rest}}}\n");
+            }
+            text
+        };
+        let two = log(&[
+            (10, "started", 1, ""),
+            (20, "finished", 1, ",\"result\":2"),
+            (30, "started", 2, ""),
+            (40, "finished", 2, ",\"result\":4"),
+            (1_500_000, "exiting", 0, ""),
+        ]);
+        let run = RunSpec::new(1, 2, "noop".parse().unwrap()).format(Some(Format::Jsonl));
+        let (end_s, records) = traced_makespan(two.as_bytes(), &run).unwrap();
+        assert_eq!((end_s, records.len()), (1.5, 5));
+        // A log the checker accepts, but not the run asked for: job 2 was to fail.
+        let err = traced_makespan(two.as_bytes(), &run.clone().panics([2])).unwrap_err();
+        assert!(err.starts_with("traced log's summary differs: expected job 2: failed"), "{err}");
+        let err = traced_makespan(b"{\"t_us\":1,\"worker\":1,\"event\":\"exiting\"}\n", &run).unwrap_err();
+        assert!(err.starts_with("traced log breaks the checker's rules"), "{err}");
     }
 }

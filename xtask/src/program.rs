@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use pool_core::Backend;
+use pool_core::{Backend, Flavor, RunSpec};
 
 use serde::{Serialize, Serializer};
 
@@ -53,8 +53,10 @@ pub struct Entry {
     pub role: Role,
     /// How its binary is built.
     pub build: Build,
-    /// Flags added to every run of it (a flavor, say), before the cell's.
-    pub args: &'static [&'static str],
+    /// The form of its backend it runs (`--flavor`, said by its runs'
+    /// [`RunSpec::args`](pool_core::RunSpec::args)); textbook for programs
+    /// with one form.
+    pub flavor: Flavor,
     /// For a tuned flavor, the name of the textbook program it is the tuned
     /// form of (the report pairs the two, round by round).
     pub tunes: Option<&'static str>,
@@ -127,7 +129,7 @@ pub const PROGRAMS: &[Entry] = &[
         about: "`std::sync::mpsc` + `Arc<Mutex<Receiver>>`",
         role: Role::Backend,
         build: Build::Cargo { package: "pool-std", bin: "pool-std" },
-        args: &[],
+        flavor: Flavor::Textbook,
         tunes: None,
         one_worker: false,
         per_job: PerJob::Nanos,
@@ -140,7 +142,7 @@ pub const PROGRAMS: &[Entry] = &[
         about: "std, tuned: workers claim adaptive chunks from the shared stream, batched results",
         role: Role::Backend,
         build: Build::Cargo { package: "pool-std", bin: "pool-std" },
-        args: &["--flavor=tuned"],
+        flavor: Flavor::Tuned,
         tunes: Some("std"),
         one_worker: false,
         per_job: PerJob::Nanos,
@@ -153,7 +155,7 @@ pub const PROGRAMS: &[Entry] = &[
         about: "crossbeam-channel, a receiver clone per worker",
         role: Role::Backend,
         build: Build::Cargo { package: "pool-crossbeam", bin: "pool-crossbeam" },
-        args: &[],
+        flavor: Flavor::Textbook,
         tunes: None,
         one_worker: false,
         per_job: PerJob::Nanos,
@@ -166,7 +168,7 @@ pub const PROGRAMS: &[Entry] = &[
         about: "crossbeam, tuned: guided chunks on crossbeam-deque with stealing, batched results",
         role: Role::Backend,
         build: Build::Cargo { package: "pool-crossbeam", bin: "pool-crossbeam" },
-        args: &["--flavor=tuned"],
+        flavor: Flavor::Tuned,
         tunes: Some("crossbeam"),
         one_worker: false,
         per_job: PerJob::Nanos,
@@ -179,7 +181,7 @@ pub const PROGRAMS: &[Entry] = &[
         about: "W async tasks on a multi-thread tokio runtime",
         role: Role::Backend,
         build: Build::Cargo { package: "pool-tokio", bin: "pool-tokio" },
-        args: &[],
+        flavor: Flavor::Textbook,
         tunes: None,
         one_worker: false,
         per_job: PerJob::Nanos,
@@ -192,7 +194,7 @@ pub const PROGRAMS: &[Entry] = &[
         about: "tokio, tuned: runs of ids through the queue sized by the measured grain, batched results",
         role: Role::Backend,
         build: Build::Cargo { package: "pool-tokio", bin: "pool-tokio" },
-        args: &["--flavor=tuned"],
+        flavor: Flavor::Tuned,
         tunes: Some("tokio"),
         one_worker: false,
         per_job: PerJob::Nanos,
@@ -205,7 +207,7 @@ pub const PROGRAMS: &[Entry] = &[
         about: "a W-thread rayon pool fed by `par_bridge`",
         role: Role::Backend,
         build: Build::Cargo { package: "pool-rayon", bin: "pool-rayon" },
-        args: &[],
+        flavor: Flavor::Textbook,
         tunes: None,
         one_worker: false,
         per_job: PerJob::Nanos,
@@ -218,7 +220,7 @@ pub const PROGRAMS: &[Entry] = &[
         about: "rayon, tuned: blocks of ids as indexed parallel iterators, batched results",
         role: Role::Backend,
         build: Build::Cargo { package: "pool-rayon", bin: "pool-rayon" },
-        args: &["--flavor=tuned"],
+        flavor: Flavor::Tuned,
         tunes: Some("rayon"),
         one_worker: false,
         per_job: PerJob::Nanos,
@@ -232,7 +234,7 @@ pub const PROGRAMS: &[Entry] = &[
                 group (XREADGROUP, XACK); a private redis-server on a unix socket",
         role: Role::Backend,
         build: Build::Cargo { package: "pool-redis", bin: "pool-redis" },
-        args: &[],
+        flavor: Flavor::Textbook,
         tunes: None,
         one_worker: false,
         rgb: (0x8c, 0x56, 0x4b),
@@ -245,7 +247,7 @@ pub const PROGRAMS: &[Entry] = &[
         about: "the baseline: every job in one loop on the main thread, through the shared per-job path, no pool",
         role: Role::Baseline,
         build: Build::Cargo { package: "pool-core", bin: "pool-sequential" },
-        args: &[],
+        flavor: Flavor::Textbook,
         tunes: None,
         one_worker: true,
         per_job: PerJob::Nanos,
@@ -258,7 +260,7 @@ pub const PROGRAMS: &[Entry] = &[
         about: "the limit: the same job ids summed in a plain loop, no pool and no shared path",
         role: Role::Reference,
         build: Build::Cargo { package: "bare-loop", bin: "bare-loop" },
-        args: &[],
+        flavor: Flavor::Textbook,
         tunes: None,
         one_worker: true,
         per_job: PerJob::Nanos,
@@ -271,7 +273,7 @@ pub const PROGRAMS: &[Entry] = &[
         about: "Go by Example's worker pool (goroutines over buffered channels), without prints and sleeps",
         role: Role::Reference,
         build: Build::Go { dir: "references/gobyexample" },
-        args: &[],
+        flavor: Flavor::Textbook,
         tunes: None,
         one_worker: false,
         per_job: PerJob::Nanos,
@@ -334,6 +336,13 @@ impl Program {
     /// Whether it is verified by the trace checker before it is timed.
     pub fn is_verified(self) -> bool {
         self.entry().role != Role::Reference
+    }
+
+    /// The run this program is given for `run`: in its flavor, and at 1
+    /// worker if it runs every job on one thread.
+    pub fn given(self, run: &RunSpec) -> RunSpec {
+        let workers = if self.is_baseline() { 1 } else { run.workers };
+        RunSpec { workers, ..run.clone() }.flavor(self.entry().flavor)
     }
 
     /// For a tuned flavor, the textbook program it is the tuned form of.
@@ -407,8 +416,7 @@ mod tests {
         let backends: Vec<Program> =
             Program::all().filter(|p| p.entry().role == Role::Backend && !p.is_micros()).collect();
         for pair in backends.chunks(2) {
-            assert_eq!(pair[0].entry().args, [] as [&str; 0], "{pair:?}");
-            assert_eq!(pair[1].entry().args, ["--flavor=tuned"], "{pair:?}");
+            assert_eq!((pair[0].entry().flavor, pair[1].entry().flavor), (Flavor::Textbook, Flavor::Tuned), "{pair:?}");
             assert_eq!(pair[1].name(), format!("{}-tuned", pair[0].name()));
             assert_eq!((pair[0].textbook(), pair[1].textbook()), (None, Some(pair[0])));
         }

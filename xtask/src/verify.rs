@@ -188,7 +188,7 @@ pub fn run_case(case: &Case, binaries: &BTreeMap<Program, PathBuf>, backends: &[
                 let path = &binaries[&backend];
                 s.spawn(move || {
                     let mut cmd = Command::new(path);
-                    cmd.args(backend.entry().args).args(case.run.args());
+                    cmd.args(backend.given(&case.run).args());
                     let verdict = match child::run(&mut cmd, true, Duration::from_secs(120)) {
                         Ok(run) => judge(case, backend, run.exit, &run.stdout).err().map(|mut m| {
                             if run.exit != Exit::Code(i32::from(case.run.expected_exit())) {
@@ -320,6 +320,15 @@ mod tests {
             c.run.args(),
             ["--workers=2", "--jobs=10", "--work=noop", "--seed=24301", "--format=jsonl", "--panic-on=3,7"]
         );
+    }
+
+    #[test]
+    fn a_tuned_flavor_is_given_the_case_with_its_flavor_flag() {
+        let c = case("failures");
+        let tuned = Program::known("std-tuned").given(&c.run);
+        assert_eq!(tuned, c.run.clone().flavor(pool_core::Flavor::Tuned));
+        assert!(tuned.args().contains(&"--flavor=tuned".to_owned()));
+        assert_eq!(Program::known("std").given(&c.run), c.run);
     }
 
     #[test]

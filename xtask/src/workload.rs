@@ -1,10 +1,13 @@
 //! The benchmark matrix (which workloads, sizes and worker counts) and the
 //! ideal makespan each cell is judged against.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use pool_core::{DEFAULT_SEED, JobId, Kind, Span, Work, WorkSpec};
+use pool_core::{Format, JobId, Kind, LoggedOutcome, RunSpec, RunSummary, Span, Summary};
 use serde::Serialize;
+
+use crate::program::Program;
 
 /// A workload family of the matrix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, Serialize)]
@@ -62,14 +65,12 @@ pub enum Baseline {
 pub struct Cell {
     /// The family.
     pub workload: Family,
-    /// What each job does.
-    pub spec: WorkSpec,
-    /// Number of workers.
-    pub workers: u32,
-    /// Number of jobs.
-    pub jobs: u64,
-    /// Seed for ranged durations.
-    pub seed: u64,
+    /// The run the pools do here, quiet: workers, jobs, work, seed. What
+    /// each program is given is [`Cell::run_for`].
+    run: RunSpec,
+    /// What a correct quiet run of it says, from `run`'s expected summary;
+    /// made once, on first use (a million jobs make a large summary).
+    expected: OnceLock<ExpectedLine>,
     /// Whether the sequential baseline runs here.
     pub baseline: Baseline,
     /// Run once, with no warmup (the seed: it takes 2 s and is the story,
@@ -83,39 +84,94 @@ const BASELINE_LIMIT: Duration = Duration::from_secs(2);
 
 impl Cell {
     fn new(workload: Family, spec: &str, workers: u32, jobs: u64) -> Self {
-        let spec = spec.parse().expect("matrix specs parse");
-        Cell { workload, spec, workers, jobs, seed: DEFAULT_SEED, baseline: Baseline::InFirstCell, once: false }
+        let run = RunSpec::new(workers, jobs, spec.parse().expect("matrix specs parse")).format(None);
+        Cell { workload, run, expected: OnceLock::new(), baseline: Baseline::InFirstCell, once: false }
     }
 
-    /// The work every job of the cell does.
-    pub fn work(&self) -> Work {
-        Work::new(self.spec, self.seed)
+    /// The pools' run of this cell (quiet, textbook).
+    pub fn run(&self) -> &RunSpec {
+        &self.run
+    }
+
+    /// The run `program` is given here (see [`Program::given`]), logged in
+    /// `format` (`None`: quiet). Its [`RunSpec::args`] are the flags.
+    pub fn run_for(&self, program: Program, format: Option<Format>) -> RunSpec {
+        program.given(&self.run).format(format)
+    }
+
+    /// What a correct quiet run of this cell says on its summary line.
+    pub fn expected_line(&self) -> &ExpectedLine {
+        self.expected.get_or_init(|| ExpectedLine::of(&self.run.expected()))
     }
 
     /// A one-line name: `cpu spin:100us, 10000 jobs, 2 workers`.
     pub fn label(&self) -> String {
-        format!("{} {}, {} jobs, {} workers", self.workload.name(), self.spec, self.jobs, self.workers)
-    }
-
-    /// The flags of a run of this cell (without `--quiet`/`--format`).
-    pub fn args(&self, backend_workers: u32) -> Vec<String> {
-        vec![
-            format!("--workers={backend_workers}"),
-            format!("--jobs={}", self.jobs),
-            format!("--work={}", self.spec),
-            format!("--seed={}", self.seed),
-        ]
+        format!("{} {}, {} jobs, {} workers", self.workload.name(), self.run.work, self.run.jobs, self.run.workers)
     }
 
     /// A guess of one run's duration, for the progress bar's ETA only.
     pub fn estimate(&self, cores: u32, baseline: bool) -> Duration {
-        let startup = Duration::from_millis(20) + Duration::from_micros(100) * self.workers;
-        let (total, _) = total_work(&self.work(), self.jobs);
-        let handoff = Duration::from_nanos(150) * u32::try_from(self.jobs).unwrap_or(u32::MAX);
+        let startup = Duration::from_millis(20) + Duration::from_micros(100) * self.run.workers;
+        let (total, _) = total_work(&self.run);
+        let handoff = Duration::from_nanos(150) * u32::try_from(self.run.jobs).unwrap_or(u32::MAX);
         if baseline {
             return startup + total + handoff / 4;
         }
-        startup + ideal_makespan(&self.work(), self.workers, self.jobs, cores) + handoff
+        startup + ideal_makespan(&self.run, cores) + handoff
+    }
+}
+
+/// What a correct quiet run's summary line says, taken from the run's
+/// expected summary ([`RunSpec::expected`], the one owner of that fact):
+/// how many jobs finish and fail, and what their results add up to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExpectedLine {
+    /// Jobs that finish.
+    pub finished: u64,
+    /// Jobs that fail.
+    pub failed: u64,
+    /// The sum of the finished jobs' results.
+    pub sum: u128,
+}
+
+impl ExpectedLine {
+    /// The line a run whose expected summary is `expected` prints; the
+    /// summary must record results (a quiet or JSON-lines run's does).
+    pub fn of(expected: &Summary) -> Self {
+        let (finished, failed, _) = expected.counts();
+        let sum = expected
+            .jobs
+            .iter()
+            .map(|o| match o {
+                LoggedOutcome::Finished(Some(r)) => u128::from(*r),
+                _ => 0,
+            })
+            .sum();
+        ExpectedLine { finished, failed, sum }
+    }
+
+    /// Judges the summary line of a quiet run of `run`: it must describe
+    /// that run (jobs, workers, work), count what a correct one does, and
+    /// have its results check out to the expected sum. `Err` says the first
+    /// difference, in one line.
+    pub fn judge(&self, run: &RunSpec, line: &RunSummary) -> Result<(), String> {
+        if (line.jobs, line.workers, line.work) != (run.jobs, run.workers, run.work) {
+            return Err(format!(
+                "it ran {} jobs on {} workers ({}), not the {} jobs on {} workers ({}) it was given",
+                line.jobs, line.workers, line.work, run.jobs, run.workers, run.work
+            ));
+        }
+        if (line.finished, line.failed) != (self.finished, self.failed) {
+            return Err(format!(
+                "{} finished and {} failed, expected {} and {}",
+                line.finished, line.failed, self.finished, self.failed
+            ));
+        }
+        match line.checked_sum {
+            None => Err("its results did not check out".to_owned()),
+            Some(sum) if sum != self.sum => Err(format!("its results add up to {sum}, expected {}", self.sum)),
+            Some(_) => Ok(()),
+        }
     }
 }
 
@@ -203,7 +259,7 @@ fn dedup<const N: usize>(workers: [u32; N]) -> Vec<u32> {
 /// a loop over the jobs is short enough to run.
 fn with_baseline(mut group: Vec<Cell>) -> Vec<Cell> {
     if let Some(first) = group.first_mut() {
-        let (total, _) = total_work(&first.work(), first.jobs);
+        let (total, _) = total_work(&first.run);
         first.baseline = if total <= BASELINE_LIMIT {
             Baseline::Measured
         } else {
@@ -220,9 +276,10 @@ fn round_ms(d: Duration) -> Duration {
     Duration::from_millis(d.as_millis() as u64)
 }
 
-/// The total work of jobs `1..=jobs` and the longest job, from the same
+/// The total work of a run's jobs and the longest job, from the same
 /// per-job durations the backends use.
-pub fn total_work(work: &Work, jobs: u64) -> (Duration, Duration) {
+pub fn total_work(run: &RunSpec) -> (Duration, Duration) {
+    let (work, jobs) = (run.work(), run.jobs);
     match work.spec().span {
         _ if work.spec().kind == Kind::Noop => (Duration::ZERO, Duration::ZERO),
         Span::Fixed(d) => {
@@ -241,10 +298,10 @@ pub fn total_work(work: &Work, jobs: u64) -> (Duration, Duration) {
 /// - ranged sleeps: `max(total / W, longest)`;
 /// - CPU work: `max(total / min(W, cores), longest)` (no more than `cores`
 ///   jobs compute at once, and no job splits).
-pub fn ideal_makespan(work: &Work, workers: u32, jobs: u64, cores: u32) -> Duration {
-    let (total, longest) = total_work(work, jobs);
-    let workers = workers.max(1);
-    match (work.spec().kind, work.spec().span) {
+pub fn ideal_makespan(run: &RunSpec, cores: u32) -> Duration {
+    let (total, longest) = total_work(run);
+    let (workers, jobs) = (run.workers.max(1), run.jobs);
+    match (run.work.kind, run.work.span) {
         (Kind::Noop, _) => Duration::ZERO,
         (Kind::Sleep, Span::Fixed(d)) => {
             d.saturating_mul(u32::try_from(jobs.div_ceil(u64::from(workers))).unwrap_or(u32::MAX))
@@ -257,9 +314,10 @@ pub fn ideal_makespan(work: &Work, workers: u32, jobs: u64, cores: u32) -> Durat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pool_core::Work;
 
     fn ideal(spec: &str, workers: u32, jobs: u64, cores: u32) -> Duration {
-        ideal_makespan(&Work::new(spec.parse().unwrap(), DEFAULT_SEED), workers, jobs, cores)
+        ideal_makespan(&RunSpec::new(workers, jobs, spec.parse().unwrap()), cores)
     }
 
     const MS: Duration = Duration::from_millis(1);
@@ -284,23 +342,101 @@ mod tests {
 
     #[test]
     fn ranged_work_sums_the_backends_own_durations() {
-        let work = Work::new("spin:1ms..9ms".parse().unwrap(), 7);
-        let (total, longest) = total_work(&work, 50);
+        let run = RunSpec::new(2, 50, "spin:1ms..9ms".parse().unwrap()).seed(7);
+        let (total, longest) = total_work(&run);
+        let work = Work::new(run.work, 7);
         let sum: Duration = (1..=50).map(|j| work.duration(JobId(j))).sum();
         assert_eq!(total, sum);
         assert!(longest <= 9 * MS && longest >= MS);
-        assert_eq!(ideal_makespan(&work, 2, 50, 2), (sum / 2).max(longest));
-        assert_eq!(ideal_makespan(&work, 1000, 50, 1000), longest, "with a worker per job, the longest job");
+        assert_eq!(ideal_makespan(&run, 2), (sum / 2).max(longest));
+        let wide = RunSpec { workers: 1000, ..run };
+        assert_eq!(ideal_makespan(&wide, 1000), longest, "with a worker per job, the longest job");
     }
 
     #[test]
     fn the_baseline_runs_once_per_workload_when_short() {
         let cells = matrix(false, 2, &[Family::Cpu, Family::Sleep, Family::Overhead]);
         let cpu: Vec<_> = cells.iter().filter(|c| c.workload == Family::Cpu).collect();
-        assert_eq!(cpu.iter().map(|c| c.workers).collect::<Vec<_>>(), [1, 2, 4]);
+        assert_eq!(cpu.iter().map(|c| c.run().workers).collect::<Vec<_>>(), [1, 2, 4]);
         assert_eq!(cpu[0].baseline, Baseline::Measured);
         assert_eq!(cpu[1].baseline, Baseline::InFirstCell);
         let sleep = cells.iter().find(|c| c.workload == Family::Sleep).unwrap();
         assert!(matches!(&sleep.baseline, Baseline::NotRun(why) if why.contains("10s")), "{:?}", sleep.baseline);
+    }
+
+    fn flags(cell: &Cell, program: &str, format: Option<Format>) -> Vec<String> {
+        cell.run_for(Program::known(program), format).args()
+    }
+
+    #[test]
+    fn each_program_is_given_the_cells_run_in_its_own_form() {
+        let cell = Cell::new(Family::Cpu, "spin:100us", 4, 10_000);
+        let seed = format!("--seed={}", pool_core::DEFAULT_SEED);
+        let quiet =
+            |w: &str| vec![format!("--workers={w}"), "--jobs=10000".into(), "--work=spin:100us".into(), seed.clone()];
+        assert_eq!(flags(&cell, "std", None), [quiet("4"), vec!["--quiet".into()]].concat());
+        assert_eq!(
+            flags(&cell, "std-tuned", None),
+            [quiet("4"), vec!["--flavor=tuned".into(), "--quiet".into()]].concat()
+        );
+        assert_eq!(flags(&cell, "sequential", None), [quiet("1"), vec!["--quiet".into()]].concat(), "one worker");
+        assert_eq!(flags(&cell, "bare-loop", None)[0], "--workers=1");
+        assert_eq!(flags(&cell, "gobyexample", None)[0], "--workers=4");
+        assert_eq!(
+            flags(&cell, "rayon-tuned", Some(Format::Jsonl)),
+            [quiet("4"), vec!["--flavor=tuned".into(), "--format=jsonl".into()]].concat()
+        );
+        // The traced run's expected summary is the checker's, at the
+        // program's own worker count.
+        let traced = cell.run_for(Program::known("sequential"), Some(Format::Jsonl));
+        assert_eq!(traced.expected(), Summary::expected(1, 10_000, true));
+    }
+
+    fn line(run: &RunSpec) -> RunSummary {
+        RunSummary {
+            program: "pool-std".into(),
+            jobs: run.jobs,
+            workers: run.workers,
+            work: run.work,
+            finished: run.jobs,
+            failed: 0,
+            never_started: None,
+            elapsed: MS,
+            failed_jobs: Vec::new(),
+            failed_unlisted: 0,
+            checked_sum: Some(u128::from(run.jobs) * u128::from(run.jobs + 1)),
+        }
+    }
+
+    #[test]
+    fn a_quiet_runs_line_is_judged_against_the_runs_expected_summary() {
+        let cell = Cell::new(Family::Overhead, "noop", 2, 1_000);
+        let want = *cell.expected_line();
+        assert_eq!(want, ExpectedLine { finished: 1_000, failed: 0, sum: 1_000 * 1_001 });
+        let run = cell.run_for(Program::known("gobyexample"), None);
+        assert_eq!(want.judge(&run, &line(&run)), Ok(()));
+        let baseline = cell.run_for(Program::known("sequential"), None);
+        assert_eq!(want.judge(&baseline, &line(&baseline)), Ok(()), "one line owns every worker count");
+
+        // A program that ignored --workers, lost a job, summed wrong, or
+        // whose own check failed.
+        let wrong = |change: &dyn Fn(&mut RunSummary)| {
+            let mut l = line(&run);
+            change(&mut l);
+            want.judge(&run, &l).unwrap_err()
+        };
+        assert_eq!(
+            wrong(&|l| l.workers = 3),
+            "it ran 1000 jobs on 3 workers (noop), not the 1000 jobs on 2 workers (noop) it was given"
+        );
+        assert_eq!(wrong(&|l| l.finished = 999), "999 finished and 0 failed, expected 1000 and 0");
+        assert_eq!(wrong(&|l| l.checked_sum = Some(7)), "its results add up to 7, expected 1001000");
+        assert_eq!(wrong(&|l| l.checked_sum = None), "its results did not check out");
+    }
+
+    #[test]
+    fn failed_jobs_count_and_leave_the_sum() {
+        let run = RunSpec::new(2, 10, "noop".parse().unwrap()).format(None).panics([3, 7]);
+        assert_eq!(ExpectedLine::of(&run.expected()), ExpectedLine { finished: 8, failed: 2, sum: 110 - 20 });
     }
 }
