@@ -303,7 +303,7 @@ mod tests {
             crew: Crew,
             _: &SequentialOptions,
             jobs: I,
-            on_result: &mut dyn FnMut(JobOutcome),
+            on_result: impl FnMut(JobOutcome),
         ) -> Result<(), PoolError>
         where
             I: Iterator<Item = JobId> + Send,

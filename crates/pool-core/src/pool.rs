@@ -31,12 +31,12 @@ pub trait Backend {
     /// Every job taken from `jobs` is given to exactly one worker's
     /// [`Worker::run`](crate::Worker::run) (or `start`/`finish`), and every
     /// worker ends with [`Worker::exit`](crate::Worker::exit).
-    fn run<I>(
-        crew: Crew,
-        options: &Self::Options,
-        jobs: I,
-        on_result: &mut dyn FnMut(JobOutcome),
-    ) -> Result<(), PoolError>
+    ///
+    /// `on_result` is generic, not a trait object: on the caller's side of
+    /// the hand-off it runs once per job, and inlined into the backend's
+    /// result loop it costs a few instructions instead of a call through a
+    /// pointer (see `ARCHITECTURE.md`, the per-job path).
+    fn run<I>(crew: Crew, options: &Self::Options, jobs: I, on_result: impl FnMut(JobOutcome)) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send;
 }
@@ -198,7 +198,7 @@ impl<B: Backend> Pool<B> {
         let mut report = RunReport::default();
         let mut caller_panic = None;
         let start = Instant::now();
-        B::run(crew, &self.options, jobs, &mut |outcome| {
+        B::run(crew, &self.options, jobs, |outcome| {
             match outcome.result {
                 Ok(_) => report.finished += 1,
                 Err(_) => report.failed += 1,

@@ -23,7 +23,7 @@ impl Backend for Sequential {
         crew: Crew,
         _: &SequentialOptions,
         jobs: I,
-        on_result: &mut dyn FnMut(JobOutcome),
+        mut on_result: impl FnMut(JobOutcome),
     ) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,

@@ -62,7 +62,7 @@ pub fn run_threads<I, F, M, B, R>(
     mut feed: F,
     mut make_worker: M,
     results: R,
-    on_result: &mut dyn FnMut(JobOutcome),
+    mut on_result: impl FnMut(JobOutcome),
 ) -> Result<(), PoolError>
 where
     I: Iterator<Item = JobId> + Send,

@@ -29,7 +29,7 @@ impl Backend for Crossbeam {
     const MAX_WORKERS: u32 = 10_000;
     type Options = CrossbeamOptions;
 
-    fn run<I>(crew: Crew, _: &CrossbeamOptions, jobs: I, on_result: &mut dyn FnMut(JobOutcome)) -> Result<(), PoolError>
+    fn run<I>(crew: Crew, _: &CrossbeamOptions, jobs: I, on_result: impl FnMut(JobOutcome)) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,
     {

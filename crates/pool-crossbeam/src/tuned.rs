@@ -18,7 +18,7 @@ use pool_core::tuned::{JobQueue, Limits, Run, Source, guided, run_threads};
 use pool_core::{Crew, JobId, JobOutcome, PoolError};
 
 /// Runs `crew` on `jobs` in the tuned flavor (see the module docs).
-pub(crate) fn run<I>(crew: Crew, jobs: I, on_result: &mut dyn FnMut(JobOutcome)) -> Result<(), PoolError>
+pub(crate) fn run<I>(crew: Crew, jobs: I, on_result: impl FnMut(JobOutcome)) -> Result<(), PoolError>
 where
     I: Iterator<Item = JobId> + Send,
 {

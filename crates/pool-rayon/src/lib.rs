@@ -41,7 +41,7 @@ impl Backend for Rayon {
     const MAX_WORKERS: u32 = 256;
     type Options = RayonOptions;
 
-    fn run<I>(crew: Crew, _: &RayonOptions, jobs: I, on_result: &mut dyn FnMut(JobOutcome)) -> Result<(), PoolError>
+    fn run<I>(crew: Crew, _: &RayonOptions, jobs: I, mut on_result: impl FnMut(JobOutcome)) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,
     {

@@ -59,7 +59,7 @@ impl Timing {
 }
 
 /// Runs `crew` on `jobs` in the tuned flavor (see the module docs).
-pub(crate) fn run<I>(crew: Crew, jobs: I, on_result: &mut dyn FnMut(JobOutcome)) -> Result<(), PoolError>
+pub(crate) fn run<I>(crew: Crew, jobs: I, mut on_result: impl FnMut(JobOutcome)) -> Result<(), PoolError>
 where
     I: Iterator<Item = JobId> + Send,
 {
@@ -96,7 +96,7 @@ where
             });
         });
         for batch in result_rx {
-            batch.into_iter().for_each(&mut *on_result);
+            batch.into_iter().for_each(&mut on_result);
         }
     });
     // The pool was dropped at the end of the scoped thread; wait until every

@@ -109,7 +109,7 @@ impl Backend for Redis {
         crew: Crew,
         options: &RedisOptions,
         jobs: I,
-        on_result: &mut dyn FnMut(JobOutcome),
+        mut on_result: impl FnMut(JobOutcome),
     ) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,
@@ -118,7 +118,7 @@ impl Backend for Redis {
         match options.remote_workers {
             None => {
                 let keys = keys::Keys::new(&options.run.clone().unwrap_or_else(local_run_name));
-                local::run(crew, &broker, &keys, jobs, on_result)
+                local::run(crew, &broker, &keys, jobs, &mut on_result)
             }
             Some(workers) => {
                 if workers != crew.size() {
@@ -128,7 +128,7 @@ impl Backend for Redis {
                     )));
                 }
                 let keys = keys::Keys::new(options.run.as_deref().unwrap_or(DEFAULT_RUN));
-                coordinator::run(crew, &broker, &keys, options.lease, jobs, on_result)
+                coordinator::run(crew, &broker, &keys, options.lease, jobs, &mut on_result)
             }
         }
     }

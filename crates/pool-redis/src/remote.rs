@@ -209,7 +209,7 @@ impl Backend for RemoteWorker {
     const MAX_WORKERS: u32 = 1;
     type Options = RemoteOptions;
 
-    fn run<I>(crew: Crew, options: &RemoteOptions, _: I, _: &mut dyn FnMut(JobOutcome)) -> Result<(), PoolError>
+    fn run<I>(crew: Crew, options: &RemoteOptions, _: I, _: impl FnMut(JobOutcome)) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,
     {

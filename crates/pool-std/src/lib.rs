@@ -45,7 +45,7 @@ impl Backend for Std {
     const MAX_WORKERS: u32 = 10_000;
     type Options = StdOptions;
 
-    fn run<I>(crew: Crew, _: &StdOptions, jobs: I, on_result: &mut dyn FnMut(JobOutcome)) -> Result<(), PoolError>
+    fn run<I>(crew: Crew, _: &StdOptions, jobs: I, on_result: impl FnMut(JobOutcome)) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,
     {

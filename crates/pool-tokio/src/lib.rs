@@ -185,7 +185,7 @@ impl Backend for Tokio {
         crew: Crew,
         options: &TokioOptions,
         jobs: I,
-        on_result: &mut dyn FnMut(JobOutcome),
+        mut on_result: impl FnMut(JobOutcome),
     ) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,

@@ -26,7 +26,7 @@ pub(crate) fn run<I>(
     crew: Crew,
     options: &TokioOptions,
     jobs: I,
-    on_result: &mut dyn FnMut(JobOutcome),
+    mut on_result: impl FnMut(JobOutcome),
 ) -> Result<(), PoolError>
 where
     I: Iterator<Item = JobId> + Send,
@@ -57,7 +57,7 @@ where
         };
         let consume = async {
             while let Some(batch) = result_rx.recv().await {
-                batch.into_iter().for_each(&mut *on_result);
+                batch.into_iter().for_each(&mut on_result);
             }
         };
         tokio::join!(produce, consume);

@@ -80,7 +80,7 @@ impl<const D: u8> Backend for Mutant<D> {
         crew: Crew,
         options: &MutantOptions,
         jobs: I,
-        on_result: &mut dyn FnMut(JobOutcome),
+        mut on_result: impl FnMut(JobOutcome),
     ) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,

@@ -85,7 +85,7 @@ impl<B: Backend> Backend for Tuned<B> {
     const MAX_WORKERS: u32 = B::MAX_WORKERS;
     type Options = B::Options;
 
-    fn run<I>(crew: Crew, options: &B::Options, jobs: I, on_result: &mut dyn FnMut(JobOutcome)) -> Result<(), PoolError>
+    fn run<I>(crew: Crew, options: &B::Options, jobs: I, on_result: impl FnMut(JobOutcome)) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,
     {

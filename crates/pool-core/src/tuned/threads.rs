@@ -21,7 +21,7 @@ pub fn run_threads<Q, D, R>(
     mut queue_for: impl FnMut(usize) -> Q,
     deliver: D,
     results: R,
-    on_result: &mut dyn FnMut(JobOutcome),
+    mut on_result: impl FnMut(JobOutcome),
 ) -> Result<(), PoolError>
 where
     Q: JobQueue + Send,
@@ -38,7 +38,7 @@ where
         }
         drop(deliver);
         for batch in results {
-            batch.into_iter().for_each(&mut *on_result);
+            batch.into_iter().for_each(&mut on_result);
         }
         Ok(())
     })
