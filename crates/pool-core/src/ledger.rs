@@ -8,6 +8,12 @@
 //! Memory: one bit per job id between the lowest id not yet back and the
 //! highest id back (a window that slides as outcomes arrive, so a run of
 //! ten million jobs holds a few words), and nothing per job.
+//!
+//! Speed: outcomes usually come back in runs of consecutive ids (one
+//! worker's batch, or every job of a sequential run). The ledger keeps the
+//! current run as two numbers and checks each of its outcomes in a few
+//! instructions; the run's bits are marked a word at a time when it ends, and
+//! a duplicate is found then.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -114,10 +120,17 @@ pub struct Ledger {
     jobs: u64,
     workers: u32,
     panic_on: Vec<u64>,
-    /// Every id below `base` came back.
+    /// Every id below `base` came back (and is marked).
     base: u64,
     /// Bit `i` of word `k`: id `base + 64 k + i` came back.
     window: VecDeque<u64>,
+    /// The current run: ids `run_first..run_next` came back, finished and
+    /// right, and are not yet marked in the window.
+    run_first: u64,
+    run_next: u64,
+    /// The highest id a run may reach: the last job, or 0 (no runs) when
+    /// some jobs are made to fail and each outcome is checked on its own.
+    run_limit: u64,
     finished: u64,
     failed: Vec<u64>,
     sum: u128,
@@ -141,9 +154,12 @@ impl Ledger {
         Ledger {
             jobs: run.jobs,
             workers: run.workers,
+            run_limit: if panic_on.is_empty() { run.jobs } else { 0 },
             panic_on,
             base: 1,
             window: VecDeque::new(),
+            run_first: 1,
+            run_next: 1,
             finished: 0,
             failed: Vec::new(),
             sum: 0,
@@ -155,23 +171,89 @@ impl Ledger {
     /// are still counted.
     #[inline]
     pub fn record(&mut self, outcome: &JobOutcome) {
-        // The common case, first: the lowest id not yet back comes back
-        // finished, right, and not made to fail. Then there is nothing to
-        // mark: the window is empty and the base moves on (the same state
-        // `enter` would reach, in a few instructions).
+        // The common case, first: the id after the current run's last comes
+        // back finished and right (and no job is made to fail). The run grows
+        // by one; nothing is marked until it ends.
         let job = outcome.job.0;
-        if job == self.base && self.window.is_empty() && job <= self.jobs && self.panic_on.is_empty() {
+        if job == self.run_next && job <= self.run_limit {
             if let Ok(r) = outcome.result {
                 if r == job.wrapping_mul(2) && outcome.worker.0.wrapping_sub(1) < self.workers {
-                    self.base += 1;
+                    self.run_next += 1;
                     self.finished += 1;
                     self.sum += u128::from(r);
                     return;
                 }
             }
         }
+        self.record_apart(outcome);
+    }
+
+    /// An outcome that does not extend the current run: ends the run, then
+    /// checks the outcome on its own and, if it is a plain finished job,
+    /// starts a new run with it.
+    #[cold]
+    #[inline(never)]
+    fn record_apart(&mut self, outcome: &JobOutcome) {
+        self.end_run();
+        let job = outcome.job.0;
+        let plain = matches!(outcome.result, Ok(r) if r == job.wrapping_mul(2));
+        if plain && job != 0 && job <= self.run_limit && outcome.worker.0.wrapping_sub(1) < self.workers {
+            // Marked later, with the rest of its run.
+            (self.run_first, self.run_next) = (job, job + 1);
+            self.finished += 1;
+            self.sum += u128::from(job) * 2;
+            return;
+        }
         if let Err(bad) = self.enter(outcome) {
             self.first_bad.get_or_insert(bad);
+        }
+        let next = job.saturating_add(1);
+        (self.run_first, self.run_next) = (next, next);
+    }
+
+    /// Marks the current run's ids in the window, a word at a time, and
+    /// starts an empty one. An id already marked (or below the base) came
+    /// back twice.
+    fn end_run(&mut self) {
+        let (first, next) = (self.run_first, self.run_next);
+        self.run_first = next;
+        if first == next {
+            return;
+        }
+        if first < self.base {
+            self.first_bad.get_or_insert(BadOutcome::Duplicate { job: first });
+            return;
+        }
+        if first == self.base && self.window.is_empty() {
+            // Everything up to the run's end is back: nothing to mark.
+            self.base = next;
+            return;
+        }
+        let mut id = first;
+        while id < next {
+            let offset = id - self.base;
+            let (word, bit) = ((offset / 64) as usize, offset % 64);
+            let n = (64 - bit).min(next - id);
+            let bits = (u64::MAX >> (64 - n)) << bit;
+            if word >= self.window.len() {
+                self.window.resize(word + 1, 0);
+            }
+            let twice = self.window[word] & bits;
+            if twice != 0 {
+                let job = self.base + 64 * word as u64 + u64::from(twice.trailing_zeros());
+                self.first_bad.get_or_insert(BadOutcome::Duplicate { job });
+            }
+            self.window[word] |= bits;
+            id += n;
+        }
+        self.slide();
+    }
+
+    /// Moves the base past the leading words whose ids all came back.
+    fn slide(&mut self) {
+        while self.window.front() == Some(&u64::MAX) {
+            self.window.pop_front();
+            self.base += 64;
         }
     }
 
@@ -195,10 +277,7 @@ impl Ledger {
             return Err(BadOutcome::Duplicate { job });
         }
         self.window[word] |= 1 << bit;
-        while self.window.front() == Some(&u64::MAX) {
-            self.window.pop_front();
-            self.base += 64;
-        }
+        self.slide();
         let made_to_fail = self.panic_on.binary_search(&job).is_ok();
         match &outcome.result {
             Ok(_) if made_to_fail => Err(BadOutcome::UnexpectedSuccess { job }),
@@ -245,6 +324,7 @@ impl Ledger {
     /// `cancelled` must have handed every job back; the results must add up
     /// to `J (J + 1)` less twice the ids that failed or never came back.
     pub fn close(mut self, cancelled: bool) -> Result<Tally, BadOutcome> {
+        self.end_run();
         if let Some(bad) = self.first_bad.take() {
             return Err(bad);
         }
@@ -345,6 +425,72 @@ mod tests {
         assert_eq!(err, BadOutcome::UnexpectedFailure { job: 2, message: "job 2 panicked (--panic-on)".into() });
         let err = feed(&spec, [ok(1, 2), ok(2, 4), ok(3, 6), ok(4, 8)], false).unwrap_err();
         assert_eq!(err, BadOutcome::UnexpectedSuccess { job: 3 });
+    }
+
+    #[test]
+    fn a_duplicate_inside_a_run_is_caught_when_the_run_ends() {
+        // Two workers' batches: 1..=100, then 50..=60 again (a run that
+        // overlaps marked ids), then the rest.
+        let outcomes = (1..=100).chain(50..=60).chain(101..=128).map(|j| ok(j, 2 * j));
+        assert_eq!(feed(&run(128), outcomes, false).unwrap_err(), BadOutcome::Duplicate { job: 50 });
+        // A run that starts in the window, after a gap.
+        let outcomes = (1..=10).chain(70..=90).chain(11..=69).chain(85..=86).chain(91..=100).map(|j| ok(j, 2 * j));
+        assert_eq!(feed(&run(100), outcomes, false).unwrap_err(), BadOutcome::Duplicate { job: 85 });
+        // The last run, ended by close.
+        let outcomes = (1..=10).chain(5..=6).map(|j| ok(j, 2 * j));
+        assert_eq!(feed(&run(10), outcomes, false).unwrap_err(), BadOutcome::Duplicate { job: 5 });
+    }
+
+    /// Outcomes as batches of consecutive ids from several workers, shuffled
+    /// together, some of them damaged: the ledger must agree with a plain
+    /// count of every id (a `Vec` of counts, the obvious oracle).
+    #[test]
+    fn agrees_with_counting_every_id() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(7);
+        for case in 0..400 {
+            let jobs = rng.random_range(1..3_000u64);
+            let mut batches: Vec<Vec<u64>> = Vec::new();
+            let mut next = 1;
+            while next <= jobs {
+                let len = rng.random_range(1..200).min(jobs - next + 1);
+                batches.push((next..next + len).collect());
+                next += len;
+            }
+            // Interleave the batches as workers would hand them back.
+            let mut ids = Vec::new();
+            while !batches.is_empty() {
+                let i = rng.random_range(0..batches.len().min(3));
+                ids.extend(batches.remove(i));
+            }
+            let damage = case % 4;
+            let mut wrong = None;
+            if damage == 1 {
+                let i = rng.random_range(0..ids.len());
+                ids.insert(rng.random_range(0..=ids.len()), ids[i]);
+            } else if damage == 2 {
+                ids.remove(rng.random_range(0..ids.len()));
+            } else if damage == 3 {
+                wrong = Some(ids[rng.random_range(0..ids.len())]);
+            }
+            let mut counts = vec![0u32; jobs as usize + 1];
+            ids.iter().for_each(|&j| counts[j as usize] += 1);
+            let outcomes = ids.iter().map(|&j| ok(j, if Some(j) == wrong { 2 * j + 1 } else { 2 * j }));
+            let got = feed(&run(jobs), outcomes, false);
+            match &got {
+                Ok(tally) => {
+                    assert!(counts[1..].iter().all(|&c| c == 1) && wrong.is_none(), "case {case}: passed {tally:?}");
+                    assert_eq!(tally.sum, u128::from(jobs) * u128::from(jobs + 1));
+                }
+                Err(BadOutcome::Duplicate { job }) => assert!(counts[*job as usize] > 1, "case {case}: {job}"),
+                Err(BadOutcome::Missing { job, .. }) => {
+                    assert_eq!(Some(*job as usize), counts.iter().skip(1).position(|&c| c == 0).map(|i| i + 1))
+                }
+                Err(BadOutcome::WrongResult { job, .. }) => assert_eq!(Some(*job), wrong),
+                Err(other) => panic!("case {case}: {other}"),
+            }
+            assert_eq!(got.is_ok(), damage == 0, "case {case}");
+        }
     }
 
     #[test]

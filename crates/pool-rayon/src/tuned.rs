@@ -20,11 +20,11 @@
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use pool_core::threads::{StdSender, std_channel};
-use pool_core::tuned::{Batch, GRAIN_TARGET, Limits, Run, Source};
+use pool_core::tuned::{Batch, GRAIN_TARGET, Limits, Run, Source, Spares};
 use pool_core::{Crew, JobId, JobOutcome, PoolError, Worker};
 use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 
@@ -67,8 +67,11 @@ where
     let threads = crew.size() as usize;
     let (pool, ended_rx) = crate::joined_pool(threads)?;
     let (result_tx, result_rx) = std_channel::<Vec<JobOutcome>>(limits.results.and_then(NonZeroUsize::new));
-    let slots: Vec<Mutex<Option<Slot>>> =
-        crew.into_workers().map(|worker| Mutex::new(Some(Slot { worker, batch: Batch::new(limits.batch) }))).collect();
+    let spares = Arc::new(Spares::default());
+    let slots: Vec<Mutex<Option<Slot>>> = crew
+        .into_workers()
+        .map(|worker| Mutex::new(Some(Slot { worker, batch: Batch::new(limits.batch, Arc::clone(&spares)) })))
+        .collect();
     let source = Source::new(jobs);
     let timing = Timing::default();
 
@@ -96,7 +99,7 @@ where
             });
         });
         for batch in result_rx {
-            batch.into_iter().for_each(&mut on_result);
+            spares.consume(batch, &mut on_result);
         }
     });
     // The pool was dropped at the end of the scoped thread; wait until every

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
 use async_channel::{Receiver, TryRecvError, bounded};
-use pool_core::tuned::{Batch, Grain, Limits, Run, Source};
+use pool_core::tuned::{Batch, Grain, Limits, Run, Source, Spares};
 use pool_core::{Crew, JobId, JobOutcome, PoolError, Worker};
 
 use crate::{CpuJobs, ResultTx, TokioOptions, finish_job, result_channel_of, runtime};
@@ -37,12 +37,21 @@ where
     let (result_tx, mut result_rx) =
         result_channel_of::<Vec<JobOutcome>>(limits.results.and_then(std::num::NonZeroUsize::new));
     let grain = Arc::new(AtomicUsize::new(1));
+    let spares = Arc::new(Spares::default());
     runtime.block_on(async move {
         let tasks: Vec<_> = crew
             .into_workers()
             .map(|worker| {
-                let task =
-                    work(worker, run_rx.clone(), result_tx.clone(), Arc::clone(&grain), limits, options.cpu_jobs);
+                let batch = Batch::new(limits.batch, Arc::clone(&spares));
+                let task = work(
+                    worker,
+                    run_rx.clone(),
+                    result_tx.clone(),
+                    Arc::clone(&grain),
+                    limits,
+                    batch,
+                    options.cpu_jobs,
+                );
                 tokio::spawn(task)
             })
             .collect();
@@ -57,7 +66,7 @@ where
         };
         let consume = async {
             while let Some(batch) = result_rx.recv().await {
-                batch.into_iter().for_each(&mut on_result);
+                spares.consume(batch, &mut on_result);
             }
         };
         tokio::join!(produce, consume);
@@ -85,10 +94,10 @@ async fn work(
     results: ResultTx<Vec<JobOutcome>>,
     grain_hint: Arc<AtomicUsize>,
     limits: Limits,
+    mut batch: Batch,
     cpu: CpuJobs,
 ) {
     let mut grain = Grain::new(limits.chunk);
-    let mut batch = Batch::new(limits.batch);
     let mut open = true;
     while open {
         let run = match runs.try_recv() {

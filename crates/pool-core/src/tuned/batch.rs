@@ -6,6 +6,13 @@
 //! worker waits, at its exit — and once the batch holds [`BATCH_MAX`] (or the
 //! `--queue` share) results. Fast jobs cost one hand-off per batch; no result
 //! is held back longer than a log line would be.
+//!
+//! A batch's buffer makes a round trip: filled by a worker, emptied by the
+//! caller into its result callback, and kept in [`Spares`] for the next
+//! batch. Allocating a fresh one per batch cost more than the jobs in it:
+//! the allocator gave the pages back and every batch faulted them in again.
+
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::work::LIVE_NS;
 use crate::{JobId, JobOutcome, Worker};
@@ -17,6 +24,28 @@ pub const BATCH_MAX: usize = 1024;
 /// nobody listens any more.
 pub type Deliver<'a> = dyn FnMut(Vec<JobOutcome>) -> bool + 'a;
 
+/// Emptied batch buffers on their way back from the caller to the workers.
+/// Shared by the workers of one run and its caller; it holds at most as
+/// many buffers as were ever in flight at once.
+#[derive(Debug, Default)]
+pub struct Spares(Mutex<Vec<Vec<JobOutcome>>>);
+
+impl Spares {
+    /// A buffer for the next batch: an emptied one if any is back, else a
+    /// new (unallocated) one.
+    pub fn get(&self) -> Vec<JobOutcome> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default()
+    }
+
+    /// Passes each result of `batch` to `on_result`, in order, and keeps the
+    /// emptied buffer for a later batch.
+    #[inline]
+    pub fn consume(&self, mut batch: Vec<JobOutcome>, on_result: &mut impl FnMut(JobOutcome)) {
+        batch.drain(..).for_each(&mut *on_result);
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(batch);
+    }
+}
+
 /// One worker's results not yet handed back.
 #[derive(Debug)]
 pub struct Batch {
@@ -26,12 +55,15 @@ pub struct Batch {
     work_ns: u64,
     /// Whether anyone still listens.
     open: bool,
+    /// Where the buffer of the next batch comes from.
+    spares: Arc<Spares>,
 }
 
 impl Batch {
-    /// An empty batch that is due at `max` results (at least 1).
-    pub fn new(max: usize) -> Self {
-        Batch { items: Vec::new(), max: max.max(1), work_ns: 0, open: true }
+    /// An empty batch that is due at `max` results (at least 1), taking its
+    /// buffers from `spares`.
+    pub fn new(max: usize, spares: Arc<Spares>) -> Self {
+        Batch { items: Vec::new(), max: max.max(1), work_ns: 0, open: true, spares }
     }
 
     /// Runs `job` on `worker` (see [`Worker::run`]) into this batch, handing
@@ -81,17 +113,17 @@ impl Batch {
 
     /// Adds the outcome of a job that did `work_ns` nanoseconds of work;
     /// `true` if the batch is now due to be handed back.
+    #[inline]
     pub fn push(&mut self, outcome: JobOutcome, work_ns: u64) -> bool {
         self.items.push(outcome);
         self.work_ns += work_ns;
         self.items.len() >= self.max || self.work_ns >= LIVE_NS
     }
 
-    /// Takes the results out, leaving an empty batch.
+    /// Takes the results out, leaving an empty batch (with a spare buffer).
     pub fn take(&mut self) -> Vec<JobOutcome> {
         self.work_ns = 0;
-        let next = Vec::with_capacity(self.items.len().min(self.max));
-        std::mem::replace(&mut self.items, next)
+        std::mem::replace(&mut self.items, self.spares.get())
     }
 }
 
@@ -108,7 +140,7 @@ mod tests {
 
     #[test]
     fn due_at_the_count_or_at_a_millisecond_of_work() {
-        let mut b = Batch::new(3);
+        let mut b = Batch::new(3, Arc::default());
         assert!(!b.push(outcome(1), 0));
         assert!(!b.push(outcome(2), 999 * US));
         assert!(b.push(outcome(3), 0), "count");
@@ -121,8 +153,30 @@ mod tests {
     }
 
     #[test]
+    fn buffers_come_back_for_later_batches() {
+        let spares = Arc::new(Spares::default());
+        let mut b = Batch::new(4, Arc::clone(&spares));
+        (1..=4).for_each(|j| _ = b.push(outcome(j), 0));
+        let first = b.take();
+        let (ptr, capacity) = (first.as_ptr(), first.capacity());
+        let mut got = Vec::new();
+        spares.consume(first, &mut |o| got.push(o.job.0));
+        assert_eq!(got, [1, 2, 3, 4], "every result, in order");
+        // The buffer for the batch after `first` was taken before `first`
+        // came back; the one after that is `first`'s.
+        b.push(outcome(5), 0);
+        let second = b.take();
+        assert_eq!(second.iter().map(|o| o.job.0).collect::<Vec<_>>(), [5]);
+        b.push(outcome(6), 0);
+        let third = b.take();
+        assert_eq!((third.as_ptr(), third.capacity()), (ptr, capacity), "the same buffer, reused");
+        assert_eq!(third.iter().map(|o| o.job.0).collect::<Vec<_>>(), [6]);
+        assert_eq!(spares.get().capacity(), 0, "no spare left: a new buffer");
+    }
+
+    #[test]
     fn a_closed_receiver_drops_results_and_stays_closed() {
-        let mut b = Batch::new(10);
+        let mut b = Batch::new(10, Arc::default());
         let mut got = Vec::new();
         b.push(outcome(1), 0);
         b.hand_back(&mut |batch| {
@@ -138,7 +192,7 @@ mod tests {
 
     #[test]
     fn a_long_job_does_not_start_while_results_wait() {
-        let mut b = Batch::new(10);
+        let mut b = Batch::new(10, Arc::default());
         assert!(!b.hand_back_before(1_000_000 * US), "nothing waits");
         b.push(outcome(1), 0);
         assert!(b.hand_back_before(1_000 * US));

@@ -19,7 +19,7 @@ mod threads;
 
 use std::marker::PhantomData;
 
-pub use batch::{BATCH_MAX, Batch, Deliver};
+pub use batch::{BATCH_MAX, Batch, Deliver, Spares};
 pub use grain::{CHUNK_MAX, GRAIN_TARGET, Grain, guided};
 pub use serve::{JobQueue, serve};
 pub use source::{Run, Source};

@@ -3,9 +3,10 @@
 //! it, keep the outcomes in a [`Batch`], hand the batch back by the log's
 //! rule, size the next chunk by the time this one took.
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Batch, Grain, Limits, Run};
+use super::{Batch, Grain, Limits, Run, Spares};
 use crate::{JobOutcome, Worker};
 
 /// Where a tuned worker thread gets its jobs: the one thing a backend's
@@ -22,17 +23,18 @@ pub trait JobQueue {
 /// then ends with [`Worker::exit`].
 ///
 /// Chunks are sized by [`Grain`] (capped by `limits.chunk`), batches hold at
-/// most `limits.batch` results. Every job is run through
+/// most `limits.batch` results, their buffers taken from `spares`. Every job is run through
 /// [`Worker::start`]/[`Worker::finish`], so it is logged, timed and caught
 /// as in the textbook flavor.
 pub fn serve(
     mut worker: Worker,
     queue: &mut impl JobQueue,
     limits: &Limits,
+    spares: Arc<Spares>,
     mut deliver: impl FnMut(Vec<JobOutcome>) -> bool,
 ) {
     let mut grain = Grain::new(limits.chunk);
-    let mut batch = Batch::new(limits.batch);
+    let mut batch = Batch::new(limits.batch, spares);
     'serving: while batch.is_open() {
         let run = queue.take(grain.size(), &mut || {
             worker.idle();

@@ -2,7 +2,9 @@
 //! crossbeam): scoped threads that each [`serve`] a queue, and the caller's
 //! loop over result batches.
 
-use super::{JobQueue, Limits, serve};
+use std::sync::Arc;
+
+use super::{JobQueue, Limits, Spares, serve};
 use crate::threads::sync::{spawn_scoped, thread};
 use crate::{Crew, JobOutcome, PoolError};
 
@@ -15,7 +17,8 @@ use crate::{Crew, JobOutcome, PoolError};
 ///   worker, it hands a batch back (`false` when the receiver is gone); the
 ///   original is dropped once all are spawned.
 /// - `results` is iterated on this thread, each outcome of each batch passed
-///   to `on_result`, until every sender is gone.
+///   to `on_result`, until every sender is gone; the emptied buffers go back
+///   to the workers for their next batches ([`Spares`]).
 pub fn run_threads<Q, D, R>(
     crew: Crew,
     mut queue_for: impl FnMut(usize) -> Q,
@@ -29,16 +32,17 @@ where
     R: IntoIterator<Item = Vec<JobOutcome>>,
 {
     let limits = Limits::of(&crew);
+    let spares = Arc::new(Spares::default());
     thread::scope(move |s| {
         for (index, worker) in crew.into_workers().enumerate() {
             let name = format!("worker-{}", worker.id());
-            let (mut queue, deliver) = (queue_for(index), deliver.clone());
-            let body = move || serve(worker, &mut queue, &limits, deliver);
+            let (mut queue, deliver, spares) = (queue_for(index), deliver.clone(), Arc::clone(&spares));
+            let body = move || serve(worker, &mut queue, &limits, spares, deliver);
             spawn_scoped(s, name, body).map_err(PoolError::Spawn)?;
         }
         drop(deliver);
         for batch in results {
-            batch.into_iter().for_each(&mut on_result);
+            spares.consume(batch, &mut on_result);
         }
         Ok(())
     })
