@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
+use plotters::coord::ranged1d::AsRangedCoord;
 use plotters::prelude::*;
 
 use super::{Exporter, Results};
@@ -37,6 +38,39 @@ fn err(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow!("could not draw a plot: {e}")
 }
 
+/// Draws one plot in the frame every plot shares (size, white page,
+/// caption font, margins, axis label areas, legend box) into an SVG
+/// string: axes over `x` and `y`, `draw` adds the mesh and the labelled
+/// series, the legend goes at `legend_at`.
+fn svg<X, Y>(
+    caption: &str,
+    x: X,
+    y: Y,
+    legend_at: SeriesLabelPosition,
+    draw: impl FnOnce(&mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X::CoordDescType, Y::CoordDescType>>) -> Result<()>,
+) -> Result<String>
+where
+    X: AsRangedCoord<Value = f64>,
+    Y: AsRangedCoord<Value = f64>,
+{
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(caption, ("sans-serif", 20))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x, y)
+            .map_err(err)?;
+        draw(&mut chart)?;
+        legend(&mut chart, legend_at)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
 /// Per-job overhead (ns) against workers, one line per backend, min–max bars.
 pub fn overhead(r: &Results) -> Result<String> {
     let cells: Vec<_> = r.cells.iter().filter(|c| c.workload == Family::Overhead).collect();
@@ -56,17 +90,8 @@ pub fn overhead(r: &Results) -> Result<String> {
     let xmax = cells.iter().map(|c| f64::from(c.workers)).fold(1.0, f64::max);
     let ymax = series.iter().flat_map(|(_, p)| p.iter().map(|p| p.3)).fold(1.0, f64::max) * 1.1;
     let jobs = cells.first().map_or(0, |c| c.jobs);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(format!("Per-job overhead, noop × {jobs} jobs (median, min–max bars)"), ("sans-serif", 20))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0.5f64..xmax + 0.5, 0f64..ymax)
-            .map_err(err)?;
+    let caption = format!("Per-job overhead, noop × {jobs} jobs (median, min–max bars)");
+    svg(&caption, 0.5f64..xmax + 0.5, 0f64..ymax, SeriesLabelPosition::UpperLeft, |chart| {
         chart
             .configure_mesh()
             .x_desc("workers (count)")
@@ -95,10 +120,8 @@ pub fn overhead(r: &Results) -> Result<String> {
             chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.2), 4, c.filled()))).map_err(err)?;
             chart.draw_series(pts.iter().map(|p| ErrorBar::new_vertical(p.0, p.1, p.2, p.3, c, 8))).map_err(err)?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 /// Draws the legend, one entry per backend, at `position`.
@@ -148,59 +171,49 @@ pub fn makespan_ideal(r: &Results) -> Result<String> {
         }
     }
     let ymax = pts.iter().map(|p| p.4).fold(1.2, f64::max) * 1.05;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Makespan / ideal per workload (1 = the lower bound; median, min–max bars; log scale)",
-                ("sans-serif", 20),
-            )
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .build_cartesian_2d(
-                -0.5f64..cells.len().max(1) as f64 - 0.5,
-                (0.9f64..ymax).log_scale().with_key_points(ratio_ticks(ymax)),
-            )
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("workload (workers x jobs)")
-            .y_desc("makespan / ideal (ratio, log scale)")
-            .y_label_formatter(&|v| format!("{v:.2}"))
-            .x_labels(cells.len().max(1) * 2 + 1)
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (i - x).abs() < 1e-9 && i >= 0.0 {
-                    labels.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
-            .draw()
-            .map_err(err)?;
-        chart
-            .draw_series(LineSeries::new(vec![(-0.5, 1.0), (cells.len() as f64 - 0.5, 1.0)], BLACK.stroke_width(1)))
-            .map_err(err)?;
-        for &b in &pools {
-            let c = color(b);
-            let mine: Vec<_> = pts.iter().filter(|p| p.0 == b).collect();
-            if mine.is_empty() {
-                continue;
-            }
+    svg(
+        "Makespan / ideal per workload (1 = the lower bound; median, min–max bars; log scale)",
+        -0.5f64..cells.len().max(1) as f64 - 0.5,
+        (0.9f64..ymax).log_scale().with_key_points(ratio_ticks(ymax)),
+        SeriesLabelPosition::UpperLeft,
+        |chart| {
             chart
-                .draw_series(mine.iter().map(|p| Circle::new((p.1, p.3), 5, c.filled())))
-                .map_err(err)?
-                .label(b.name())
-                .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
-            chart.draw_series(mine.iter().map(|p| ErrorBar::new_vertical(p.1, p.2, p.3, p.4, c, 8))).map_err(err)?;
-        }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+                .configure_mesh()
+                .x_desc("workload (workers x jobs)")
+                .y_desc("makespan / ideal (ratio, log scale)")
+                .y_label_formatter(&|v| format!("{v:.2}"))
+                .x_labels(cells.len().max(1) * 2 + 1)
+                .x_label_formatter(&|x| {
+                    let i = x.round();
+                    if (i - x).abs() < 1e-9 && i >= 0.0 {
+                        labels.get(i as usize).cloned().unwrap_or_default()
+                    } else {
+                        String::new()
+                    }
+                })
+                .draw()
+                .map_err(err)?;
+            chart
+                .draw_series(LineSeries::new(vec![(-0.5, 1.0), (cells.len() as f64 - 0.5, 1.0)], BLACK.stroke_width(1)))
+                .map_err(err)?;
+            for &b in &pools {
+                let c = color(b);
+                let mine: Vec<_> = pts.iter().filter(|p| p.0 == b).collect();
+                if mine.is_empty() {
+                    continue;
+                }
+                chart
+                    .draw_series(mine.iter().map(|p| Circle::new((p.1, p.3), 5, c.filled())))
+                    .map_err(err)?
+                    .label(b.name())
+                    .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
+                chart
+                    .draw_series(mine.iter().map(|p| ErrorBar::new_vertical(p.1, p.2, p.3, p.4, c, 8)))
+                    .map_err(err)?;
+            }
+            Ok(())
+        },
+    )
 }
 
 /// End-to-end latency CDF of the traced runs of `workload`, per backend.
@@ -213,37 +226,31 @@ pub fn latency(r: &Results, workload: Family) -> Result<String> {
     let xmax = traces.iter().flat_map(|t| t.end_to_end_cdf.iter().map(|p| p.0 as f64 / 1e3)).fold(0.001, f64::max);
     let what =
         traces.first().map(|t| format!("{} × {} jobs, {} workers", t.spec, t.jobs, t.workers)).unwrap_or_default();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(format!("End-to-end latency CDF, {what} (traced)"), ("sans-serif", 20))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..xmax * 1.02, 0f64..1.0)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("end-to-end latency: finish time since pool start (ms)")
-            .y_desc("fraction of jobs done (0–1)")
-            .draw()
-            .map_err(err)?;
-        for t in &traces {
-            let c = color(t.backend);
-            let mut pts = vec![(0.0, 0.0)];
-            pts.extend(t.end_to_end_cdf.iter().map(|&(us, q)| (us as f64 / 1e3, q)));
+    svg(
+        &format!("End-to-end latency CDF, {what} (traced)"),
+        0f64..xmax * 1.02,
+        0f64..1.0,
+        SeriesLabelPosition::LowerRight,
+        |chart| {
             chart
-                .draw_series(LineSeries::new(pts, c.stroke_width(2)))
-                .map_err(err)?
-                .label(t.backend.name())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-        }
-        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+                .configure_mesh()
+                .x_desc("end-to-end latency: finish time since pool start (ms)")
+                .y_desc("fraction of jobs done (0–1)")
+                .draw()
+                .map_err(err)?;
+            for t in &traces {
+                let c = color(t.backend);
+                let mut pts = vec![(0.0, 0.0)];
+                pts.extend(t.end_to_end_cdf.iter().map(|&(us, q)| (us as f64 / 1e3, q)));
+                chart
+                    .draw_series(LineSeries::new(pts, c.stroke_width(2)))
+                    .map_err(err)?
+                    .label(t.backend.name())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            }
+            Ok(())
+        },
+    )
 }
 
 impl Exporter for Plots {
