@@ -42,4 +42,4 @@ pub use run_spec::{RunFlags, RunSpec};
 pub use sequential::{Sequential, SequentialOptions};
 pub use summary::{RunSummary, SummaryError};
 pub use work::{DEFAULT_SEED, Kind, MAX_DURATION, Span, SpecError, Work, WorkSpec};
-pub use worker::{Crew, JobOutcome, TryNext, Worker, silence_job_panics};
+pub use worker::{Crew, JobOutcome, TryNext, Worker, report_panic, silence_job_panics};

@@ -983,6 +983,113 @@ pub fn binary_stdout_closed_from_the_start(bin: &str) {
     assert_eq!(out.status.code(), Some(0), "{bin} >/dev/null: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// How long a run the OS refuses threads may take to end: "did not hang",
+/// not a benchmark.
+pub const REFUSED_THREAD_BOUND: Duration = Duration::from_secs(60);
+
+/// Runs `bin` with `args` where the OS starts at most `tasks` threads for it
+/// (`prlimit --nproc`, `ulimit -u`: a limit on a user's threads; so thread creation fails with
+/// `EAGAIN` and nothing else does), waiting at most
+/// [`REFUSED_THREAD_BOUND`]. Root ignores that limit, so the run is under a
+/// user id of its own that runs nothing else (`setpriv`), from a copy of the
+/// binary in a temporary folder that user can read. `None` where that cannot
+/// be arranged (not root, no `setpriv` or `prlimit`): then the caller's test says so and
+/// checks nothing.
+pub fn run_with_thread_limit(bin: &str, tasks: u32, args: &[&str]) -> Option<Output> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::sync::atomic::AtomicU32;
+    static RUN: AtomicU32 = AtomicU32::new(0);
+
+    let root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+    let has = |tool: &str| Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+    if !root || !has("setpriv") || !has("prlimit") {
+        return None;
+    }
+    // A user id nothing else on the machine runs as, so no other process
+    // counts against the limit: one per test process and run.
+    let run = RUN.fetch_add(1, Relaxed);
+    let uid = 200_000 + (std::process::id() % 100_000) * 16 + run % 16;
+    let dir = std::env::temp_dir().join(format!("pool-thread-limit-{}-{run}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary folder");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let copy = dir.join("pool");
+    std::fs::copy(bin, &copy).unwrap_or_else(|e| panic!("cannot copy {bin}: {e}"));
+    let mut command = Command::new("setpriv");
+    command.args(["--reuid", &uid.to_string(), "--regid", &uid.to_string(), "--clear-groups"]);
+    command.args(["prlimit", &format!("--nproc={tasks}"), "--"]).arg(&copy).args(args).current_dir(&dir);
+    let output = output_bounded(bin, &mut command, REFUSED_THREAD_BOUND);
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(output)
+}
+
+/// Runs `command` to the end, reading its output as it comes, and fails if
+/// it takes longer than `bound` (it hangs).
+fn output_bounded(bin: &str, command: &mut Command, bound: Duration) -> Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
+    let read = |mut from: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            from.read_to_end(&mut bytes).expect("read the child's output");
+            bytes
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().unwrap()));
+    let stderr = read(Box::new(child.stderr.take().unwrap()));
+    let status = wait_bounded(bin, &mut child, bound);
+    Output { status, stdout: stdout.join().unwrap(), stderr: stderr.join().unwrap() }
+}
+
+/// Runs `bin` with `args` under `sh -c 'ulimit LIMIT; exec …'` (say
+/// `-v 300000`: an address space too small for the thread stacks asked
+/// for, where root ignores `ulimit -u`), waiting at most
+/// [`REFUSED_THREAD_BOUND`].
+pub fn run_with_ulimit(bin: &str, limit: &str, args: &[&str]) -> Output {
+    let script = format!("ulimit {limit} && exec \"$0\" \"$@\"");
+    output_bounded(bin, Command::new("sh").args(["-c", &script, bin]).args(args), REFUSED_THREAD_BOUND)
+}
+
+/// A run the OS refused a thread (see [`run_with_thread_limit`]), of
+/// `jobs` jobs logged as JSON lines: status 3 and one line saying a worker
+/// could not start, no panic report; nothing done is lost: the log is whole
+/// lines, and it is a valid partial log of the workers that started (every
+/// job one of them started ended, every one of them exited).
+pub fn assert_refused_thread(bin: &str, args: &[&str], jobs: u64, out: &Output) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{bin} {args:?}: {:?}: {stderr}", out.status);
+    assert_eq!(stderr.lines().count(), 1, "{bin} {args:?}: {stderr}");
+    assert!(stderr.starts_with("pool-"), "{bin} {args:?}: {stderr}");
+    assert!(stderr.contains(": error: could not start a worker: "), "{bin} {args:?}: {stderr}");
+    assert_no_panic_report(bin, args, &stderr);
+    let log = String::from_utf8(out.stdout.clone()).expect("the log is UTF-8");
+    let records = Format::Jsonl.parse(&log).unwrap_or_else(|e| panic!("{bin} {args:?}: log does not parse: {e}"));
+    let started = records.iter().map(|r| r.worker.0).max().unwrap_or(0);
+    if started > 0 {
+        let run = case(started, jobs, "noop");
+        check(&records, &run, Completeness::Partial).unwrap_or_else(|v| panic!("{bin} {args:?}: {v}\n{log}"));
+    }
+}
+
+/// A backend whose `threads` flags (`-w 50`; pool-tokio: `--threads 50`)
+/// ask for more threads than the OS starts (8 in all): the run is refused
+/// as [`assert_refused_thread`] says, in both flavors. Skipped, saying so,
+/// where the limit cannot be set.
+pub fn binary_refused_thread(bin: &str, threads: &[&str]) {
+    for flavor in ["textbook", "tuned"] {
+        let args = [&["--flavor", flavor, "-j", "1000", "--work", "noop", "--format", "jsonl"], threads].concat();
+        let Some(out) = run_with_thread_limit(bin, 8, &args) else {
+            eprintln!("{bin}: not root, or no setpriv or prlimit: the thread limit cannot be set; not checked");
+            return;
+        };
+        assert_refused_thread(bin, &args, 1000, &out);
+    }
+}
+
 /// Runs `bin` with `args` and returns its output with its peak resident
 /// memory in bytes: the kernel's high-water mark (`VmHWM` in
 /// `/proc/PID/status`), read every few milliseconds while it runs. This

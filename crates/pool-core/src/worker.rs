@@ -4,7 +4,7 @@
 //! outcomes get back to the caller.
 
 use std::any::Any;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::num::NonZeroUsize;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
@@ -150,21 +150,57 @@ thread_local! {
     /// Set while a job's code runs on this thread, so that the panic hook
     /// stays silent for panics the pool catches and reports itself.
     static IN_JOB: Cell<bool> = const { Cell::new(false) };
+    /// Set while [`report_panic`] runs its function on this thread: who is
+    /// told of a panic there, in place of the default hook.
+    static REPORT: RefCell<Option<PanicReport>> = const { RefCell::new(None) };
 }
 
+/// What [`report_panic`] does with a panic's message.
+type PanicReport = Box<dyn FnOnce(String)>;
+
 /// Keeps the default panic hook from printing a message and backtrace for a
-/// panic inside a job: the pool reports it once, as a `failed` event. Panics
-/// anywhere else still reach the previous hook.
+/// panic inside a job: the pool reports it once, as a `failed` event. A
+/// panic inside [`report_panic`] goes to its report instead. Panics anywhere
+/// else still reach the previous hook.
 pub fn silence_job_panics() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            if !IN_JOB.with(Cell::get) {
-                previous(info);
+            if IN_JOB.with(Cell::get) {
+                return;
+            }
+            match REPORT.with(|report| report.borrow_mut().take()) {
+                Some(report) => report(panic_message(info.payload())),
+                None => previous(info),
             }
         }));
     });
+}
+
+/// Runs `f` on this thread; if it panics, `report` is given the panic's
+/// message as the panic begins, and nothing is printed. The panic then goes
+/// on as usual.
+///
+/// For a library that panics where it could have returned an error: tokio's
+/// runtime builder panics when the OS refuses one of its threads, and then,
+/// unwinding, waits for ever for the threads it did start (it cannot shut
+/// down a runtime it has not finished building). Run such a call on a helper
+/// thread under `report_panic`, and the caller hears of the failure even if
+/// that thread never returns.
+pub fn report_panic<T>(report: impl FnOnce(String) + 'static, f: impl FnOnce() -> T) -> T {
+    /// Clears the report when `f` returns or unwinds, so a later panic on
+    /// this thread is printed as usual.
+    struct Clear;
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            REPORT.with(|report| report.borrow_mut().take());
+        }
+    }
+    silence_job_panics();
+    REPORT.with(|slot| *slot.borrow_mut() = Some(Box::new(report)));
+    let _clear = Clear;
+    f()
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> String {

@@ -12,6 +12,9 @@
 //! the cheapest option, and the producer and result loop run on the calling
 //! thread (`block_on`), so CPU work cannot starve them.
 //!
+//! The runtime is started so that a thread the OS refuses is an error, not
+//! tokio's panic and hang (see `runtime.rs`).
+//!
 //! `--flavor tuned` runs the [`tuned`] form instead: the same contract, with
 //! runs of job ids through the queue and batched results.
 
@@ -21,7 +24,10 @@ use async_channel::{Receiver, Sender, TryRecvError, bounded, unbounded};
 use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError, TryNext, Worker};
 use tokio::sync::mpsc;
 
+mod runtime;
 pub mod tuned;
+
+use runtime::runtime;
 
 /// The tokio backend.
 #[derive(Clone, Copy, Debug, Default)]
@@ -30,7 +36,7 @@ pub struct Tokio;
 /// Options of the tokio backend.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct TokioOptions {
-    /// Runtime worker threads, 1 to 1024 [default: the machine's cores].
+    /// Runtime worker threads, 1 to 1024 [default: the machine's cores]; if the OS refuses one, the run ends with status 3.
     #[arg(long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<NonZeroUsize>,
     /// Where CPU-bound jobs run.
@@ -38,8 +44,9 @@ pub struct TokioOptions {
     pub cpu_jobs: CpuJobs,
 }
 
-/// The most runtime threads `--threads` accepts: far past any core count,
-/// and well inside what tokio and the OS will start.
+/// The most runtime threads `--threads` accepts: far past any core count.
+/// Whether the OS starts that many depends on its limits; where it refuses
+/// one, the run is [`PoolError::Spawn`] (see `runtime.rs`).
 pub const MAX_THREADS: usize = 1024;
 
 fn parse_threads(s: &str) -> Result<NonZeroUsize, String> {
@@ -162,18 +169,6 @@ async fn work(mut worker: Worker, jobs: Receiver<JobId>, results: ResultTx, cpu:
         }
     }
     worker.exit();
-}
-
-/// The multi-thread runtime both flavors run on: `--threads` worker
-/// threads, as many blocking threads, timers on.
-fn runtime(options: &TokioOptions) -> Result<tokio::runtime::Runtime, PoolError> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.enable_time().thread_name("tokio-worker");
-    let threads = options
-        .threads
-        .map_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get), NonZeroUsize::get);
-    builder.worker_threads(threads).max_blocking_threads(threads);
-    builder.build().map_err(PoolError::Spawn)
 }
 
 impl Backend for Tokio {
