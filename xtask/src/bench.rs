@@ -53,9 +53,9 @@ pub struct Stats {
     pub efficiency: Option<Spread>,
     /// makespan / ideal; absent where the ideal is 0.
     pub makespan_over_ideal: Option<Spread>,
-    /// makespan / the measured ideal (the sequential baseline's own time for
-    /// the same jobs, divided over the workers as the jobs allow); CPU cells
-    /// whose family ran the baseline only.
+    /// makespan / the measured ideal (the sequential baseline's fastest time
+    /// for the same jobs, divided over the workers as the jobs allow); CPU
+    /// cells whose family ran the baseline only.
     pub makespan_over_measured_ideal: Option<Spread>,
     /// User + system CPU time, seconds.
     pub cpu_s: Spread,
@@ -116,8 +116,8 @@ pub struct CellResult {
     /// The ideal makespan (see `workload::ideal_makespan`), seconds.
     pub ideal_s: f64,
     /// The measured ideal: the nominal one scaled by the sequential
-    /// baseline's measured time over the jobs' nominal total, seconds; CPU
-    /// cells whose family ran the baseline only.
+    /// baseline's fastest measured time over the jobs' nominal total,
+    /// seconds; CPU cells whose family ran the baseline only.
     pub measured_ideal_s: Option<f64>,
     /// What became of the sequential baseline here.
     pub baseline: Baseline,
@@ -623,12 +623,17 @@ pub fn summarise(cell: &mut CellResult, precision: f64) {
 /// nominal ideal scaled by (measured sequential time / nominal total work),
 /// so the division over workers stays the nominal one's (as the jobs allow)
 /// and only the calibration of the spin loop is taken from the machine.
+///
+/// The measured time is the baseline's fastest run, not its median: the
+/// ideal is a lower bound, and on a busy machine noise only adds time (a
+/// loop preempted for half a second is no slower a loop). Its median would
+/// put the bound above what the pools themselves did.
 pub fn apply_measured_ideals(cells: &mut [CellResult]) {
     let baselines: Vec<(Family, String, u64, f64)> = cells
         .iter()
         .filter_map(|c| {
             let b = c.backends.iter().find(|b| b.backend.entry().role == Role::Baseline)?;
-            Some((c.workload, c.spec.clone(), c.jobs, b.stats.as_ref()?.makespan_s.median))
+            Some((c.workload, c.spec.clone(), c.jobs, b.stats.as_ref()?.makespan_s.lo))
         })
         .collect();
     for c in cells.iter_mut() {

@@ -114,7 +114,7 @@ pub fn headline(r: &Results) -> String {
         let backends: Vec<Program> =
             present_backends(r).into_iter().filter(|b| !b.is_baseline() && !b.is_reference()).collect();
         s += "\nMakespan / ideal (1.00 is the lower bound; median (min–max)). For CPU work a second row divides by \
-              the measured ideal: the sequential baseline's own time for the same jobs, spread over the workers as \
+              the measured ideal: the sequential baseline's fastest time for the same jobs, spread over the workers as \
               the jobs allow, so the spin loop's calibration drops out:\n\n";
         let mut t = Table::new(
             [("workload".to_owned(), Align::Left), ("ideal".to_owned(), Align::Right)]
