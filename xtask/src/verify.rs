@@ -107,7 +107,8 @@ impl fmt::Display for Mismatch {
 /// first difference from a correct run.
 pub fn judge(case: &Case, backend: Program, exit: Exit, stdout: &[u8]) -> Result<Summary, Mismatch> {
     let fail = |detail: String| Mismatch { backend, case: case.name.to_owned(), detail };
-    let run = &case.run;
+    // Judged as the run it was given (its flavor, its workers).
+    let run = &backend.given(&case.run);
     let status = i32::from(run.expected_exit());
     if exit != Exit::Code(status) {
         return Err(fail(format!("{exit}, expected exit status {status}")));
