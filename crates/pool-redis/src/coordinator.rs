@@ -64,7 +64,10 @@ struct Coordinator<'a> {
     results: mpsc::Sender<JobOutcome>,
 }
 
-/// Runs the crew as remote workers through `broker`.
+/// Runs the crew as remote workers through `broker`: claims the run's name,
+/// coordinates on a thread of its own (the broker is talked to from threads
+/// of ours, see `signals`; this one only hands results to the caller), and
+/// deletes the run's keys at the end.
 pub(crate) fn run<I>(
     crew: Crew,
     broker: &Broker,
@@ -86,26 +89,8 @@ where
             broker.shown()
         )));
     }
-    let outcome = coordinate(crew, broker, keys, lease, jobs, on_result);
-    let _ = keys.delete_all(&mut conn, workers);
-    outcome
-}
-
-fn coordinate<I>(
-    crew: Crew,
-    broker: &Broker,
-    keys: &Keys,
-    lease: Duration,
-    jobs: I,
-    on_result: &mut dyn FnMut(JobOutcome),
-) -> Result<(), PoolError>
-where
-    I: Iterator<Item = JobId> + Send,
-{
-    // The broker is talked to from threads of our own (see `signals`); this
-    // one only hands results to the caller.
     let (results, received) = mpsc::channel();
-    thread::scope(|s| {
+    let outcome = thread::scope(|s| {
         let body = move || {
             crate::signals::quiet_signals();
             Coordinator::start(crew, broker, keys, lease, results)?.serve(s, jobs)
@@ -116,7 +101,9 @@ where
             on_result(outcome);
         }
         coordinator.join().unwrap_or_else(|_| Err(PoolError::Substrate("the coordinator thread panicked".into())))
-    })
+    });
+    let _ = keys.delete_all(&mut conn, workers);
+    outcome
 }
 
 impl<'a> Coordinator<'a> {
