@@ -17,6 +17,7 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use pool_core::cli::say;
 use pool_core::{Crew, Event, Format, JobId, JobOutcome, PoolError, Worker, WorkerId};
 use redis::{Connection, Value};
 
@@ -141,12 +142,12 @@ impl<'a> Coordinator<'a> {
             .ignore()
             .exec(&mut conn)
             .map_err(lost)?;
-        eprintln!(
+        say(&format!(
             "pool-redis: run '{}' waits for {workers} workers: start each with `pool-redis worker --redis {} --run {}`",
             keys.run,
             broker.shown(),
             keys.run
-        );
+        ));
         let permits = crew.queue().map(|n| Arc::new(Permits::new(n.get() + workers as usize)));
         Ok(Coordinator {
             broker,
@@ -424,7 +425,7 @@ impl Coordinator<'_> {
                     self.gone[i] = true;
                     proxy.gone();
                 } else {
-                    eprintln!("pool-redis: worker {} of run '{}' died without exiting", i + 1, self.keys.run);
+                    say(&format!("pool-redis: worker {} of run '{}' died without exiting", i + 1, self.keys.run));
                     drop(proxy);
                 }
             }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
-use pool_core::cli::{Cli, EXIT_POOL, EXIT_USAGE};
+use pool_core::cli::{Cli, EXIT_POOL, EXIT_USAGE, say};
 use pool_redis::{NO_SERVER, PrivateServer, Redis, RedisOptions, URL_ENV, find_on_path};
 
 fn main() -> ExitCode {
@@ -18,7 +18,8 @@ fn main() -> ExitCode {
     }
     // What the shared driver cannot know: --remote-workers N sets the
     // number of workers, and a private broker needs a redis-server.
-    // Bad usage is the driver's to report.
+    // Bad usage is the driver's to report; every line goes through `say`,
+    // so the status comes out whatever stderr does.
     let Ok(matches) = Cli::<RedisOptions>::command().try_get_matches_from(&args) else {
         return pool_core::cli::main_from::<Redis>(args);
     };
@@ -29,10 +30,10 @@ fn main() -> ExitCode {
         match matches.value_source("workers") {
             Some(ValueSource::DefaultValue) | None => args.extend(["--workers".into(), n.to_string().into()]),
             Some(_) if cli.run.workers != n => {
-                eprintln!(
+                say(&format!(
                     "error: invalid value '{}' for '--workers <N>': --remote-workers {n} sets the number of workers",
                     cli.run.workers
-                );
+                ));
                 return ExitCode::from(EXIT_USAGE);
             }
             Some(_) => {}
@@ -43,7 +44,7 @@ fn main() -> ExitCode {
         return pool_core::cli::main_from::<Redis>(args);
     }
     if find_on_path("redis-server").is_none() {
-        eprintln!("error: {NO_SERVER}");
+        say(&format!("error: {NO_SERVER}"));
         return ExitCode::from(EXIT_USAGE);
     }
     // The private broker starts before the pool, so the makespan the driver
@@ -52,7 +53,7 @@ fn main() -> ExitCode {
     let server = match PrivateServer::start() {
         Ok(server) => server,
         Err(e) => {
-            eprintln!("pool-redis: error: {e}");
+            say(&format!("pool-redis: error: {e}"));
             return ExitCode::from(EXIT_POOL);
         }
     };

@@ -24,7 +24,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::{CommandFactory, FromArgMatches, Parser};
-use pool_core::cli::{EXIT_POOL, EXIT_USAGE};
+use pool_core::cli::{EXIT_POOL, EXIT_USAGE, say};
 use pool_core::{
     Backend, Crew, Format, JobId, JobOutcome, Log, Pool, PoolConfig, PoolError, Sink, Work, WorkSpec, WorkerId,
 };
@@ -83,14 +83,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                     line = format!("{} {}", line.trim_end_matches(':'), missing.join(", "));
                 }
             }
-            eprintln!("{line}");
+            say(&line);
             return ExitCode::from(EXIT_USAGE);
         }
     };
     match serve(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("pool-redis worker: error: {e}");
+            say(&format!("pool-redis worker: error: {e}"));
             ExitCode::from(EXIT_POOL)
         }
     }
@@ -110,7 +110,7 @@ fn serve(cli: &WorkerCli) -> Result<(), PoolError> {
             break settings;
         }
         if !said {
-            eprintln!("pool-redis worker: waiting for run '{}' to start on {}", keys.run, broker.shown());
+            say(&format!("pool-redis worker: waiting for run '{}' to start on {}", keys.run, broker.shown()));
             said = true;
         }
         thread::sleep(Duration::from_millis(100));

@@ -70,6 +70,23 @@ fn without_a_redis_server_on_path_it_says_how_to_get_one() {
     assert!(out.is_empty());
 }
 
+/// The pre-parse's own usage errors (a `-w` that --remote-workers
+/// contradicts, no redis-server) are one line and status 2, also where
+/// stderr cannot be written (`2>/dev/full`: the status, not a panic).
+#[test]
+fn the_binarys_own_usage_errors_are_one_line_and_status_2() {
+    let (code, out, err) = run(&mut pool_redis(&["--remote-workers", "2", "-w", "3", "-j", "1"]));
+    assert_eq!(code, Some(2), "{err}");
+    let line = one_line(&err);
+    assert!(line.contains("'--workers <N>'") && line.contains("--remote-workers 2 sets the number"), "{line}");
+    assert!(out.is_empty());
+    let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").expect("open /dev/full");
+    let status = pool_redis(&["--remote-workers", "2", "-w", "3", "-j", "1"]).stderr(full()).status().unwrap();
+    assert_eq!(status.code(), Some(2), "--remote-workers 2 -w 3 2>/dev/full");
+    let status = pool_redis(&["-j", "1"]).env("PATH", "").stderr(full()).status().unwrap();
+    assert_eq!(status.code(), Some(2), "no redis-server, 2>/dev/full");
+}
+
 #[test]
 fn a_shared_broker_is_left_without_the_runs_keys() {
     let server = Server::start(&[]);
