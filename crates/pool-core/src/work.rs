@@ -231,7 +231,15 @@ impl Work {
     /// Whether `job` is made to panic.
     #[inline]
     pub fn panics(&self, job: JobId) -> bool {
-        !self.panic_on.is_empty() && self.panic_on.binary_search(&job).is_ok()
+        !self.panic_on.is_empty() && self.listed(job)
+    }
+
+    /// The search behind [`panics`](Self::panics), out of the per-job path
+    /// (most runs make no job panic).
+    #[cold]
+    #[inline(never)]
+    fn listed(&self, job: JobId) -> bool {
+        self.panic_on.binary_search(&job).is_ok()
     }
 
     /// The nominal duration of `job`: the same for every backend.
@@ -295,7 +303,10 @@ impl Work {
 }
 
 /// CPU work the optimiser cannot remove: a chain of dependent multiply-xorshift
-/// steps whose result is observed through `black_box`.
+/// steps whose result is observed through `black_box`. Never inlined: a job
+/// that spins runs for microseconds, and the loop inlined made every job's
+/// path (a no-op's too) longer.
+#[inline(never)]
 fn spin(iterations: u64) -> u64 {
     let mut x = black_box(0x9E37_79B9_7F4A_7C15_u64);
     for _ in 0..iterations {

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use pool_core::threads::{StdSender, std_channel};
-use pool_core::tuned::{Batch, GRAIN_TARGET, Limits, Run, Source, Spares};
+use pool_core::tuned::{Batch, GRAIN_TARGET, Limits, Results, Run, Source, Spares};
 use pool_core::{Crew, JobId, JobOutcome, PoolError, Worker};
 use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 
@@ -66,7 +66,7 @@ where
     let limits = Limits::of(&crew);
     let threads = crew.size() as usize;
     let (pool, ended_rx) = crate::joined_pool(threads)?;
-    let (result_tx, result_rx) = std_channel::<Vec<JobOutcome>>(limits.results.and_then(NonZeroUsize::new));
+    let (result_tx, result_rx) = std_channel::<Results>(limits.results.and_then(NonZeroUsize::new));
     let spares = Arc::new(Spares::default());
     let slots: Vec<Mutex<Option<Slot>>> = crew
         .into_workers()
@@ -116,13 +116,7 @@ fn lock(slot: &Mutex<Option<Slot>>) -> MutexGuard<'_, Option<Slot>> {
 
 /// Runs the ids of `block` as a rayon indexed parallel iterator, leaves of
 /// at most `leaf` jobs, each thread through its own slot.
-fn run_block(
-    block: Run,
-    leaf: usize,
-    slots: &[Mutex<Option<Slot>>],
-    timing: &Timing,
-    result_tx: &StdSender<Vec<JobOutcome>>,
-) {
+fn run_block(block: Run, leaf: usize, slots: &[Mutex<Option<Slot>>], timing: &Timing, result_tx: &StdSender<Results>) {
     // rayon indexes usize ranges (not u64): offsets into the block.
     let len = usize::try_from(block.len).expect("a block is claimed with a usize bound");
     // A cancelled job (`run` is false) ends the block: rayon stops handing

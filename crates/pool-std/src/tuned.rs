@@ -12,7 +12,7 @@
 use std::num::NonZeroUsize;
 
 use pool_core::threads::std_channel;
-use pool_core::tuned::{Limits, Source, run_threads};
+use pool_core::tuned::{Limits, Results, Source, run_threads};
 use pool_core::{Crew, JobId, JobOutcome, PoolError};
 
 /// Runs `crew` on `jobs` in the tuned flavor (see the module docs).
@@ -22,6 +22,6 @@ where
 {
     let limits = Limits::of(&crew);
     let source = Source::new(jobs);
-    let (tx, rx) = std_channel::<Vec<JobOutcome>>(limits.results.and_then(NonZeroUsize::new));
+    let (tx, rx) = std_channel::<Results>(limits.results.and_then(NonZeroUsize::new));
     run_threads(crew, |_| &source, move |batch| tx.send(batch).is_ok(), rx, on_result)
 }

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
 use async_channel::{Receiver, TryRecvError, bounded};
-use pool_core::tuned::{Batch, Grain, Limits, Run, Source, Spares};
+use pool_core::tuned::{Batch, Grain, Limits, Results, Run, Source, Spares};
 use pool_core::{Crew, JobId, JobOutcome, PoolError, Worker};
 
 use crate::{CpuJobs, ResultTx, TokioOptions, finish_job, result_channel_of, runtime};
@@ -34,8 +34,7 @@ where
     let runtime = runtime(options)?;
     let limits = Limits::of(&crew);
     let (run_tx, run_rx) = bounded::<Run>(limits.workers);
-    let (result_tx, mut result_rx) =
-        result_channel_of::<Vec<JobOutcome>>(limits.results.and_then(std::num::NonZeroUsize::new));
+    let (result_tx, mut result_rx) = result_channel_of::<Results>(limits.results.and_then(std::num::NonZeroUsize::new));
     let grain = Arc::new(AtomicUsize::new(1));
     let spares = Arc::new(Spares::default());
     runtime.block_on(async move {
@@ -82,7 +81,7 @@ where
 }
 
 /// Hands the batch back unless it is empty; `false` once nobody listens.
-async fn hand_back(batch: &mut Batch, results: &ResultTx<Vec<JobOutcome>>) -> bool {
+async fn hand_back(batch: &mut Batch, results: &ResultTx<Results>) -> bool {
     batch.is_empty() || results.send(batch.take()).await
 }
 
@@ -91,7 +90,7 @@ async fn hand_back(batch: &mut Batch, results: &ResultTx<Vec<JobOutcome>>) -> bo
 async fn work(
     mut worker: Worker,
     runs: Receiver<Run>,
-    results: ResultTx<Vec<JobOutcome>>,
+    results: ResultTx<Results>,
     grain_hint: Arc<AtomicUsize>,
     limits: Limits,
     mut batch: Batch,

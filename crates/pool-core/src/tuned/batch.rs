@@ -14,6 +14,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::Results;
 use crate::work::LIVE_NS;
 use crate::{JobId, JobOutcome, Worker};
 
@@ -22,26 +23,26 @@ pub const BATCH_MAX: usize = 1024;
 
 /// Where a batch goes: the sending half of a result channel. `false` when
 /// nobody listens any more.
-pub type Deliver<'a> = dyn FnMut(Vec<JobOutcome>) -> bool + 'a;
+pub type Deliver<'a> = dyn FnMut(Results) -> bool + 'a;
 
 /// Emptied batch buffers on their way back from the caller to the workers.
 /// Shared by the workers of one run and its caller; it holds at most as
 /// many buffers as were ever in flight at once.
 #[derive(Debug, Default)]
-pub struct Spares(Mutex<Vec<Vec<JobOutcome>>>);
+pub struct Spares(Mutex<Vec<Results>>);
 
 impl Spares {
     /// A buffer for the next batch: an emptied one if any is back, else a
     /// new (unallocated) one.
-    pub fn get(&self) -> Vec<JobOutcome> {
+    pub fn get(&self) -> Results {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default()
     }
 
     /// Passes each result of `batch` to `on_result`, in order, and keeps the
     /// emptied buffer for a later batch.
     #[inline]
-    pub fn consume(&self, mut batch: Vec<JobOutcome>, on_result: &mut impl FnMut(JobOutcome)) {
-        batch.drain(..).for_each(&mut *on_result);
+    pub fn consume(&self, mut batch: Results, on_result: &mut impl FnMut(JobOutcome)) {
+        batch.drain(on_result);
         self.0.lock().unwrap_or_else(PoisonError::into_inner).push(batch);
     }
 }
@@ -49,7 +50,7 @@ impl Spares {
 /// One worker's results not yet handed back.
 #[derive(Debug)]
 pub struct Batch {
-    items: Vec<JobOutcome>,
+    items: Results,
     max: usize,
     /// Work done by the jobs in `items`, in nanoseconds.
     work_ns: u64,
@@ -63,7 +64,7 @@ impl Batch {
     /// An empty batch that is due at `max` results (at least 1), taking its
     /// buffers from `spares`.
     pub fn new(max: usize, spares: Arc<Spares>) -> Self {
-        Batch { items: Vec::new(), max: max.max(1), work_ns: 0, open: true, spares }
+        Batch { items: Results::default(), max: max.max(1), work_ns: 0, open: true, spares }
     }
 
     /// Runs `job` on `worker` (see [`Worker::run`]) into this batch, handing
@@ -121,7 +122,7 @@ impl Batch {
     }
 
     /// Takes the results out, leaving an empty batch (with a spare buffer).
-    pub fn take(&mut self) -> Vec<JobOutcome> {
+    pub fn take(&mut self) -> Results {
         self.work_ns = 0;
         std::mem::replace(&mut self.items, self.spares.get())
     }
@@ -148,7 +149,7 @@ mod tests {
         assert!(b.is_empty());
         assert!(!b.push(outcome(4), 500 * US));
         assert!(b.push(outcome(5), 500 * US), "1 ms of work");
-        assert_eq!(b.take().iter().map(|o| o.job.0).collect::<Vec<_>>(), [4, 5]);
+        assert_eq!(b.take().ids(), [4, 5]);
         assert!(!b.push(outcome(6), 0), "the work was reset");
     }
 
@@ -158,20 +159,19 @@ mod tests {
         let mut b = Batch::new(4, Arc::clone(&spares));
         (1..=4).for_each(|j| _ = b.push(outcome(j), 0));
         let first = b.take();
-        let (ptr, capacity) = (first.as_ptr(), first.capacity());
+        let buffer = first.buffer();
         let mut got = Vec::new();
         spares.consume(first, &mut |o| got.push(o.job.0));
         assert_eq!(got, [1, 2, 3, 4], "every result, in order");
         // The buffer for the batch after `first` was taken before `first`
         // came back; the one after that is `first`'s.
         b.push(outcome(5), 0);
-        let second = b.take();
-        assert_eq!(second.iter().map(|o| o.job.0).collect::<Vec<_>>(), [5]);
+        assert_eq!(b.take().ids(), [5]);
         b.push(outcome(6), 0);
-        let third = b.take();
-        assert_eq!((third.as_ptr(), third.capacity()), (ptr, capacity), "the same buffer, reused");
-        assert_eq!(third.iter().map(|o| o.job.0).collect::<Vec<_>>(), [6]);
-        assert_eq!(spares.get().capacity(), 0, "no spare left: a new buffer");
+        let mut third = b.take();
+        assert_eq!(third.buffer(), buffer, "the same buffer, reused");
+        assert_eq!(third.ids(), [6]);
+        assert_eq!(spares.get().buffer().1, 0, "no spare left: a new buffer");
     }
 
     #[test]
@@ -179,8 +179,8 @@ mod tests {
         let mut b = Batch::new(10, Arc::default());
         let mut got = Vec::new();
         b.push(outcome(1), 0);
-        b.hand_back(&mut |batch| {
-            got.extend(batch);
+        b.hand_back(&mut |mut batch| {
+            got.extend(batch.ids());
             false
         });
         assert_eq!(got.len(), 1);

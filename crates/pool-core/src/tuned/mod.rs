@@ -13,6 +13,7 @@
 
 mod batch;
 mod grain;
+mod results;
 mod serve;
 mod source;
 mod threads;
@@ -21,6 +22,7 @@ use std::marker::PhantomData;
 
 pub use batch::{BATCH_MAX, Batch, Deliver, Spares};
 pub use grain::{CHUNK_MAX, GRAIN_TARGET, Grain, guided};
+pub use results::Results;
 pub use serve::{JobQueue, serve};
 pub use source::{Run, Source};
 pub use threads::run_threads;

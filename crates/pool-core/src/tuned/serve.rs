@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Batch, Grain, Limits, Run, Spares};
-use crate::{JobOutcome, Worker};
+use super::{Batch, Grain, Limits, Results, Run, Spares};
+use crate::Worker;
 
 /// Where a tuned worker thread gets its jobs: the one thing a backend's
 /// tuned flavor supplies to [`serve`].
@@ -31,7 +31,7 @@ pub fn serve(
     queue: &mut impl JobQueue,
     limits: &Limits,
     spares: Arc<Spares>,
-    mut deliver: impl FnMut(Vec<JobOutcome>) -> bool,
+    mut deliver: impl FnMut(Results) -> bool,
 ) {
     let mut grain = Grain::new(limits.chunk);
     let mut batch = Batch::new(limits.batch, spares);

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{JobQueue, Limits, Spares, serve};
+use super::{JobQueue, Limits, Results, Spares, serve};
 use crate::threads::sync::{spawn_scoped, thread};
 use crate::{Crew, JobOutcome, PoolError};
 
@@ -28,8 +28,8 @@ pub fn run_threads<Q, D, R>(
 ) -> Result<(), PoolError>
 where
     Q: JobQueue + Send,
-    D: FnMut(Vec<JobOutcome>) -> bool + Clone + Send,
-    R: IntoIterator<Item = Vec<JobOutcome>>,
+    D: FnMut(Results) -> bool + Clone + Send,
+    R: IntoIterator<Item = Results>,
 {
     let limits = Limits::of(&crew);
     let spares = Arc::new(Spares::default());
