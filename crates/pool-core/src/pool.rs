@@ -108,12 +108,25 @@ pub struct PoolConfig {
     pub cancel: Arc<AtomicBool>,
     /// Which form of the backend runs (see [`Flavor`]).
     pub flavor: Flavor,
+    /// The instant JSON lines' `t_us` count from; `None`: when
+    /// [`Pool::run`] starts. A worker in another process (pool-redis's
+    /// distributed mode) is given its run's epoch, so its lines are stamped
+    /// on the run's clock (see [`Worker::relay`](crate::Worker::relay)).
+    pub epoch: Option<Instant>,
 }
 
 impl PoolConfig {
     /// A quiet pool of `workers` workers on an unbounded queue.
     pub fn new(workers: u32, work: Work) -> Self {
-        PoolConfig { workers, queue: None, work, log: None, cancel: Arc::default(), flavor: Flavor::Textbook }
+        PoolConfig {
+            workers,
+            queue: None,
+            work,
+            log: None,
+            cancel: Arc::default(),
+            flavor: Flavor::Textbook,
+            epoch: None,
+        }
     }
 }
 
@@ -185,7 +198,8 @@ impl<B: Backend> Pool<B> {
         silence_job_panics();
         let config = &self.config;
         config.work.prepare();
-        let shared = Arc::new(Shared::new(config.work.clone(), config.log.clone(), Arc::clone(&config.cancel)));
+        let shared = Shared::new(config.work.clone(), config.log.clone(), Arc::clone(&config.cancel));
+        let shared = Arc::new(shared.counting_from(config.epoch));
         let jobs = jobs.into_iter();
         // A queue never needs more room than the run has jobs: bounded
         // channels allocate for their capacity up front.

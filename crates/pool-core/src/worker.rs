@@ -60,6 +60,13 @@ impl Shared {
             log_failed: AtomicBool::new(false),
         }
     }
+
+    /// The same, with JSON timestamps counted from `epoch` if given (see
+    /// [`PoolConfig::epoch`](crate::PoolConfig::epoch)).
+    pub(crate) fn counting_from(mut self, epoch: Option<Instant>) -> Self {
+        self.epoch = epoch.unwrap_or(self.epoch);
+        self
+    }
 }
 
 /// The workers of one run, before they are handed to threads or tasks.
@@ -95,6 +102,13 @@ impl Crew {
     /// processes sends it to them.
     pub fn work(&self) -> &Work {
         &self.shared.work
+    }
+
+    /// The instant the run's JSON timestamps (`t_us`) count from. A backend
+    /// whose workers run in other processes sends it to them (as a wall-clock
+    /// time), so they stamp their lines on the run's clock.
+    pub fn epoch(&self) -> Instant {
+        self.shared.epoch
     }
 
     /// The capacity of the job queue: `None` for unbounded. A backend with a
@@ -405,11 +419,20 @@ impl Worker {
     /// Logs `event`, done by this worker's counterpart in another process:
     /// a backend whose workers run elsewhere keeps one `Worker` per remote
     /// worker and relays each event it hears of through it, so the run still
-    /// has one log, in its format, written here. An `exiting` event is
-    /// relayed by [`exit`](Self::exit), not here.
-    pub fn relay(&mut self, event: &Event) {
-        debug_assert!(*event != Event::Exiting, "relay an exit with Worker::exit");
-        self.emit(event.clone());
+    /// has one log, in its format, written here. `t_us` is when it happened
+    /// on the run's clock (the remote worker's own stamp, counted from the
+    /// run's [`Crew::epoch`]), so the log times the work, not the relay;
+    /// `None` stamps it now. An `exiting` event is relayed by
+    /// [`relay_exit`](Self::relay_exit), not here.
+    pub fn relay(&mut self, event: &Event, t_us: Option<u64>) {
+        debug_assert!(*event != Event::Exiting, "relay an exit with Worker::relay_exit");
+        self.emit_at(event.clone(), t_us);
+    }
+
+    /// [`exit`](Self::exit) for a remote worker that logged `exiting` at
+    /// `t_us` (see [`relay`](Self::relay)).
+    pub fn relay_exit(self, t_us: Option<u64>) {
+        self.exit_at(t_us);
     }
 
     /// Ends a remote worker that cannot exit: its process died, and every job
@@ -424,17 +447,28 @@ impl Worker {
     }
 
     /// Logs `exiting`, writes out the buffer and counts the worker as done.
-    pub fn exit(mut self) {
-        self.emit(Event::Exiting);
+    pub fn exit(self) {
+        self.exit_at(None);
+    }
+
+    fn exit_at(mut self, t_us: Option<u64>) {
+        self.emit_at(Event::Exiting, t_us);
         self.flush();
         self.exited = true;
         self.shared.exited.fetch_add(1, Relaxed);
     }
 
+    #[inline]
     fn emit(&mut self, event: Event) {
+        self.emit_at(event, None);
+    }
+
+    /// Logs `event`, stamped `t_us` or (`None`) now.
+    #[inline]
+    fn emit_at(&mut self, event: Event, t_us: Option<u64>) {
         let Some(log) = &self.shared.log else { return };
         let t_us = match log.format {
-            crate::Format::Jsonl => self.shared.epoch.elapsed().as_micros() as u64,
+            crate::Format::Jsonl => t_us.unwrap_or_else(|| self.shared.epoch.elapsed().as_micros() as u64),
             crate::Format::Text => 0,
         };
         log.format.write(&mut self.buf, t_us, self.id, &event);

@@ -2,7 +2,9 @@
 //! ...`): it publishes the run's settings, waits for W `pool-redis worker`
 //! processes to join, adds the jobs to the stream, and relays the events the
 //! workers publish into its one log through a proxy [`Worker`] per remote
-//! worker (so the log is written here, in the run's format, by pool-core).
+//! worker (so the log is written here, in the run's format, by pool-core),
+//! each event with the worker's own timestamp, on the run's clock (see
+//! `clock`).
 //! Results travel inside the workers' `finished` lines and reach the caller
 //! once each. At the end (every job ended, or a cancel once the running jobs
 //! ended) it tells the workers to exit with one stop entry each.
@@ -22,6 +24,7 @@ use pool_core::{Crew, Event, Format, JobId, JobOutcome, PoolError, Worker, Worke
 use redis::{Connection, Value};
 
 use crate::broker::Broker;
+use crate::clock;
 use crate::keys::{GROUP, Keys};
 use crate::stream::{self, Permits, text};
 
@@ -139,6 +142,8 @@ impl<'a> Coordinator<'a> {
             .arg(lease.as_millis() as u64)
             .arg("workers")
             .arg(workers)
+            .arg("epoch_us")
+            .arg(clock::to_unix_us(crew.epoch()))
             .ignore()
             .exec(&mut conn)
             .map_err(lost)?;
@@ -342,7 +347,7 @@ impl Coordinator<'_> {
             };
             let result = match &record.event {
                 Event::Exiting => {
-                    self.proxies[slot].take().expect("checked").exit();
+                    self.proxies[slot].take().expect("checked").relay_exit(record.t_us);
                     continue;
                 }
                 Event::Started { .. } => None,
@@ -355,7 +360,8 @@ impl Coordinator<'_> {
                 Event::Finished { job, result } => Some((*job, result.ok_or_else(|| "no result".to_owned()))),
                 Event::Failed { job, error } => Some((*job, Err(error.clone()))),
             };
-            proxy.relay(&record.event);
+            // The worker's own stamp, on the run's clock (see `clock`).
+            proxy.relay(&record.event, record.t_us);
             if let Some((job, result)) = result {
                 if !self.ended.insert(job.0) {
                     return Err(PoolError::Substrate(format!("job {job} was reported ended twice")));

@@ -23,6 +23,7 @@
 //! live anywhere and a queue that outlives any one of them.
 
 mod broker;
+mod clock;
 pub mod coordinator;
 mod keys;
 pub mod local;

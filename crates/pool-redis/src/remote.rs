@@ -121,6 +121,7 @@ fn serve(cli: &WorkerCli) -> Result<(), PoolError> {
     let seed: u64 = setting("seed").parse().map_err(|_| bad("seed"))?;
     let lease = Duration::from_millis(setting("lease_ms").parse().map_err(|_| bad("lease_ms"))?);
     let workers: u32 = setting("workers").parse().map_err(|_| bad("workers"))?;
+    let epoch_us: u64 = setting("epoch_us").parse().map_err(|_| bad("epoch_us"))?;
     let panic_on: Vec<JobId> = setting("panic_on")
         .split(',')
         .filter(|s| !s.is_empty())
@@ -154,6 +155,9 @@ fn serve(cli: &WorkerCli) -> Result<(), PoolError> {
     let work = Work::new(spec, seed).with_panics(panic_on);
     let mut config = PoolConfig::new(1, work);
     config.log = Some(Log { format: Format::Jsonl, sink: lines.clone() });
+    // Lines stamped on the run's clock, which the coordinator relays as
+    // they are (see `clock`).
+    config.epoch = Some(crate::clock::from_unix_us(epoch_us));
     let joined = Joined { broker, keys, k, lease, lines };
     let pool = Pool::<RemoteWorker>::new(config, RemoteOptions { joined: Some(Arc::new(joined)) })?;
     pool.run(std::iter::empty(), |_| {}).map(drop)

@@ -38,19 +38,17 @@ fn remote_workers_run_every_job_once_and_exit() {
     let (mut coord, lines) = coordinator(
         &server,
         "plain",
-        &["--remote-workers", "3", "-j", "40", "--work", "spin:0us..2ms", "--panic-on", "7"],
+        &["--remote-workers", "3", "-j", "40", "--work", "spin:5ms..10ms", "--panic-on", "7", "--format", "jsonl"],
     );
     let mut remote = workers(&server, "plain", 3);
     let (status, stderr) = finish(&mut coord, "the coordinator", LIMIT);
     assert_eq!(status.code(), Some(1), "job 7 failed: {stderr}");
     assert!(stderr.contains("39 finished, 1 failed") && stderr.contains("results check out"), "{stderr}");
     all_exit_with(&mut remote, 0);
-    let summary = judge(
-        &lines.text(),
-        &case(3, 40, "spin:0us..2ms").panics([7]).format(Some(Format::Text)),
-        Completeness::Complete,
-    );
-    let mut expected = Summary::expected(3, 40, false);
+    // Judged with the work rule: each line carries the remote worker's own
+    // timestamp (see `clock`), so a job's service time is its own.
+    let summary = judge(&lines.text(), &case(3, 40, "spin:5ms..10ms").panics([7]), Completeness::Complete);
+    let mut expected = Summary::expected(3, 40, true);
     expected.jobs[6] = LoggedOutcome::Failed("job 7 panicked (--panic-on)".into());
     assert_eq!(summary, expected);
     assert!(server.keys().is_empty(), "keys left behind: {:?}", server.keys());
@@ -73,12 +71,10 @@ fn a_worker_killed_mid_job_has_its_job_reclaimed() {
     // Every job finished once, with its result, and the log holds under the
     // reclaim rule.
     let log = lines.text();
-    // Judged as noop work: the coordinator stamps each relayed line with its
-    // own clock when it relays it (up to a poll late), so a job's time from
-    // `started` to `finished` in this log is not the worker's own, and the
-    // checker's work rule (a sleep:300ms job takes at least 299 ms) would
-    // reject a correct run. Open: relay the workers' own timestamps.
-    assert_eq!(judge(&log, &case(3, 12, "noop"), Completeness::Complete), Summary::expected(3, 12, true), "{log}");
+    // Judged with the work rule (a sleep:300ms job takes at least 299 ms):
+    // the log carries the remote workers' own timestamps.
+    let summary = judge(&log, &case(3, 12, "sleep:300ms"), Completeness::Complete);
+    assert_eq!(summary, Summary::expected(3, 12, true), "{log}");
     let records = Format::Jsonl.parse(&log).unwrap();
     let reclaims: Vec<_> = records
         .iter()
@@ -118,7 +114,8 @@ fn a_stalled_worker_whose_job_was_taken_over_reports_no_second_result() {
     // twice") and break the checker's rules.
     assert_eq!(status.code(), Some(0), "{stderr}");
     let log = lines.text();
-    assert_eq!(judge(&log, &case(2, 8, "noop"), Completeness::Complete), Summary::expected(2, 8, true), "{log}"); // relayed stamps: see above
+    let summary = judge(&log, &case(2, 8, "sleep:400ms"), Completeness::Complete);
+    assert_eq!(summary, Summary::expected(2, 8, true), "{log}");
     for w in &mut remote {
         let _ = finish(w, "a remote worker", LIMIT);
     }
@@ -135,7 +132,8 @@ fn ctrl_c_in_the_coordinator_tells_the_workers_to_exit() {
     let (status, stderr) = finish(&mut coord, "the interrupted coordinator", Duration::from_secs(10));
     assert_eq!(status.code(), Some(130), "{stderr}");
     all_exit_with(&mut remote, 0);
-    let (finished, failed, not_started) = judge(&lines.text(), &case(2, 200, "noop"), Completeness::Partial).counts(); // relayed stamps: see above
+    let (finished, failed, not_started) =
+        judge(&lines.text(), &case(2, 200, "sleep:100ms"), Completeness::Partial).counts();
     assert_eq!(failed, 0);
     assert!(not_started > 0, "every job ran after Ctrl-C");
     assert!(stderr.contains(&format!("{finished} finished, 0 failed, {not_started} never started")), "{stderr}");
