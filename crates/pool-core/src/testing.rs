@@ -1009,17 +1009,23 @@ pub fn run_with_thread_limit(bin: &str, tasks: u32, args: &[&str]) -> Option<Out
     // counts against the limit: one per test process and run.
     let run = RUN.fetch_add(1, Relaxed);
     let uid = 200_000 + (std::process::id() % 100_000) * 16 + run % 16;
+    /// Removes the folder also when the run fails the test.
+    struct Remove(std::path::PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
     let dir = std::env::temp_dir().join(format!("pool-thread-limit-{}-{run}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temporary folder");
+    let _remove = Remove(dir.clone());
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let copy = dir.join("pool");
     std::fs::copy(bin, &copy).unwrap_or_else(|e| panic!("cannot copy {bin}: {e}"));
     let mut command = Command::new("setpriv");
     command.args(["--reuid", &uid.to_string(), "--regid", &uid.to_string(), "--clear-groups"]);
     command.args(["prlimit", &format!("--nproc={tasks}"), "--"]).arg(&copy).args(args).current_dir(&dir);
-    let output = output_bounded(bin, &mut command, REFUSED_THREAD_BOUND);
-    let _ = std::fs::remove_dir_all(&dir);
-    Some(output)
+    Some(output_bounded(bin, &mut command, REFUSED_THREAD_BOUND))
 }
 
 /// Runs `command` to the end, reading its output as it comes, and fails if
