@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, TryRecvError, bounded};
 use pool_core::tuned::{Batch, Grain, Limits, Results, Run, Source, Spares};
@@ -81,12 +81,64 @@ where
 }
 
 /// Hands the batch back unless it is empty; `false` once nobody listens.
-async fn hand_back(batch: &mut Batch, results: &ResultTx<Results>) -> bool {
-    batch.is_empty() || results.send(batch.take()).await
+/// With nobody listening the results are dropped: nobody can see them.
+async fn hand_back(batch: &mut Batch, results: &ResultTx<Results>, open: bool) -> bool {
+    if batch.is_empty() {
+        open
+    } else if open {
+        results.send(batch.take()).await
+    } else {
+        drop(batch.take());
+        false
+    }
+}
+
+/// Why [`run_ready`] stopped.
+enum Stop {
+    /// The run's ids are all done (or skipped after a cancel).
+    Drained,
+    /// The batch is due: hand it back, then go on with the run.
+    Due,
+    /// `job` is started (logged) and needs the task to await: it waits
+    /// (`sleep`), runs its CPU work off the inline path, or is a long job
+    /// that must not start while results wait in the batch.
+    Started { job: JobId, sleep: Duration, work_ns: u64 },
+}
+
+/// Runs the jobs of `ids` that need no await, one after another on this
+/// thread, until one does, the batch is due, or the ids run out.
+///
+/// The per-job path of the tuned flavor: a plain loop, not an `async fn`
+/// awaited per job, so a no-op job costs what it costs the thread backends.
+#[inline]
+fn run_ready(worker: &mut Worker, ids: &mut std::ops::Range<u64>, batch: &mut Batch, open: bool, cpu: CpuJobs) -> Stop {
+    for job in ids.by_ref().map(JobId) {
+        // Cancelled: the job is skipped, not started.
+        let Some(sleep) = worker.start(job) else { continue };
+        let cpu_work = worker.pending_cpu();
+        let work_ns = if sleep.is_zero() && cpu_work.is_zero() {
+            0
+        } else {
+            u64::try_from((sleep + cpu_work).as_nanos()).unwrap_or(u64::MAX)
+        };
+        let inline = cpu_work.is_zero() || cpu == CpuJobs::Inline;
+        if !sleep.is_zero() || !inline || (open && batch.hand_back_before(work_ns)) {
+            return Stop::Started { job, sleep, work_ns };
+        }
+        let outcome = worker.finish(job);
+        if batch.push(outcome, work_ns) {
+            return Stop::Due;
+        }
+    }
+    Stop::Drained
 }
 
 /// One worker task: take a run (writing out what it holds before it waits
 /// for one), run its jobs into the batch, tell the producer the grain.
+///
+/// Jobs that need no await run in [`run_ready`]'s plain loop; the task
+/// awaits only to hand a batch back, to sleep, or to run CPU work where
+/// `--cpu-jobs` puts it.
 async fn work(
     mut worker: Worker,
     runs: Receiver<Run>,
@@ -104,7 +156,7 @@ async fn work(
             Err(TryRecvError::Closed) => break,
             Err(TryRecvError::Empty) => {
                 worker.idle();
-                open = hand_back(&mut batch, &results).await;
+                open = hand_back(&mut batch, &results, open).await;
                 match runs.recv().await {
                     Ok(run) if open => run,
                     _ => break,
@@ -112,28 +164,31 @@ async fn work(
             }
         };
         let start = Instant::now();
-        for job in run.ids() {
-            let Some(sleep) = worker.start(job) else { continue };
-            let work_ns = (sleep + worker.pending_cpu()).as_nanos() as u64;
-            if open && batch.hand_back_before(work_ns) {
-                open = hand_back(&mut batch, &results).await;
-            }
-            if !sleep.is_zero() {
-                tokio::time::sleep(sleep).await;
-            }
-            // A lost blocking task means a lost worker; the pool says so.
-            let Some((back, outcome)) = finish_job(worker, job, cpu).await else { return };
-            worker = back;
-            if batch.push(outcome, work_ns) && open {
-                open = hand_back(&mut batch, &results).await;
+        let mut ids = run.first..run.first + run.len;
+        loop {
+            match run_ready(&mut worker, &mut ids, &mut batch, open, cpu) {
+                Stop::Drained => break,
+                Stop::Due => open = hand_back(&mut batch, &results, open).await,
+                Stop::Started { job, sleep, work_ns } => {
+                    if batch.hand_back_before(work_ns) {
+                        open = hand_back(&mut batch, &results, open).await;
+                    }
+                    if !sleep.is_zero() {
+                        tokio::time::sleep(sleep).await;
+                    }
+                    // A lost blocking task means a lost worker; the pool says so.
+                    let Some((back, outcome)) = finish_job(worker, job, cpu).await else { return };
+                    worker = back;
+                    if batch.push(outcome, work_ns) {
+                        open = hand_back(&mut batch, &results, open).await;
+                    }
+                }
             }
         }
         grain.observe(run.len as usize, start.elapsed());
         grain_hint.store(grain.size(), Relaxed);
     }
-    if open {
-        hand_back(&mut batch, &results).await;
-    }
+    hand_back(&mut batch, &results, open).await;
     worker.exit();
 }
 
