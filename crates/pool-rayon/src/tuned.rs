@@ -2,9 +2,17 @@
 //! consecutive ids, and each block runs as rayon's indexed parallel
 //! iterator over the id range — rayon splits it in halves and idle threads
 //! steal halves, with no lock per job (the textbook flavor's `par_bridge`
-//! takes one). The next block is claimed by another thread while this one
-//! runs (`rayon::join`); blocks grow fourfold, starting at one job per
-//! thread, so the seed's few long jobs go one per thread.
+//! takes one). Blocks grow fourfold, starting at one job per thread, so the
+//! seed's few long jobs go one per thread.
+//!
+//! No block waits for another: each block, before it runs, spawns (in one
+//! `rayon::scope`) the task that claims the next, and that task is stolen by
+//! the first thread with nothing else to do, so the next block starts while
+//! this one's last jobs still run. (Claiming the next block in a
+//! `rayon::join` beside the current one made every block a barrier: with
+//! 100 threads × 1000 `sleep:10ms` jobs each block's end cost up to a job's
+//! time, and tuned ran 1.08× textbook.) The stream is still claimed only by
+//! a thread with nothing to run, so it never runs far ahead of the workers.
 //!
 //! Leaves — the pieces a thread runs without splitting — are capped
 //! (`with_max_len`) at about 20 µs of work, from the mean job time measured
@@ -14,9 +22,10 @@
 //! part of the rule: a batch leaves once its jobs add up to 1 ms of work), and
 //! every batch is handed back when the stream is drained.
 //!
-//! Trade-off: a block ends when its last leaf does, so threads idle for at
-//! most one leaf per block (blocks grow fourfold, so a run has few); `--queue`
-//! bounds the result batches, while a block is only a range of ids.
+//! Trade-off: `--queue` bounds the result batches, while a block is only a
+//! range of ids. A thread that waits inside a block's split for a stolen half
+//! may meanwhile run the task that claims the next block, on its own stack;
+//! blocks grow fourfold, so a run of consecutive ids has few of them.
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -79,18 +88,8 @@ where
         s.spawn(move || {
             let result_tx = &result_tx;
             let deliver = move |batch| result_tx.send(batch).is_ok();
-            pool.install(|| {
-                let mut next = source.claim(threads, &mut || {});
-                while let Some(block) = next {
-                    let leaf = timing.leaf(limits.chunk);
-                    let size = usize::try_from(block.len.saturating_mul(GROWTH)).unwrap_or(usize::MAX);
-                    let ((), claimed) = rayon::join(
-                        || run_block(block, leaf, &slots, &timing, result_tx),
-                        || source.claim(size, &mut || {}),
-                    );
-                    next = claimed;
-                }
-            });
+            let feed = Feed { source: &source, slots: &slots, timing: &timing, chunk: limits.chunk, result_tx };
+            pool.install(|| rayon::scope(|scope| feed.claim(scope, threads)));
             pool.broadcast(|ctx| {
                 if let Some(Slot { worker, mut batch }) = lock(&slots[ctx.index()]).take() {
                     batch.hand_back(&mut deliver.clone());
@@ -112,6 +111,32 @@ where
 fn lock(slot: &Mutex<Option<Slot>>) -> MutexGuard<'_, Option<Slot>> {
     // Jobs' panics are caught inside `Worker`; a slot is sound either way.
     slot.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What the tasks that claim and run blocks share.
+struct Feed<'a, I: Iterator<Item = JobId>> {
+    source: &'a Source<I>,
+    slots: &'a [Mutex<Option<Slot>>],
+    timing: &'a Timing,
+    chunk: usize,
+    result_tx: &'a StdSender<Results>,
+}
+
+impl<'a, I: Iterator<Item = JobId> + Send> Feed<'a, I> {
+    /// Claims a block of up to `size` ids and runs it; before it does, it
+    /// spawns the task that claims the next block. That task waits in this
+    /// thread's deque (under the block's own pieces, so one thread still
+    /// runs ids in order), and the first thread that finds nothing else to
+    /// do steals it: it claims the next block while this one's last jobs
+    /// still run, so no thread waits for a block's slowest job (a barrier
+    /// per block, which cost `sleep:10ms` runs up to a job's time each), and
+    /// the stream is still claimed only by a thread with nothing to run.
+    fn claim<'s>(&'s self, scope: &rayon::Scope<'s>, size: usize) {
+        let Some(block) = self.source.claim(size, &mut || {}) else { return };
+        let next = usize::try_from(block.len.saturating_mul(GROWTH)).unwrap_or(usize::MAX);
+        scope.spawn(move |scope| self.claim(scope, next));
+        run_block(block, self.timing.leaf(self.chunk), self.slots, self.timing, self.result_tx);
+    }
 }
 
 /// Runs the ids of `block` as a rayon indexed parallel iterator, leaves of
