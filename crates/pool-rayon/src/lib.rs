@@ -12,7 +12,8 @@
 //! run its exit handler (a dropped rayon pool does not join its threads).
 //!
 //! `--flavor tuned` runs the [`tuned`] form instead: the same contract, with
-//! blocks of ids as rayon's indexed parallel iterators and batched results.
+//! blocks of ids split in halves as tasks of a `rayon::scope`, and batched
+//! results.
 
 use std::sync::{Mutex, PoisonError};
 

@@ -1,41 +1,43 @@
 //! The tuned flavor on rayon: the job stream is claimed in blocks of
-//! consecutive ids, and each block runs as rayon's indexed parallel
-//! iterator over the id range — rayon splits it in halves and idle threads
-//! steal halves, with no lock per job (the textbook flavor's `par_bridge`
-//! takes one). Blocks grow fourfold, starting at one job per thread, so the
-//! seed's few long jobs go one per thread.
+//! consecutive ids, and each block is split the way rayon splits an indexed
+//! range — in halves, idle threads stealing halves — with no lock per job
+//! (the textbook flavor's `par_bridge` takes one). Blocks grow fourfold,
+//! starting at one job per thread, so the seed's few long jobs go one per
+//! thread.
 //!
-//! No block waits for another: each block, before it runs, spawns (in one
-//! `rayon::scope`) the task that claims the next, and that task is stolen by
-//! the first thread with nothing else to do, so the next block starts while
-//! this one's last jobs still run. (Claiming the next block in a
-//! `rayon::join` beside the current one made every block a barrier: with
-//! 100 threads × 1000 `sleep:10ms` jobs each block's end cost up to a job's
-//! time, and tuned ran 1.08× textbook.) The stream is still claimed only by
-//! a thread with nothing to run, so it never runs far ahead of the workers.
+//! Nothing waits on a block or a half: all are tasks of one `rayon::scope`.
+//! A block, before it splits, spawns the task that claims the next, stolen
+//! by the first thread with nothing else to do, so the next block starts
+//! while this one's last jobs still run; a half is spawned, not `join`ed.
+//! (Claiming the next block in a `rayon::join` beside the current one made
+//! every block a barrier, each costing up to a job's time; and an indexed
+//! parallel iterator's `join` tree made its last job's end a chain of
+//! wake-ups, one per level. With 100 threads × 1000 `sleep:10ms` jobs the
+//! two cost tuned 1.08× textbook; see `Feed`.) The stream is still claimed
+//! only by a thread with nothing to run, so it never runs far ahead of the
+//! workers.
 //!
-//! Leaves — the pieces a thread runs without splitting — are capped
-//! (`with_max_len`) at about 20 µs of work, from the mean job time measured
-//! so far, so a thread never holds a long job another could steal; long jobs
-//! are one per leaf. Results go back in per-thread batches by the log's rule
-//! (rayon cannot tell a thread it is about to wait, so that is the bounded
-//! part of the rule: a batch leaves once its jobs add up to 1 ms of work), and
-//! every batch is handed back when the stream is drained.
+//! Leaves — the pieces a thread runs without splitting — are capped at about
+//! 20 µs of work, from the mean job time measured so far, so a thread never
+//! holds a long job another could steal; long jobs are one per leaf. Results
+//! go back in per-thread batches by the log's rule (rayon cannot tell a
+//! thread it is about to wait, so that is the bounded part of the rule: a
+//! batch leaves once its jobs add up to 1 ms of work), and every batch is
+//! handed back when the stream is drained. A cancel costs one check per
+//! queued task, not per queued job: the first job a cancel skips sets
+//! `stopped`, and every task then returns whatever ids it holds.
 //!
-//! Trade-off: `--queue` bounds the result batches, while a block is only a
-//! range of ids. A thread that waits inside a block's split for a stolen half
-//! may meanwhile run the task that claims the next block, on its own stack;
-//! blocks grow fourfold, so a run of consecutive ids has few of them.
+//! Trade-off: `--queue` bounds the result batches, while a block or a half
+//! is only a range of ids; a task is one small allocation per leaf.
 
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use pool_core::threads::{StdSender, std_channel};
 use pool_core::tuned::{Batch, GRAIN_TARGET, Limits, Results, Run, Source, Spares};
 use pool_core::{Crew, JobId, JobOutcome, PoolError, Worker};
-use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 
 /// How much faster than the last block the next one grows.
 const GROWTH: u64 = 4;
@@ -88,7 +90,14 @@ where
         s.spawn(move || {
             let result_tx = &result_tx;
             let deliver = move |batch| result_tx.send(batch).is_ok();
-            let feed = Feed { source: &source, slots: &slots, timing: &timing, chunk: limits.chunk, result_tx };
+            let feed = Feed {
+                source: &source,
+                slots: &slots,
+                timing: &timing,
+                chunk: limits.chunk,
+                result_tx,
+                stopped: Default::default(),
+            };
             pool.install(|| rayon::scope(|scope| feed.claim(scope, threads)));
             pool.broadcast(|ctx| {
                 if let Some(Slot { worker, mut batch }) = lock(&slots[ctx.index()]).take() {
@@ -120,6 +129,9 @@ struct Feed<'a, I: Iterator<Item = JobId>> {
     timing: &'a Timing,
     chunk: usize,
     result_tx: &'a StdSender<Results>,
+    /// Set by the first job a cancel skips: the tasks still queued then
+    /// return at once, whatever ids they hold.
+    stopped: AtomicBool,
 }
 
 impl<'a, I: Iterator<Item = JobId> + Send> Feed<'a, I> {
@@ -135,26 +147,37 @@ impl<'a, I: Iterator<Item = JobId> + Send> Feed<'a, I> {
         let Some(block) = self.source.claim(size, &mut || {}) else { return };
         let next = usize::try_from(block.len.saturating_mul(GROWTH)).unwrap_or(usize::MAX);
         scope.spawn(move |scope| self.claim(scope, next));
-        run_block(block, self.timing.leaf(self.chunk), self.slots, self.timing, self.result_tx);
+        self.split(scope, block, self.timing.leaf(self.chunk) as u64);
     }
-}
 
-/// Runs the ids of `block` as a rayon indexed parallel iterator, leaves of
-/// at most `leaf` jobs, each thread through its own slot.
-fn run_block(block: Run, leaf: usize, slots: &[Mutex<Option<Slot>>], timing: &Timing, result_tx: &StdSender<Results>) {
-    // rayon indexes usize ranges (not u64): offsets into the block.
-    let len = usize::try_from(block.len).expect("a block is claimed with a usize bound");
-    // A cancelled job (`run` is false) ends the block: rayon stops handing
-    // out its other jobs instead of skipping them one by one.
-    let _cancelled = (0..len).into_par_iter().with_max_len(leaf).try_for_each_init(
-        || Leaf::new(slots, timing),
-        |leaf, offset| {
-            let Slot { worker, batch } = leaf.slot.as_mut().expect("a thread's slot is present until its exit");
+    /// Runs `run` as rayon runs an indexed range, without waiting on its
+    /// halves: while it holds more than `leaf` ids it spawns its second half
+    /// (a task an idle thread steals whole, to split again) and keeps the
+    /// first; then it runs its leaf's ids in order. Nothing joins the halves
+    /// (only the scope counts them), so the last job to end is one wake-up
+    /// from the end of the run, not one per level of a `join` tree.
+    fn split<'s>(&'s self, scope: &rayon::Scope<'s>, mut run: Run, leaf: u64) {
+        while run.len > leaf {
+            if self.stopped.load(Relaxed) {
+                return;
+            }
+            let (first, second) = run.split_at(run.len / 2);
+            scope.spawn(move |scope| self.split(scope, second, leaf));
+            run = first;
+        }
+        if self.stopped.load(Relaxed) {
+            return;
+        }
+        let mut leaf = Leaf::new(self.slots, self.timing);
+        let Slot { worker, batch } = leaf.slot.as_mut().expect("a thread's slot is present until its exit");
+        for job in run.ids() {
             leaf.jobs += 1;
-            let ran = batch.run(worker, JobId(block.first + offset as u64), &mut |b| result_tx.send(b).is_ok());
-            if ran { Ok(()) } else { Err(()) }
-        },
-    );
+            if !batch.run(worker, job, &mut |b| self.result_tx.send(b).is_ok()) {
+                self.stopped.store(true, Relaxed);
+                return;
+            }
+        }
+    }
 }
 
 /// One leaf: the thread's slot, taken out for the leaf's jobs and put back
