@@ -191,6 +191,26 @@ where
     assert_eq!(got, want, "{}", B::NAME);
 }
 
+/// A job stream with a gap after every id (only even ids, 100,000 of them):
+/// a pool gets no run of consecutive ids longer than one, which the tuned
+/// flavors claim and hand back by, and still runs each job exactly once.
+pub fn a_stream_with_gaps<B: Backend>() {
+    let jobs = 100_000u64;
+    let config = PoolConfig::new(2, "noop".parse::<crate::WorkSpec>().map(|s| crate::Work::new(s, 0)).expect("noop"));
+    let pool = Pool::<B>::new(config, B::Options::default()).expect("a pool of 2");
+    let mut seen = vec![false; jobs as usize + 1];
+    let report = pool
+        .run((1..=jobs).map(|j| JobId(2 * j)), |o| {
+            let j = o.job.0;
+            assert!(j % 2 == 0 && j <= 2 * jobs, "{}: job {j} was never handed out", B::NAME);
+            assert_eq!(o.result, Ok(2 * j), "{}: job {j}", B::NAME);
+            assert!(!std::mem::replace(&mut seen[(j / 2) as usize], true), "{}: job {j} came back twice", B::NAME);
+        })
+        .expect("runs");
+    assert_eq!(report.finished, jobs, "{}", B::NAME);
+    assert!(seen[1..].iter().all(|&s| s), "{}: a job never came back", B::NAME);
+}
+
 /// The log's lines written out, not formatted by the code under test
 /// (`Format::write`): one worker, three jobs, job 2 failing, in both
 /// formats (JSON lines with their timestamps removed).
@@ -1257,6 +1277,10 @@ macro_rules! conformance_tests {
             #[test]
             fn literal_lines() {
                 testing::literal_lines::<B>();
+            }
+            #[test]
+            fn a_stream_with_gaps() {
+                testing::a_stream_with_gaps::<B>();
             }
 
             #[test]
