@@ -6,6 +6,10 @@
 //! jobs still go one per task. Results go back in per-task batches over the
 //! `tokio::sync::mpsc` channel, by the log's rule: before a long job, once a
 //! batch holds 1 ms of work, and before the task waits for the next run.
+//! A task awaits only for that, to sleep, or for CPU work `--cpu-jobs` puts
+//! off its thread; every other job runs in a plain loop (`run_ready`), and
+//! `noop` work and inline `spin` work go through [`Worker::run`] as on the
+//! thread backends.
 //!
 //! Trade-off: no stealing — what a task took it runs — which is why a run
 //! is kept to a few microseconds of work. The queue holds a few runs per
@@ -19,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, TryRecvError, bounded};
 use pool_core::tuned::{Batch, Grain, Limits, Results, Run, Source, Spares};
-use pool_core::{Crew, JobId, JobOutcome, PoolError, Worker};
+use pool_core::{Crew, JobId, JobOutcome, Kind, PoolError, Work, Worker};
 
 use crate::{CpuJobs, ResultTx, TokioOptions, finish_job, result_channel_of, runtime};
 
@@ -47,6 +51,7 @@ where
     let (result_tx, mut result_rx) = result_channel_of::<Results>(limits.results.and_then(std::num::NonZeroUsize::new));
     let grain = Arc::new(AtomicUsize::new(1));
     let spares = Arc::new(Spares::default());
+    let direct = Direct::of(crew.work(), options.cpu_jobs);
     runtime.block_on(async move {
         let tasks: Vec<_> = crew
             .into_workers()
@@ -59,7 +64,7 @@ where
                     Arc::clone(&grain),
                     limits,
                     batch,
-                    options.cpu_jobs,
+                    (options.cpu_jobs, direct.clone()),
                 );
                 tokio::spawn(task)
             })
@@ -113,6 +118,44 @@ enum Stop {
     /// (`sleep`), runs its CPU work off the inline path, or is a long job
     /// that must not start while results wait in the batch.
     Started { job: JobId, sleep: Duration, work_ns: u64 },
+    /// `job`, not yet started, is a long job that must not start while
+    /// results wait in the batch: hand the batch back, then run it.
+    Long { job: JobId, work_ns: u64 },
+}
+
+/// Whether this run's jobs can go straight through [`Worker::run`] on the
+/// task's thread: work that never waits, with its CPU part (if any) inline.
+/// Decided once per run from the work spec; such a job needs no await, and
+/// `run` is the thread backends' path (no begun job kept between
+/// `start` and `finish`: the two cost a `noop` job about as much again).
+#[derive(Clone)]
+enum Direct {
+    /// Sleep work, or CPU work placed off the task's thread by `--cpu-jobs`:
+    /// every job through `start`/`finish`.
+    Never,
+    /// `noop`: every job is 0 ns of work.
+    Noop,
+    /// `spin` work computed inline: a job's work is its nominal duration.
+    Spin(Arc<Work>),
+}
+
+impl Direct {
+    fn of(work: &Work, cpu: CpuJobs) -> Self {
+        match work.spec().kind {
+            Kind::Noop => Direct::Noop,
+            Kind::Spin if cpu == CpuJobs::Inline => Direct::Spin(Arc::new(work.clone())),
+            Kind::Spin | Kind::Sleep => Direct::Never,
+        }
+    }
+
+    /// The work `job` does, in nanoseconds (what `Worker` plans for it).
+    #[inline]
+    fn work_ns(&self, job: JobId) -> u64 {
+        match self {
+            Direct::Spin(work) => u64::try_from(work.duration(job).as_nanos()).unwrap_or(u64::MAX),
+            Direct::Noop | Direct::Never => 0,
+        }
+    }
 }
 
 /// Runs the jobs of `ids` that need no await, one after another on this
@@ -121,7 +164,28 @@ enum Stop {
 /// The per-job path of the tuned flavor: a plain loop, not an `async fn`
 /// awaited per job, so a no-op job costs what it costs the thread backends.
 #[inline]
-fn run_ready(worker: &mut Worker, ids: &mut std::ops::Range<u64>, batch: &mut Batch, open: bool, cpu: CpuJobs) -> Stop {
+fn run_ready(
+    worker: &mut Worker,
+    ids: &mut std::ops::Range<u64>,
+    batch: &mut Batch,
+    open: bool,
+    cpu: CpuJobs,
+    direct: &Direct,
+) -> Stop {
+    if !matches!(direct, Direct::Never) {
+        for job in ids.by_ref().map(JobId) {
+            let work_ns = direct.work_ns(job);
+            if open && batch.hand_back_before(work_ns) {
+                return Stop::Long { job, work_ns };
+            }
+            // Cancelled: the job is skipped, not started.
+            let Some(outcome) = worker.run(job) else { continue };
+            if batch.push(outcome, work_ns) {
+                return Stop::Due;
+            }
+        }
+        return Stop::Drained;
+    }
     for job in ids.by_ref().map(JobId) {
         // Cancelled: the job is skipped, not started.
         let Some(sleep) = worker.start(job) else { continue };
@@ -156,7 +220,7 @@ async fn work(
     grain_hint: Arc<AtomicUsize>,
     limits: Limits,
     mut batch: Batch,
-    cpu: CpuJobs,
+    (cpu, direct): (CpuJobs, Direct),
 ) {
     let mut grain = Grain::new(limits.chunk);
     let mut open = true;
@@ -176,9 +240,18 @@ async fn work(
         let start = Instant::now();
         let mut ids = run.first..run.first + run.len;
         loop {
-            match run_ready(&mut worker, &mut ids, &mut batch, open, cpu) {
+            match run_ready(&mut worker, &mut ids, &mut batch, open, cpu, &direct) {
                 Stop::Drained => break,
                 Stop::Due => open = hand_back(&mut batch, &results, open).await,
+                Stop::Long { job, work_ns } => {
+                    open = hand_back(&mut batch, &results, open).await;
+                    // Cancelled meanwhile: the job is skipped, not started.
+                    if let Some(outcome) = worker.run(job) {
+                        if batch.push(outcome, work_ns) {
+                            open = hand_back(&mut batch, &results, open).await;
+                        }
+                    }
+                }
                 Stop::Started { job, sleep, work_ns } => {
                     if batch.hand_back_before(work_ns) {
                         open = hand_back(&mut batch, &results, open).await;
