@@ -141,6 +141,9 @@ pub fn find_on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
 }
 
+/// Numbers this process's private brokers' folders.
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
 impl PrivateServer {
     /// Starts one from PATH and waits until it accepts connections.
     pub fn start() -> Result<PrivateServer, PoolError> {
@@ -148,14 +151,25 @@ impl PrivateServer {
         // would leave the server running after we end: hold signals until
         // both run (the children start with an empty mask).
         let _held = crate::signals::hold();
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
         let fail = |what: &str, e: std::io::Error| {
             PoolError::Substrate(format!("cannot start a private redis-server: {what}: {e}"))
         };
         let exe = find_on_path("redis-server").ok_or_else(|| PoolError::Substrate(NO_SERVER.to_owned()))?;
-        let dir =
-            std::env::temp_dir().join(format!("pool-redis-{}-{}", std::process::id(), COUNTER.fetch_add(1, Relaxed)));
-        DirBuilder::new().mode(0o700).create(&dir).map_err(|e| fail(&format!("{}", dir.display()), e))?;
+        // A folder of our own, made fresh: a name left behind by an earlier
+        // process with the same id (one killed before its reaper ran) is
+        // skipped, not reused.
+        let dir = loop {
+            let dir = std::env::temp_dir().join(format!(
+                "pool-redis-{}-{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Relaxed)
+            ));
+            match DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => break dir,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(fail(&format!("{}", dir.display()), e)),
+            }
+        };
         let socket = dir.join("redis.sock");
         let log = File::create(dir.join("redis.log")).map_err(|e| fail("its log file", e))?;
         let log_err = log.try_clone().map_err(|e| fail("its log file", e))?;
@@ -242,5 +256,31 @@ impl Drop for PrivateServer {
         }
         let _ = self.reaper.wait();
         let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A process killed before its reaper ran leaves its folder; a later
+    /// process with the same id must not fail on it (nor take it over).
+    #[test]
+    fn a_folder_left_under_our_name_is_skipped() {
+        let next = COUNTER.load(Relaxed);
+        let stale: Vec<PathBuf> = (next..next + 4)
+            .map(|n| std::env::temp_dir().join(format!("pool-redis-{}-{n}", std::process::id())))
+            .collect();
+        for dir in &stale {
+            fs::create_dir_all(dir).unwrap();
+            fs::write(dir.join("left-behind"), "").unwrap();
+        }
+        let server = PrivateServer::start().expect("a private redis-server beside the stale folders");
+        assert!(!stale.contains(&server.dir), "took over {}", server.dir.display());
+        drop(server);
+        for dir in &stale {
+            assert!(dir.join("left-behind").exists(), "{} was touched", dir.display());
+            fs::remove_dir_all(dir).unwrap();
+        }
     }
 }
