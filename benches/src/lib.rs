@@ -258,7 +258,7 @@ pub fn expected_sum(jobs: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pool_core::{Crew, JobOutcome, PoolError, SequentialOptions};
+    use pool_core::{Crew, Jobs, OutcomeSink, PoolError, SequentialOptions};
 
     fn smoke<B: Backend>() {
         let work: Work = Work::new("noop".parse().unwrap(), DEFAULT_SEED);
@@ -302,8 +302,8 @@ mod tests {
         fn run<I>(
             crew: Crew,
             _: &SequentialOptions,
-            jobs: I,
-            on_result: impl FnMut(JobOutcome),
+            jobs: Jobs<I>,
+            mut on_result: impl OutcomeSink,
         ) -> Result<(), PoolError>
         where
             I: Iterator<Item = JobId> + Send,
@@ -311,7 +311,7 @@ mod tests {
             let mut worker = crew.into_workers().next().unwrap();
             let mut outcomes: Vec<_> = jobs.filter_map(|job| worker.run(job)).collect();
             outcomes.pop();
-            outcomes.into_iter().for_each(on_result);
+            outcomes.into_iter().for_each(|o| on_result.one(o));
             worker.exit();
             Ok(())
         }

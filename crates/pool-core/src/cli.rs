@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
 
 use crate::signals::{self, Signals};
-use crate::{Backend, Flavor, JobId, Ledger, Log, Pool, PoolError, RunFlags, RunSpec, RunSummary};
+use crate::{Backend, Flavor, Jobs, Ledger, Log, Pool, PoolError, RunFlags, RunSpec, RunSummary};
 
 /// The most jobs a run accepts: results (`j * 2`) and their sum must fit.
 pub const MAX_JOBS: u64 = 1 << 40;
@@ -255,7 +255,7 @@ fn run<B: Backend>(cli: Cli<B::Options>, signals: &Signals) -> ExitCode {
     // The caller's side of the contract, checked from the ids handed out,
     // not from what came back: see `Ledger`.
     let mut ledger = Ledger::new(&spec);
-    let outcome = pool.run((1..=spec.jobs).map(JobId), |o| ledger.record(&o));
+    let outcome = pool.run_jobs(Jobs::range(1..=spec.jobs), &mut ledger);
     let report = match outcome {
         Ok(report) => report,
         Err(e) => {

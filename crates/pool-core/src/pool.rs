@@ -8,7 +8,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::worker::{Shared, silence_job_panics};
-use crate::{Crew, Flavor, JobId, JobOutcome, Log, Work};
+use crate::{Crew, Flavor, JobId, JobOutcome, Jobs, Log, OutcomeSink, Work, WorkerId};
 
 /// A worker-pool substrate. The implementor holds only what is specific to
 /// it: how jobs travel from the producer to the workers, how workers are
@@ -25,18 +25,20 @@ pub trait Backend {
 
     /// Starts the crew's workers, feeds them every job of `jobs` (through a
     /// queue bounded by [`Crew::queue`], if set), passes each outcome to
-    /// `on_result` on the calling thread as it arrives, and returns once the
-    /// stream is drained and every worker has exited.
+    /// `on_result` on the calling thread as it arrives (a run of consecutive
+    /// finished jobs may go as one, [`OutcomeSink::finished`]), and returns
+    /// once the stream is drained and every worker has exited. The stream
+    /// ends by itself when the run is cancelled.
     ///
     /// Every job taken from `jobs` is given to exactly one worker's
     /// [`Worker::run`](crate::Worker::run) (or `start`/`finish`), and every
     /// worker ends with [`Worker::exit`](crate::Worker::exit).
     ///
     /// `on_result` is generic, not a trait object: on the caller's side of
-    /// the hand-off it runs once per job, and inlined into the backend's
-    /// result loop it costs a few instructions instead of a call through a
-    /// pointer (see `ARCHITECTURE.md`, the per-job path).
-    fn run<I>(crew: Crew, options: &Self::Options, jobs: I, on_result: impl FnMut(JobOutcome)) -> Result<(), PoolError>
+    /// the hand-off it runs once per job (or run), and inlined into the
+    /// backend's result loop it costs a few instructions instead of a call
+    /// through a pointer (see `ARCHITECTURE.md`, the per-job path).
+    fn run<I>(crew: Crew, options: &Self::Options, jobs: Jobs<I>, on_result: impl OutcomeSink) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send;
 }
@@ -167,6 +169,47 @@ impl<B: Backend> fmt::Debug for Pool<B> {
     }
 }
 
+/// The pool's side of the caller's callback: counts every outcome, and
+/// passes it on until the callback panics. If it does, no further job starts
+/// (the run stops as after a cancel), the jobs running end, every worker
+/// exits, and the pool re-raises the panic only then: an unwind through the
+/// backend would detach or cancel workers.
+struct Counting<'a, S> {
+    report: &'a mut RunReport,
+    panic: Option<Box<dyn std::any::Any + Send>>,
+    shared: &'a Shared,
+    inner: &'a mut S,
+}
+
+impl<S: OutcomeSink> Counting<'_, S> {
+    #[inline(always)]
+    fn pass(&mut self, f: impl FnOnce(&mut S)) {
+        if self.panic.is_none() {
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| f(self.inner))) {
+                self.shared.stop.store(true, Relaxed);
+                self.panic = Some(payload);
+            }
+        }
+    }
+}
+
+impl<S: OutcomeSink> OutcomeSink for &mut Counting<'_, S> {
+    #[inline(always)]
+    fn one(&mut self, outcome: JobOutcome) {
+        match outcome.result {
+            Ok(_) => self.report.finished += 1,
+            Err(_) => self.report.failed += 1,
+        }
+        self.pass(|inner| inner.one(outcome));
+    }
+
+    #[inline(always)]
+    fn finished(&mut self, worker: WorkerId, first: JobId, results: &[u64]) {
+        self.report.finished += results.len() as u64;
+        self.pass(|inner| inner.finished(worker, first, results));
+    }
+}
+
 impl<B: Backend> Pool<B> {
     /// Checks the configuration against the backend's limits.
     pub fn new(config: PoolConfig, options: B::Options) -> Result<Self, PoolError> {
@@ -195,46 +238,35 @@ impl<B: Backend> Pool<B> {
         I: IntoIterator<Item = JobId>,
         I::IntoIter: Send,
     {
+        self.run_jobs(Jobs::new(jobs.into_iter()), &mut on_result)
+    }
+
+    /// [`run`](Self::run) for a [`Jobs`] stream (say [`Jobs::range`], whose
+    /// runs of ids are claimed in one step) and a sink that may take a run of
+    /// finished jobs whole (the binary's [`Ledger`](crate::Ledger)).
+    pub fn run_jobs<I>(&self, jobs: Jobs<I>, on_result: &mut impl OutcomeSink) -> Result<RunReport, PoolError>
+    where
+        I: Iterator<Item = JobId> + Send,
+    {
         silence_job_panics();
         let config = &self.config;
         config.work.prepare();
         let shared = Shared::new(config.work.clone(), config.log.clone(), Arc::clone(&config.cancel));
         let shared = Arc::new(shared.counting_from(config.epoch));
-        let jobs = jobs.into_iter();
         // A queue never needs more room than the run has jobs: bounded
         // channels allocate for their capacity up front.
         let most = jobs.size_hint().1.map(|n| NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN));
         let queue = config.queue.map(|q| most.map_or(q, |most| q.min(most)));
         let crew = Crew::new(Arc::clone(&shared), config.workers, queue).with_flavor(config.flavor);
-        let producer_view = Arc::clone(&shared);
-        let jobs = jobs.take_while(move |_| !producer_view.stopping());
+        let jobs = jobs.watched(Arc::clone(&shared));
 
         let mut report = RunReport::default();
-        let mut caller_panic = None;
         let start = Instant::now();
         // Inlined into each backend's result loop: a call per outcome cost
         // the tuned flavors' caller a sixth of its instructions.
-        B::run(
-            crew,
-            &self.options,
-            jobs,
-            #[inline(always)]
-            |outcome| {
-                match outcome.result {
-                    Ok(_) => report.finished += 1,
-                    Err(_) => report.failed += 1,
-                }
-                // If the caller's callback panics, stop starting jobs, let the
-                // running ones end and every worker exit, then re-raise it: an
-                // unwind through the backend would detach or cancel workers.
-                if caller_panic.is_none() {
-                    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| on_result(outcome))) {
-                        shared.stop.store(true, Relaxed);
-                        caller_panic = Some(payload);
-                    }
-                }
-            },
-        )?;
+        let mut counting = Counting { report: &mut report, panic: None, shared: &shared, inner: on_result };
+        B::run(crew, &self.options, jobs, &mut counting)?;
+        let caller_panic = counting.panic;
         report.elapsed = start.elapsed();
         if let Some(payload) = caller_panic {
             panic::resume_unwind(payload);

@@ -6,7 +6,7 @@ use std::num::NonZeroUsize;
 
 use sync::{mpsc, thread};
 
-use crate::{Crew, JobId, JobOutcome, PoolError, Worker};
+use crate::{Crew, JobId, JobOutcome, OutcomeSink, PoolError, Worker};
 
 /// Where threads and channels come from: std's, or under `cfg(shuttle)`
 /// (model checking, see `pool-std/tests/shuttle.rs`) shuttle's drop-in
@@ -62,7 +62,7 @@ pub fn run_threads<I, F, M, B, R>(
     mut feed: F,
     mut make_worker: M,
     results: R,
-    mut on_result: impl FnMut(JobOutcome),
+    mut on_result: impl OutcomeSink,
 ) -> Result<(), PoolError>
 where
     I: Iterator<Item = JobId> + Send,
@@ -87,7 +87,7 @@ where
         };
         sync::spawn_scoped(s, "producer".into(), producer).map_err(PoolError::Spawn)?;
         for outcome in results {
-            on_result(outcome);
+            on_result.one(outcome);
         }
         Ok(())
     })

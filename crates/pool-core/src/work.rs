@@ -273,6 +273,15 @@ impl Work {
         }
     }
 
+    /// The plan every job has, if the spec gives all jobs the same one (a
+    /// fixed duration).
+    pub(crate) fn uniform_plan(&self) -> Option<Plan> {
+        match self.spec.span {
+            Span::Fixed(_) => Some(self.plan(JobId(1))),
+            Span::Uniform { .. } | Span::LogUniform { .. } => None,
+        }
+    }
+
     #[inline]
     pub(crate) fn plan(&self, job: JobId) -> Plan {
         match self.spec.kind {

@@ -13,18 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::log::FLUSH_AT;
 use crate::work::{LIVE_NS, Plan};
-use crate::{Event, Flavor, JobId, Log, Work, WorkerId};
-
-/// What became of one job, as handed back to the caller.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobOutcome {
-    /// The worker that ran it.
-    pub worker: WorkerId,
-    /// The job.
-    pub job: JobId,
-    /// Its result (`j * 2`), or the panic message if it failed.
-    pub result: Result<u64, String>,
-}
+use crate::{Event, Flavor, JobId, JobOutcome, Log, Work, WorkerId};
 
 /// State shared by all workers of one run.
 pub(crate) struct Shared {
@@ -131,6 +120,51 @@ impl Crew {
             exited: false,
         })
     }
+}
+
+/// The most work, in nanoseconds, one block of the quick path holds
+/// ([`Worker::run_quick`]): it checks for a cancel once per block, so a
+/// cancel is seen within this much work, as a check per job sees it within
+/// one job.
+pub const QUICK_NS: u64 = 20_000;
+
+/// Leave to run jobs in blocks ([`Worker::run_quick`]), given by
+/// [`Worker::quick`] when the run allows it: nothing is logged, and every
+/// job has the same plan, with no wait and at most [`QUICK_NS`] of work.
+#[derive(Clone, Copy, Debug)]
+pub struct Quick {
+    plan: Plan,
+}
+
+impl Quick {
+    /// How many jobs one block may hold: `max`, cut so the block's work
+    /// stays within [`QUICK_NS`] (at least one job).
+    #[inline]
+    pub fn block(self, max: u64) -> u64 {
+        match QUICK_NS.checked_div(self.plan.nominal_ns) {
+            Some(most) => max.min(most).max(1),
+            None => max.max(1),
+        }
+    }
+
+    /// The work each job does, in nanoseconds (zero for `noop`).
+    #[inline]
+    pub fn work_ns(self) -> u64 {
+        self.plan.nominal_ns
+    }
+}
+
+/// How a block of [`Worker::run_quick`] ended.
+#[derive(Debug)]
+pub enum QuickEnd {
+    /// Every job of the block finished.
+    Done,
+    /// The jobs before this one finished, this one failed (panicked), and
+    /// the rest of the block was not started.
+    Failed(JobOutcome),
+    /// The run was cancelled: no job of the block was started (counted as
+    /// one skipped job, as a worker that took a job and saw the cancel).
+    Skipped,
 }
 
 /// What a worker found when it looked for a job without waiting.
@@ -243,6 +277,49 @@ impl Worker {
             std::thread::sleep(plan.sleep());
         }
         Some(self.end(job, plan))
+    }
+
+    /// Leave to run jobs in blocks, if this run allows it (see [`Quick`]).
+    #[inline]
+    pub fn quick(&self) -> Option<Quick> {
+        if self.logs {
+            return None;
+        }
+        let plan = self.shared.work.uniform_plan()?;
+        (plan.sleep_ns == 0 && plan.nominal_ns <= QUICK_NS).then_some(Quick { plan })
+    }
+
+    /// Runs the jobs of `run` in order, as a block: one cancel check and one
+    /// panic boundary for the block, each finished job's result appended to
+    /// `results` (so `results[k]` is job `run.first + k`'s, counted from the
+    /// length `results` had). The quick path of [`run`](Self::run), for runs
+    /// [`quick`](Self::quick) allows: nothing is logged, and a block's work
+    /// is kept within [`QUICK_NS`] by whoever sizes it ([`Quick::block`]).
+    #[inline]
+    pub fn run_quick(&mut self, quick: Quick, run: crate::Run, results: &mut Vec<u64>) -> QuickEnd {
+        debug_assert!(!self.logs, "the quick path logs nothing");
+        if self.shared.stopping() {
+            self.skip();
+            return QuickEnd::Skipped;
+        }
+        let start = results.len();
+        results.reserve(run.len as usize);
+        let work = &self.shared.work;
+        let plan = quick.plan;
+        IN_JOB.set(true);
+        let ran = panic::catch_unwind(AssertUnwindSafe(|| {
+            for job in run.first..run.first + run.len {
+                results.push(work.compute(JobId(job), &plan));
+            }
+        }));
+        IN_JOB.set(false);
+        match ran {
+            Ok(()) => QuickEnd::Done,
+            Err(payload) => {
+                let job = JobId(run.first + (results.len() - start) as u64);
+                QuickEnd::Failed(JobOutcome { worker: self.id, job, result: Err(panic_message(&*payload)) })
+            }
+        }
     }
 
     /// Begins `job`: logs `started` and returns how long the job waits before

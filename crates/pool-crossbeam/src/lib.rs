@@ -8,7 +8,7 @@
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded, unbounded};
 use pool_core::threads::run_threads;
-use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError, TryNext};
+use pool_core::{Backend, Crew, JobId, Jobs, OutcomeSink, PoolError, TryNext};
 
 pub mod tuned;
 
@@ -29,7 +29,7 @@ impl Backend for Crossbeam {
     const MAX_WORKERS: u32 = 10_000;
     type Options = CrossbeamOptions;
 
-    fn run<I>(crew: Crew, _: &CrossbeamOptions, jobs: I, on_result: impl FnMut(JobOutcome)) -> Result<(), PoolError>
+    fn run<I>(crew: Crew, _: &CrossbeamOptions, jobs: Jobs<I>, on_result: impl OutcomeSink) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,
     {

@@ -15,10 +15,10 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crossbeam_channel::{bounded, unbounded};
 use crossbeam_deque::{Steal, Stealer, Worker as Deque};
 use pool_core::tuned::{JobQueue, Limits, Run, Source, guided, run_threads};
-use pool_core::{Crew, JobId, JobOutcome, PoolError};
+use pool_core::{Crew, JobId, Jobs, OutcomeSink, PoolError};
 
 /// Runs `crew` on `jobs` in the tuned flavor (see the module docs).
-pub(crate) fn run<I>(crew: Crew, jobs: I, on_result: impl FnMut(JobOutcome)) -> Result<(), PoolError>
+pub(crate) fn run<I>(crew: Crew, jobs: Jobs<I>, on_result: impl OutcomeSink) -> Result<(), PoolError>
 where
     I: Iterator<Item = JobId> + Send,
 {

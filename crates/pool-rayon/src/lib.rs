@@ -18,7 +18,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use pool_core::threads::std_channel;
-use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError, Worker};
+use pool_core::{Backend, Crew, JobId, Jobs, OutcomeSink, PoolError, Worker};
 use rayon::iter::{ParallelBridge, ParallelIterator};
 
 pub mod tuned;
@@ -42,7 +42,7 @@ impl Backend for Rayon {
     const MAX_WORKERS: u32 = 256;
     type Options = RayonOptions;
 
-    fn run<I>(crew: Crew, _: &RayonOptions, jobs: I, mut on_result: impl FnMut(JobOutcome)) -> Result<(), PoolError>
+    fn run<I>(crew: Crew, _: &RayonOptions, jobs: Jobs<I>, mut on_result: impl OutcomeSink) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,
     {
@@ -77,7 +77,7 @@ impl Backend for Rayon {
                 });
             });
             for outcome in result_rx {
-                on_result(outcome);
+                on_result.one(outcome);
             }
         });
         // The pool was dropped at the end of the scoped thread.

@@ -37,7 +37,7 @@ use std::time::Instant;
 
 use pool_core::threads::{StdSender, std_channel};
 use pool_core::tuned::{Batch, GRAIN_TARGET, Limits, Results, Run, Source, Spares};
-use pool_core::{Crew, JobId, JobOutcome, PoolError, Worker};
+use pool_core::{Crew, JobId, Jobs, OutcomeSink, PoolError, Worker};
 
 /// How much faster than the last block the next one grows.
 const GROWTH: u64 = 4;
@@ -70,7 +70,7 @@ impl Timing {
 }
 
 /// Runs `crew` on `jobs` in the tuned flavor (see the module docs).
-pub(crate) fn run<I>(crew: Crew, jobs: I, mut on_result: impl FnMut(JobOutcome)) -> Result<(), PoolError>
+pub(crate) fn run<I>(crew: Crew, jobs: Jobs<I>, mut on_result: impl OutcomeSink) -> Result<(), PoolError>
 where
     I: Iterator<Item = JobId> + Send,
 {
@@ -170,12 +170,9 @@ impl<'a, I: Iterator<Item = JobId> + Send> Feed<'a, I> {
         }
         let mut leaf = Leaf::new(self.slots, self.timing);
         let Slot { worker, batch } = leaf.slot.as_mut().expect("a thread's slot is present until its exit");
-        for job in run.ids() {
-            leaf.jobs += 1;
-            if !batch.run(worker, job, &mut |b| self.result_tx.send(b).is_ok()) {
-                self.stopped.store(true, Relaxed);
-                return;
-            }
+        leaf.jobs = run.len;
+        if !batch.run_all(worker, run, &mut |b| self.result_tx.send(b).is_ok()) {
+            self.stopped.store(true, Relaxed);
         }
     }
 }

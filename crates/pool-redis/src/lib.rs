@@ -35,7 +35,7 @@ mod url;
 
 use std::time::Duration;
 
-use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError};
+use pool_core::{Backend, Crew, JobId, JobOutcome, Jobs, OutcomeSink, PoolError};
 
 pub use broker::{NO_SERVER, PrivateServer, find_on_path};
 pub use keys::{MAX_RUN_NAME, parse_run_name};
@@ -109,17 +109,19 @@ impl Backend for Redis {
     fn run<I>(
         crew: Crew,
         options: &RedisOptions,
-        jobs: I,
-        mut on_result: impl FnMut(JobOutcome),
+        jobs: Jobs<I>,
+        mut on_result: impl OutcomeSink,
     ) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,
     {
         let broker = broker::Broker::open(options.redis.as_ref())?;
+        // One outcome a broker round trip: no run is worth handing over whole.
+        let on_result: &mut dyn FnMut(JobOutcome) = &mut |outcome| on_result.one(outcome);
         match options.remote_workers {
             None => {
                 let keys = keys::Keys::new(&options.run.clone().unwrap_or_else(local_run_name));
-                local::run(crew, &broker, &keys, jobs, &mut on_result)
+                local::run(crew, &broker, &keys, jobs, on_result)
             }
             Some(workers) => {
                 if workers != crew.size() {
@@ -129,7 +131,7 @@ impl Backend for Redis {
                     )));
                 }
                 let keys = keys::Keys::new(options.run.as_deref().unwrap_or(DEFAULT_RUN));
-                coordinator::run(crew, &broker, &keys, options.lease, jobs, &mut on_result)
+                coordinator::run(crew, &broker, &keys, options.lease, jobs, on_result)
             }
         }
     }

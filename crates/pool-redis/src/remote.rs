@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use clap::{CommandFactory, FromArgMatches, Parser};
 use pool_core::cli::{EXIT_POOL, EXIT_USAGE, say};
 use pool_core::{
-    Backend, Crew, Format, JobId, JobOutcome, Log, Pool, PoolConfig, PoolError, Sink, Work, WorkSpec, WorkerId,
+    Backend, Crew, Format, JobId, Jobs, Log, OutcomeSink, Pool, PoolConfig, PoolError, Sink, Work, WorkSpec, WorkerId,
 };
 use redis::{Connection, Value};
 
@@ -213,7 +213,7 @@ impl Backend for RemoteWorker {
     const MAX_WORKERS: u32 = 1;
     type Options = RemoteOptions;
 
-    fn run<I>(crew: Crew, options: &RemoteOptions, _: I, _: impl FnMut(JobOutcome)) -> Result<(), PoolError>
+    fn run<I>(crew: Crew, options: &RemoteOptions, _: Jobs<I>, _: impl OutcomeSink) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,
     {

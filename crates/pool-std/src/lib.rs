@@ -10,7 +10,7 @@
 //! chunks of job ids and batched results.
 
 use pool_core::threads::{run_threads, std_channel};
-use pool_core::{Backend, Crew, JobId, JobOutcome, PoolError, TryNext};
+use pool_core::{Backend, Crew, JobId, Jobs, OutcomeSink, PoolError, TryNext};
 use sync::mpsc::{Receiver, TryRecvError};
 use sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -45,7 +45,7 @@ impl Backend for Std {
     const MAX_WORKERS: u32 = 10_000;
     type Options = StdOptions;
 
-    fn run<I>(crew: Crew, _: &StdOptions, jobs: I, on_result: impl FnMut(JobOutcome)) -> Result<(), PoolError>
+    fn run<I>(crew: Crew, _: &StdOptions, jobs: Jobs<I>, on_result: impl OutcomeSink) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,
     {

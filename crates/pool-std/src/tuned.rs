@@ -13,10 +13,10 @@ use std::num::NonZeroUsize;
 
 use pool_core::threads::std_channel;
 use pool_core::tuned::{Limits, Results, Source, run_threads};
-use pool_core::{Crew, JobId, JobOutcome, PoolError};
+use pool_core::{Crew, JobId, Jobs, OutcomeSink, PoolError};
 
 /// Runs `crew` on `jobs` in the tuned flavor (see the module docs).
-pub(crate) fn run<I>(crew: Crew, jobs: I, on_result: impl FnMut(JobOutcome)) -> Result<(), PoolError>
+pub(crate) fn run<I>(crew: Crew, jobs: Jobs<I>, on_result: impl OutcomeSink) -> Result<(), PoolError>
 where
     I: Iterator<Item = JobId> + Send,
 {

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, TryRecvError, bounded};
 use pool_core::tuned::{Batch, Grain, Limits, Results, Run, Source, Spares};
-use pool_core::{Crew, JobId, JobOutcome, Kind, PoolError, Work, Worker};
+use pool_core::{Crew, JobId, Jobs, Kind, OutcomeSink, PoolError, Work, Worker};
 
 use crate::{CpuJobs, ResultTx, TokioOptions, finish_job, result_channel_of, runtime};
 
@@ -38,8 +38,8 @@ pub const RUNS_AHEAD: usize = 4;
 pub(crate) fn run<I>(
     crew: Crew,
     options: &TokioOptions,
-    jobs: I,
-    mut on_result: impl FnMut(JobOutcome),
+    jobs: Jobs<I>,
+    mut on_result: impl OutcomeSink,
 ) -> Result<(), PoolError>
 where
     I: Iterator<Item = JobId> + Send,

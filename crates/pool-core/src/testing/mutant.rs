@@ -9,7 +9,7 @@
 //! parameter (so the in-process suite, which uses default options, runs it)
 //! or the binary's `--defect` flag.
 
-use crate::{Backend, Crew, JobId, JobOutcome, PoolError};
+use crate::{Backend, Crew, JobId, Jobs, OutcomeSink, PoolError};
 
 /// One planted defect.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -79,8 +79,8 @@ impl<const D: u8> Backend for Mutant<D> {
     fn run<I>(
         crew: Crew,
         options: &MutantOptions,
-        jobs: I,
-        mut on_result: impl FnMut(JobOutcome),
+        jobs: Jobs<I>,
+        mut on_result: impl OutcomeSink,
     ) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,
@@ -106,7 +106,7 @@ impl<const D: u8> Backend for Mutant<D> {
                 (Defect::LostOutcome, 3) => continue,
                 _ => {}
             }
-            on_result(outcome);
+            on_result.one(outcome);
         }
         first.exit();
         workers.for_each(crate::Worker::exit);

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::Results;
 use crate::work::LIVE_NS;
-use crate::{JobId, JobOutcome, Worker};
+use crate::{JobId, JobOutcome, OutcomeSink, QuickEnd, Run, Worker};
 
 /// The most results in one batch.
 pub const BATCH_MAX: usize = 1024;
@@ -38,11 +38,11 @@ impl Spares {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default()
     }
 
-    /// Passes each result of `batch` to `on_result`, in order, and keeps the
+    /// Passes the results of `batch` to `sink`, in order, and keeps the
     /// emptied buffer for a later batch.
     #[inline]
-    pub fn consume(&self, mut batch: Results, on_result: &mut impl FnMut(JobOutcome)) {
-        batch.drain(on_result);
+    pub fn consume(&self, mut batch: Results, sink: &mut impl OutcomeSink) {
+        batch.drain(sink);
         self.0.lock().unwrap_or_else(PoisonError::into_inner).push(batch);
     }
 }
@@ -81,6 +81,44 @@ impl Batch {
         let Some((outcome, work_ns)) = ran else { return false };
         if self.push(outcome, work_ns) {
             self.hand_back(deliver);
+        }
+        true
+    }
+
+    /// Runs every job of `run` on `worker` into this batch, as
+    /// [`run`](Self::run) does job by job, and hands the batch back by the
+    /// same rule; in blocks where the worker may ([`Worker::quick`]), each
+    /// cut where job by job the batch would be due. `false` if the run was
+    /// cancelled: the rest of `run` is left unstarted.
+    #[inline]
+    pub fn run_all(&mut self, worker: &mut Worker, run: Run, deliver: &mut Deliver<'_>) -> bool {
+        let Some(quick) = worker.quick() else {
+            return run.ids().all(|job| self.run(worker, job, deliver));
+        };
+        let end = run.first + run.len;
+        let mut rest = run;
+        while !rest.is_empty() {
+            let room = self.max.saturating_sub(self.items.len()).max(1) as u64;
+            let by_work = match quick.work_ns() {
+                0 => u64::MAX,
+                w => LIVE_NS.saturating_sub(self.work_ns).div_ceil(w).max(1),
+            };
+            let (block, after) = rest.split_at(quick.block(room.min(by_work)));
+            let ran = match self.items.run_quick(worker, quick, block) {
+                QuickEnd::Skipped => return false,
+                QuickEnd::Done => {
+                    rest = after;
+                    block.len
+                }
+                QuickEnd::Failed(failed) => {
+                    rest = Run { first: failed.job.0 + 1, len: end - failed.job.0 - 1 };
+                    failed.job.0 - block.first + 1
+                }
+            };
+            self.work_ns += ran * quick.work_ns();
+            if self.items.len() >= self.max || self.work_ns >= LIVE_NS {
+                self.hand_back(deliver);
+            }
         }
         true
     }
@@ -131,7 +169,8 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::WorkerId;
+    use crate::worker::Shared;
+    use crate::{Crew, Work, WorkerId};
 
     const US: u64 = 1_000;
 
@@ -161,7 +200,7 @@ mod tests {
         let first = b.take();
         let buffer = first.buffer();
         let mut got = Vec::new();
-        spares.consume(first, &mut |o| got.push(o.job.0));
+        spares.consume(first, &mut |o: JobOutcome| got.push(o.job.0));
         assert_eq!(got, [1, 2, 3, 4], "every result, in order");
         // The buffer for the batch after `first` was taken before `first`
         // came back; the one after that is `first`'s.
@@ -197,5 +236,68 @@ mod tests {
         b.push(outcome(1), 0);
         assert!(b.hand_back_before(1_000 * US));
         assert!(!b.hand_back_before(999 * US));
+    }
+
+    /// The batches a worker hands back running jobs `1..=jobs` of `work`
+    /// (with `panics` made to fail) through `run_all` in chunks of `chunk`
+    /// ids — or, if `!quick`, job by job — as `(id, finished)` lists.
+    fn batches(work: &str, panics: &[u64], jobs: u64, chunk: u64, quick: bool) -> Vec<Vec<(u64, bool)>> {
+        let work = Work::new(work.parse().unwrap(), 0).with_panics(panics.iter().map(|&j| JobId(j)));
+        let shared = Arc::new(Shared::new(work, None, Arc::default()));
+        let mut worker = Crew::new(shared, 1, None).into_workers().next().unwrap();
+        assert!(worker.quick().is_some(), "a quiet run of uniform short jobs may run in blocks");
+        let mut got = Vec::new();
+        let mut deliver = |mut batch: Results| {
+            let mut ids = Vec::new();
+            batch.drain(&mut |o: JobOutcome| ids.push((o.job.0, o.result.is_ok())));
+            got.push(ids);
+            true
+        };
+        let mut b = Batch::new(1000, Arc::default());
+        let mut first = 1;
+        while first <= jobs {
+            let run = Run { first, len: chunk.min(jobs - first + 1) };
+            let ran = if quick {
+                b.run_all(&mut worker, run, &mut deliver)
+            } else {
+                run.ids().all(|j| b.run(&mut worker, j, &mut deliver))
+            };
+            assert!(ran);
+            first += run.len;
+        }
+        b.hand_back(&mut deliver);
+        worker.exit();
+        got
+    }
+
+    #[test]
+    fn blocks_hand_back_what_job_by_job_would() {
+        for (work, panics, jobs, chunk) in [
+            ("noop", &[][..], 2500, 700),
+            ("noop", &[1, 5, 999, 1000, 1001, 2500][..], 2500, 3000),
+            ("spin:10us", &[150][..], 450, 64),
+        ] {
+            let quick = batches(work, panics, jobs, chunk, true);
+            assert_eq!(quick, batches(work, panics, jobs, chunk, false), "{work}, failing {panics:?}");
+            let all: Vec<_> = quick.concat();
+            assert_eq!(all.len() as u64, jobs, "every job once, in order");
+            assert!(all.iter().zip(1..).all(|(&(id, ok), j)| id == j && ok != panics.contains(&j)));
+        }
+        // The count rule cuts noop batches, the work rule spin batches.
+        assert_eq!(batches("noop", &[], 2500, 700, true).iter().map(Vec::len).collect::<Vec<_>>(), [1000, 1000, 500]);
+        assert!(batches("spin:10us", &[], 450, 64, true).iter().all(|b| b.len() <= 100));
+    }
+
+    #[test]
+    fn a_cancelled_run_starts_no_block() {
+        let shared = Arc::new(Shared::new(Work::new("noop".parse().unwrap(), 0), None, Arc::default()));
+        let mut worker = Crew::new(Arc::clone(&shared), 1, None).into_workers().next().unwrap();
+        let mut b = Batch::new(1000, Arc::default());
+        assert!(b.run_all(&mut worker, Run { first: 1, len: 10 }, &mut |_| true));
+        shared.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(!b.run_all(&mut worker, Run { first: 11, len: 10 }, &mut |_| panic!("nothing to hand back")));
+        assert_eq!(b.items.len(), 10, "the first block's results wait in the batch");
+        assert_eq!(shared.skipped.load(std::sync::atomic::Ordering::Relaxed), 1);
+        worker.exit();
     }
 }

@@ -20,14 +20,15 @@ mod threads;
 
 use std::marker::PhantomData;
 
+pub use crate::Run;
 pub use batch::{BATCH_MAX, Batch, Deliver, Spares};
 pub use grain::{CHUNK_MAX, GRAIN_TARGET, Grain, guided};
 pub use results::Results;
 pub use serve::{JobQueue, serve};
-pub use source::{Run, Source};
+pub use source::Source;
 pub use threads::run_threads;
 
-use crate::{Backend, Crew, Flavor, JobId, JobOutcome, PoolError};
+use crate::{Backend, Crew, Flavor, JobId, Jobs, OutcomeSink, PoolError};
 
 /// How much a tuned run may hold, from the crew's size and `--queue`.
 ///
@@ -87,7 +88,7 @@ impl<B: Backend> Backend for Tuned<B> {
     const MAX_WORKERS: u32 = B::MAX_WORKERS;
     type Options = B::Options;
 
-    fn run<I>(crew: Crew, options: &B::Options, jobs: I, on_result: impl FnMut(JobOutcome)) -> Result<(), PoolError>
+    fn run<I>(crew: Crew, options: &B::Options, jobs: Jobs<I>, on_result: impl OutcomeSink) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,
     {

@@ -24,8 +24,8 @@ pub trait JobQueue {
 ///
 /// Chunks are sized by [`Grain`] (capped by `limits.chunk`), batches hold at
 /// most `limits.batch` results, their buffers taken from `spares`. Every job is run through
-/// [`Worker::start`]/[`Worker::finish`], so it is logged, timed and caught
-/// as in the textbook flavor.
+/// [`Worker`] ([`Batch::run_all`]), so it is logged, timed and caught as in
+/// the textbook flavor.
 pub fn serve(
     mut worker: Worker,
     queue: &mut impl JobQueue,
@@ -35,21 +35,19 @@ pub fn serve(
 ) {
     let mut grain = Grain::new(limits.chunk);
     let mut batch = Batch::new(limits.batch, spares);
-    'serving: while batch.is_open() {
+    while batch.is_open() {
         let run = queue.take(grain.size(), &mut || {
             worker.idle();
             batch.hand_back(&mut deliver);
         });
         let Some(run) = run else { break };
         let start = Instant::now();
-        for job in run.ids() {
-            // Cancelled: stop here and leave the rest of the chunk and the
-            // queue (the caller counts them as never started), as
-            // `Worker::serve` does: draining them would cost time in
-            // proportion to the backlog.
-            if !batch.run(&mut worker, job, &mut deliver) {
-                break 'serving;
-            }
+        // Cancelled: stop here and leave the rest of the chunk and the
+        // queue (the caller counts them as never started), as
+        // `Worker::serve` does: draining them would cost time in proportion
+        // to the backlog.
+        if !batch.run_all(&mut worker, run, &mut deliver) {
+            break;
         }
         grain.observe(run.len as usize, start.elapsed());
     }

@@ -4,37 +4,13 @@
 //! however many jobs it holds, and the stream never runs ahead of the
 //! workers (backpressure for free).
 
-use std::iter::Peekable;
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
-use crate::JobId;
-
-/// Consecutive job ids `first, first + 1, …`, `len` of them: a claimed chunk,
-/// held in two numbers however long it is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Run {
-    /// The first id.
-    pub first: u64,
-    /// How many ids.
-    pub len: u64,
-}
-
-impl Run {
-    /// The ids, in order.
-    pub fn ids(self) -> impl Iterator<Item = JobId> {
-        (self.first..self.first + self.len).map(JobId)
-    }
-
-    /// The first `n` ids (all if fewer), and the rest.
-    pub fn split_at(self, n: u64) -> (Run, Run) {
-        let n = n.min(self.len);
-        (Run { first: self.first, len: n }, Run { first: self.first + n, len: self.len - n })
-    }
-}
+use crate::{JobId, Jobs, Run};
 
 /// A job stream that many workers claim runs of ids from.
 pub struct Source<I: Iterator<Item = JobId>> {
-    jobs: Mutex<Peekable<I>>,
+    jobs: Mutex<Jobs<I>>,
 }
 
 impl<I: Iterator<Item = JobId>> std::fmt::Debug for Source<I> {
@@ -45,8 +21,8 @@ impl<I: Iterator<Item = JobId>> std::fmt::Debug for Source<I> {
 
 impl<I: Iterator<Item = JobId>> Source<I> {
     /// The stream `jobs`, ready to be shared.
-    pub fn new(jobs: I) -> Self {
-        Source { jobs: Mutex::new(jobs.peekable()) }
+    pub fn new(jobs: Jobs<I>) -> Self {
+        Source { jobs: Mutex::new(jobs) }
     }
 
     /// Claims up to `max` consecutive ids (fewer where the stream ends or
@@ -68,13 +44,8 @@ impl<I: Iterator<Item = JobId>> Source<I> {
         publish: impl FnOnce(Run) -> T,
     ) -> Option<T> {
         let mut jobs = self.lock(before_wait);
-        let max = size(jobs.size_hint().1.map(|n| n as u64)).max(1) as u64;
-        let first = jobs.next()?.0;
-        let mut len = 1u64;
-        while len < max && jobs.next_if(|j| j.0 == first + len).is_some() {
-            len += 1;
-        }
-        Some(publish(Run { first, len }))
+        let max = size(jobs.size_hint().1.map(|n| n as u64)) as u64;
+        jobs.claim(max).map(publish)
     }
 
     /// An upper bound on the jobs not yet claimed, if the stream knows one.
@@ -82,7 +53,7 @@ impl<I: Iterator<Item = JobId>> Source<I> {
         self.lock(&mut || {}).size_hint().1.map(|n| n as u64)
     }
 
-    fn lock(&self, before_wait: &mut dyn FnMut()) -> MutexGuard<'_, Peekable<I>> {
+    fn lock(&self, before_wait: &mut dyn FnMut()) -> MutexGuard<'_, Jobs<I>> {
         // A panic never happens under the lock (jobs run outside it), and the
         // iterator is sound either way.
         match self.jobs.try_lock() {
@@ -111,7 +82,7 @@ mod tests {
 
     #[test]
     fn claims_consecutive_runs_and_ends() {
-        let source = Source::new((1..=10).map(JobId));
+        let source = Source::new(Jobs::range(1..=10));
         assert_eq!(source.remaining(), Some(10));
         assert_eq!(source.claim(4, &mut || {}), Some(Run { first: 1, len: 4 }));
         assert_eq!(source.claim(1, &mut || {}), Some(Run { first: 5, len: 1 }));
@@ -122,23 +93,15 @@ mod tests {
 
     #[test]
     fn a_gap_ends_a_run() {
-        let source = Source::new([1, 2, 4, 5, 9].into_iter().map(JobId));
+        let source = Source::new(Jobs::new([1, 2, 4, 5, 9].into_iter().map(JobId)));
         let runs: Vec<_> = std::iter::from_fn(|| source.claim(10, &mut || {})).collect();
         assert_eq!(runs, [Run { first: 1, len: 2 }, Run { first: 4, len: 2 }, Run { first: 9, len: 1 }]);
     }
 
     #[test]
     fn size_sees_what_is_left() {
-        let source = Source::new((1..=10).map(JobId));
+        let source = Source::new(Jobs::range(1..=10));
         assert_eq!(source.claim_with(|left| left.unwrap() as usize / 2, &mut || {}, |run| run.len), Some(5));
         assert_eq!(source.claim_with(|left| left.unwrap() as usize / 2, &mut || {}, |run| run.len), Some(2));
-    }
-
-    #[test]
-    fn runs_split_and_list_their_ids() {
-        let (a, b) = Run { first: 3, len: 4 }.split_at(1);
-        assert_eq!(a.ids().collect::<Vec<_>>(), [JobId(3)]);
-        assert_eq!(b.ids().collect::<Vec<_>>(), [JobId(4), JobId(5), JobId(6)]);
-        assert_eq!(b.split_at(9), (b, Run { first: 7, len: 0 }));
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{JobQueue, Limits, Results, Spares, serve};
 use crate::threads::sync::{spawn_scoped, thread};
-use crate::{Crew, JobOutcome, PoolError};
+use crate::{Crew, OutcomeSink, PoolError};
 
 /// Runs the crew with one OS thread per worker, in a scope, so every thread
 /// is joined before this returns.
@@ -16,7 +16,7 @@ use crate::{Crew, JobOutcome, PoolError};
 /// - `deliver` is the sending half of the result channel: cloned for each
 ///   worker, it hands a batch back (`false` when the receiver is gone); the
 ///   original is dropped once all are spawned.
-/// - `results` is iterated on this thread, each outcome of each batch passed
+/// - `results` is iterated on this thread, the outcomes of each batch passed
 ///   to `on_result`, until every sender is gone; the emptied buffers go back
 ///   to the workers for their next batches ([`Spares`]).
 pub fn run_threads<Q, D, R>(
@@ -24,7 +24,7 @@ pub fn run_threads<Q, D, R>(
     mut queue_for: impl FnMut(usize) -> Q,
     deliver: D,
     results: R,
-    mut on_result: impl FnMut(JobOutcome),
+    mut on_result: impl OutcomeSink,
 ) -> Result<(), PoolError>
 where
     Q: JobQueue + Send,
