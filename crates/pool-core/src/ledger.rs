@@ -202,24 +202,30 @@ impl Ledger {
     }
 
     /// Records jobs `first, first + 1, …`, finished by `worker` with
-    /// `results` (see [`OutcomeSink::finished`]). The common case — they
-    /// extend the current run, from a real worker, each result `2 * j` — is
-    /// one pass over `results` with no branch per job; anything else is
-    /// checked outcome by outcome.
+    /// `results` (see [`OutcomeSink::finished`]). The common case — ids
+    /// handed out, from a real worker, each result `2 * j` — is one pass over
+    /// `results` with no branch per job; the jobs then extend the current run,
+    /// or end it and start the next (as another worker's batch does).
+    /// Anything else is checked outcome by outcome.
     #[inline]
     pub fn record_finished(&mut self, worker: WorkerId, first: JobId, results: &[u64]) {
         let (first, n) = (first.0, results.len() as u64);
         let fits = n > 0
-            && first == self.run_next
-            && n - 1 <= self.run_limit.saturating_sub(first)
+            && first != 0
             && first <= self.run_limit
+            && n - 1 <= self.run_limit - first
             && worker.0.wrapping_sub(1) < self.workers;
         if fits {
             // Every `results[i] == 2 (first + i)`: no early exit, so the
             // loop vectorises; the run's results then add up in closed form.
             let wrong = results.iter().zip(first..).fold(0, |acc, (&r, j)| acc | (r ^ j.wrapping_mul(2)));
             if wrong == 0 {
-                self.run_next += n;
+                if first != self.run_next {
+                    // Marked later, with the rest of the new run.
+                    self.end_run();
+                    self.run_first = first;
+                }
+                self.run_next = first + n;
                 self.finished += n;
                 self.sum += twice_sum(first, first + n - 1);
                 return;

@@ -309,6 +309,22 @@ impl Work {
         }
         job.expected_result()
     }
+
+    /// [`compute`](Self::compute) for jobs `first..end`, all with `plan`,
+    /// each result appended to `results`, in order. The checks every job
+    /// shares (whether it spins, whether any job is made to panic) are made
+    /// once, so jobs with no work are a plain loop of stores. If a job
+    /// panics, `results` holds the results of the jobs before it.
+    #[inline]
+    pub(crate) fn compute_run(&self, first: u64, end: u64, plan: &Plan, results: &mut Vec<u64>) {
+        if plan.spin == 0 && self.panic_on.is_empty() {
+            results.extend((first..end).map(|j| JobId(j).expected_result()));
+        } else {
+            for job in first..end {
+                results.push(self.compute(JobId(job), plan));
+            }
+        }
+    }
 }
 
 /// CPU work the optimiser cannot remove: a chain of dependent multiply-xorshift

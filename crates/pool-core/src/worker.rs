@@ -303,15 +303,11 @@ impl Worker {
             return QuickEnd::Skipped;
         }
         let start = results.len();
-        results.reserve(run.len as usize);
         let work = &self.shared.work;
         let plan = quick.plan;
         IN_JOB.set(true);
-        let ran = panic::catch_unwind(AssertUnwindSafe(|| {
-            for job in run.first..run.first + run.len {
-                results.push(work.compute(JobId(job), &plan));
-            }
-        }));
+        let ran =
+            panic::catch_unwind(AssertUnwindSafe(|| work.compute_run(run.first, run.first + run.len, &plan, results)));
         IN_JOB.set(false);
         match ran {
             Ok(()) => QuickEnd::Done,

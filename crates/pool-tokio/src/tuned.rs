@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, TryRecvError, bounded};
-use pool_core::tuned::{Batch, Grain, Limits, Results, Run, Source, Spares};
+use pool_core::tuned::{Batch, Grain, Limits, Ran, Results, Run, Source, Spares};
 use pool_core::{Crew, JobId, Jobs, Kind, OutcomeSink, PoolError, Work, Worker};
 
 use crate::{CpuJobs, ResultTx, TokioOptions, finish_job, result_channel_of, runtime};
@@ -224,7 +224,7 @@ async fn work(
 ) {
     let mut grain = Grain::new(limits.chunk);
     let mut open = true;
-    while open {
+    'serving: while open {
         let run = match runs.try_recv() {
             Ok(run) => run,
             Err(TryRecvError::Closed) => break,
@@ -238,6 +238,24 @@ async fn work(
             }
         };
         let start = Instant::now();
+        // Nothing logged, every job alike and short: blocks of jobs, each
+        // with one cancel check and one panic boundary (CPU work, if any,
+        // inline: a block is at most `QUICK_NS` of it).
+        if let Some(quick) = worker.quick().filter(|q| q.work_ns() == 0 || cpu == CpuJobs::Inline) {
+            let mut rest = run;
+            loop {
+                match batch.run_quick(&mut worker, quick, &mut rest) {
+                    Ran::Drained => break,
+                    Ran::Due => open = hand_back(&mut batch, &results, open).await,
+                    // Leave the rest of the run and the queue, as the
+                    // thread backends' tuned workers do.
+                    Ran::Cancelled => break 'serving,
+                }
+            }
+            grain.observe(run.len as usize, start.elapsed());
+            grain_hint.store(grain.size(), Relaxed);
+            continue;
+        }
         let mut ids = run.first..run.first + run.len;
         loop {
             match run_ready(&mut worker, &mut ids, &mut batch, open, cpu, &direct) {

@@ -16,10 +16,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::Results;
 use crate::work::LIVE_NS;
-use crate::{JobId, JobOutcome, OutcomeSink, QuickEnd, Run, Worker};
+use crate::{JobId, JobOutcome, OutcomeSink, Quick, QuickEnd, Run, Worker};
 
 /// The most results in one batch.
-pub const BATCH_MAX: usize = 1024;
+pub const BATCH_MAX: usize = 16384;
 
 /// Where a batch goes: the sending half of a result channel. `false` when
 /// nobody listens any more.
@@ -45,6 +45,17 @@ impl Spares {
         batch.drain(sink);
         self.0.lock().unwrap_or_else(PoisonError::into_inner).push(batch);
     }
+}
+
+/// Why [`Batch::run_quick`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ran {
+    /// Every job it was given ran.
+    Drained,
+    /// The batch is due: hand it back, then go on.
+    Due,
+    /// The run was cancelled; the jobs left were not started.
+    Cancelled,
 }
 
 /// One worker's results not yet handed back.
@@ -87,16 +98,31 @@ impl Batch {
 
     /// Runs every job of `run` on `worker` into this batch, as
     /// [`run`](Self::run) does job by job, and hands the batch back by the
-    /// same rule; in blocks where the worker may ([`Worker::quick`]), each
-    /// cut where job by job the batch would be due. `false` if the run was
-    /// cancelled: the rest of `run` is left unstarted.
+    /// same rule; in blocks where the worker may ([`Worker::quick`], see
+    /// [`run_quick`](Self::run_quick)). `false` if the run was cancelled: the
+    /// rest of `run` is left unstarted.
     #[inline]
     pub fn run_all(&mut self, worker: &mut Worker, run: Run, deliver: &mut Deliver<'_>) -> bool {
         let Some(quick) = worker.quick() else {
             return run.ids().all(|job| self.run(worker, job, deliver));
         };
-        let end = run.first + run.len;
         let mut rest = run;
+        loop {
+            match self.run_quick(worker, quick, &mut rest) {
+                Ran::Drained => return true,
+                Ran::Cancelled => return false,
+                Ran::Due => self.hand_back(deliver),
+            }
+        }
+    }
+
+    /// Runs jobs from the front of `rest` on `worker` in blocks of its quick
+    /// path ([`Worker::run_quick`]), each block cut where job by job the
+    /// batch would be due, until the batch is due (hand it back, then call
+    /// again), `rest` is drained, or the run is cancelled.
+    #[inline]
+    pub fn run_quick(&mut self, worker: &mut Worker, quick: Quick, rest: &mut Run) -> Ran {
+        let end = rest.first + rest.len;
         while !rest.is_empty() {
             let room = self.max.saturating_sub(self.items.len()).max(1) as u64;
             let by_work = match quick.work_ns() {
@@ -105,22 +131,22 @@ impl Batch {
             };
             let (block, after) = rest.split_at(quick.block(room.min(by_work)));
             let ran = match self.items.run_quick(worker, quick, block) {
-                QuickEnd::Skipped => return false,
+                QuickEnd::Skipped => return Ran::Cancelled,
                 QuickEnd::Done => {
-                    rest = after;
+                    *rest = after;
                     block.len
                 }
                 QuickEnd::Failed(failed) => {
-                    rest = Run { first: failed.job.0 + 1, len: end - failed.job.0 - 1 };
+                    *rest = Run { first: failed.job.0 + 1, len: end - failed.job.0 - 1 };
                     failed.job.0 - block.first + 1
                 }
             };
             self.work_ns += ran * quick.work_ns();
             if self.items.len() >= self.max || self.work_ns >= LIVE_NS {
-                self.hand_back(deliver);
+                return Ran::Due;
             }
         }
-        true
+        Ran::Drained
     }
 
     /// Hands the results to `deliver`, if there are any and anyone listens
