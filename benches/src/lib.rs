@@ -34,7 +34,9 @@ use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{AxisScale, BenchmarkGroup, BenchmarkId, PlotConfiguration, SamplingMode, Throughput};
-use pool_core::{Backend, DEFAULT_SEED, Flavor, JobId, Pool, PoolConfig, RunReport, Sequential, Work, WorkSpec};
+use pool_core::{
+    Backend, DEFAULT_SEED, Flavor, Jobs, Ledger, Pool, PoolConfig, RunReport, RunSpec, Sequential, Work, WorkSpec,
+};
 
 /// One workload: a criterion group of its own, with the sizes and timing
 /// settings it needs to stay short.
@@ -215,9 +217,10 @@ pub fn bench_flavor_at<B: Backend>(
     }
 }
 
-/// Runs jobs `1..=jobs` on `pool` and checks that every one came back: as
-/// many outcomes as jobs, every result `j * 2` (so the sum is `J(J+1)`), none
-/// failed or skipped.
+/// Runs jobs `1..=jobs` on `pool`, as the binaries do (a [`Jobs::range`]
+/// stream, every outcome through the caller's [`Ledger`]), and checks that
+/// every job came back once, from a worker of the pool, with `j * 2` (so
+/// the sum is `J(J+1)`), none failed or skipped.
 ///
 /// # Panics
 ///
@@ -225,23 +228,13 @@ pub fn bench_flavor_at<B: Backend>(
 /// names the backend and the worker count.
 pub fn run_checked<B: Backend>(pool: &Pool<B>, jobs: u64) -> RunReport {
     let workers = pool.config().workers;
-    let (mut count, mut sum, mut wrong) = (0u64, 0u64, 0u64);
-    let report = pool
-        .run((1..=jobs).map(JobId), |outcome| {
-            count += 1;
-            match outcome.result {
-                Ok(r) => {
-                    sum = sum.wrapping_add(r);
-                    wrong += u64::from(r != outcome.job.expected_result());
-                }
-                Err(_) => wrong += 1,
-            }
-        })
-        .unwrap_or_else(|e| panic!("{} at {workers} workers: {e}", B::NAME));
     let name = B::NAME;
-    assert_eq!(count, jobs, "{name} at {workers} workers: {count} outcomes for {jobs} jobs");
-    assert_eq!(wrong, 0, "{name} at {workers} workers: {wrong} failed or wrong results");
-    assert_eq!(sum, expected_sum(jobs), "{name} at {workers} workers: results sum to {sum}");
+    let mut ledger = Ledger::new(&RunSpec::new(workers, jobs, pool.config().work.spec()));
+    let report = pool
+        .run_jobs(Jobs::range(1..=jobs), &mut ledger)
+        .unwrap_or_else(|e| panic!("{name} at {workers} workers: {e}"));
+    let tally = ledger.close(false).unwrap_or_else(|bad| panic!("{name} at {workers} workers: {bad}"));
+    assert_eq!(tally.sum, u128::from(expected_sum(jobs)), "{name} at {workers} workers: wrong sum");
     assert_eq!(
         (report.finished, report.failed, report.skipped),
         (jobs, 0, 0),
@@ -258,7 +251,7 @@ pub fn expected_sum(jobs: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pool_core::{Crew, Jobs, OutcomeSink, PoolError, SequentialOptions};
+    use pool_core::{Crew, JobId, Jobs, OutcomeSink, PoolError, SequentialOptions};
 
     fn smoke<B: Backend>() {
         let work: Work = Work::new("noop".parse().unwrap(), DEFAULT_SEED);
@@ -318,7 +311,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "loses-one at 1 workers: 9 outcomes for 10 jobs")]
+    #[should_panic(expected = "loses-one at 1 workers: job 10 never came back (1 job missing)")]
     fn a_lost_result_fails_the_run() {
         let work: Work = Work::new("noop".parse().unwrap(), DEFAULT_SEED);
         let pool = Pool::<LosesOne>::new(PoolConfig::new(1, work), SequentialOptions::default()).unwrap();
