@@ -46,4 +46,4 @@ pub use run_spec::{RunFlags, RunSpec};
 pub use sequential::{Sequential, SequentialOptions};
 pub use summary::{RunSummary, SummaryError};
 pub use work::{DEFAULT_SEED, Kind, MAX_DURATION, Span, SpecError, Work, WorkSpec};
-pub use worker::{Crew, Quick, QuickEnd, TryNext, Worker, report_panic, silence_job_panics};
+pub use worker::{Crew, QUICK_NS, Quick, QuickEnd, TryNext, Worker, report_panic, silence_job_panics};
