@@ -12,27 +12,32 @@
 //! thread backends.
 //!
 //! Trade-off: no stealing — what a task took it runs — which is why a run
-//! is kept to a few microseconds of work. The queue holds a few runs per
-//! task ([`RUNS_AHEAD`]; one with `--queue`, whose bound counts them), so a
-//! task rarely waits for the producer, which shares the calling thread with
-//! the result loop; run sizes still follow the grain within a few runs.
+//! is kept to a few microseconds of work. The queue holds several runs per
+//! task ([`RUNS_AHEAD`]; one with `--queue`, whose bound counts them) and
+//! the producer, which shares the calling thread with the result loop,
+//! refills it by halves (`runs.rs`): a task rarely waits for the producer,
+//! and the producer rarely wakes to take a core from a task.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use async_channel::{Receiver, TryRecvError, bounded};
-use pool_core::tuned::{Batch, Grain, Limits, Ran, Results, Run, Source, Spares};
+use async_channel::TryRecvError;
+use pool_core::tuned::{Batch, Grain, Limits, Ran, Results, Source, Spares};
 use pool_core::{Crew, JobId, Jobs, Kind, OutcomeSink, PoolError, Work, Worker};
 
 use crate::{CpuJobs, ResultTx, TokioOptions, finish_job, result_channel_of, runtime};
 
-/// Runs per task the queue holds without `--queue`. The producer runs on
-/// the calling thread beside the result loop and wakes when a run is
-/// taken; with one run per task a no-op run (~20 µs) is over before the
-/// producer is back on a core, and the tasks park. Paired A/B: CPU per job
-/// 0.77x of one run per task (see the commit that set it).
-pub const RUNS_AHEAD: usize = 4;
+mod runs;
+
+use runs::Runs;
+
+/// Runs per task the queue holds without `--queue` (one with it, whose
+/// bound counts them). The producer refills the queue once the tasks have
+/// taken half of it (see `runs.rs`), so a deeper queue means fewer
+/// wake-ups of the calling thread; queued runs are held by no task, so any
+/// idle task takes them.
+pub const RUNS_AHEAD: usize = 16;
 
 /// Runs `crew` on `jobs` in the tuned flavor (see the module docs).
 pub(crate) fn run<I>(
@@ -47,7 +52,7 @@ where
     let runtime = runtime(options)?;
     let limits = Limits::of(&crew);
     let ahead = if crew.queue().is_none() { RUNS_AHEAD } else { 1 };
-    let (run_tx, run_rx) = bounded::<Run>(limits.workers * ahead);
+    let (feed, runs) = runs::queue(limits.workers * ahead);
     let (result_tx, mut result_rx) = result_channel_of::<Results>(limits.results.and_then(std::num::NonZeroUsize::new));
     let grain = Arc::new(AtomicUsize::new(1));
     let spares = Arc::new(Spares::default());
@@ -59,7 +64,7 @@ where
                 let batch = Batch::new(limits.batch, Arc::clone(&spares));
                 let task = work(
                     worker,
-                    run_rx.clone(),
+                    runs.clone(),
                     result_tx.clone(),
                     Arc::clone(&grain),
                     limits,
@@ -69,15 +74,9 @@ where
                 tokio::spawn(task)
             })
             .collect();
-        drop((run_rx, result_tx));
-        let produce = async move {
-            let source = Source::new(jobs);
-            while let Some(run) = source.claim(grain.load(Relaxed), &mut || {}) {
-                if run_tx.send(run).await.is_err() {
-                    break;
-                }
-            }
-        };
+        drop((runs, result_tx));
+        let source = Source::new(jobs);
+        let produce = feed.feed(&source, &grain);
         let consume = async {
             while let Some(batch) = result_rx.recv().await {
                 spares.consume(batch, &mut on_result);
@@ -110,8 +109,10 @@ async fn hand_back(batch: &mut Batch, results: &ResultTx<Results>, open: bool) -
 
 /// Why [`run_ready`] stopped.
 enum Stop {
-    /// The run's ids are all done (or skipped after a cancel).
+    /// The run's ids are all done.
     Drained,
+    /// The run was cancelled: the job taken is skipped, not started.
+    Cancelled,
     /// The batch is due: hand it back, then go on with the run.
     Due,
     /// `job` is started (logged) and needs the task to await: it waits
@@ -179,7 +180,7 @@ fn run_ready(
                 return Stop::Long { job, work_ns };
             }
             // Cancelled: the job is skipped, not started.
-            let Some(outcome) = worker.run(job) else { continue };
+            let Some(outcome) = worker.run(job) else { return Stop::Cancelled };
             if batch.push(outcome, work_ns) {
                 return Stop::Due;
             }
@@ -188,7 +189,7 @@ fn run_ready(
     }
     for job in ids.by_ref().map(JobId) {
         // Cancelled: the job is skipped, not started.
-        let Some(sleep) = worker.start(job) else { continue };
+        let Some(sleep) = worker.start(job) else { return Stop::Cancelled };
         let cpu_work = worker.pending_cpu();
         let work_ns = if sleep.is_zero() && cpu_work.is_zero() {
             0
@@ -215,7 +216,7 @@ fn run_ready(
 /// `--cpu-jobs` puts it.
 async fn work(
     mut worker: Worker,
-    runs: Receiver<Run>,
+    runs: Runs,
     results: ResultTx<Results>,
     grain_hint: Arc<AtomicUsize>,
     limits: Limits,
@@ -225,14 +226,14 @@ async fn work(
     let mut grain = Grain::new(limits.chunk);
     let mut open = true;
     'serving: while open {
-        let run = match runs.try_recv() {
+        let run = match runs.try_take() {
             Ok(run) => run,
             Err(TryRecvError::Closed) => break,
             Err(TryRecvError::Empty) => {
                 worker.idle();
                 open = hand_back(&mut batch, &results, open).await;
-                match runs.recv().await {
-                    Ok(run) if open => run,
+                match runs.take().await {
+                    Some(run) if open => run,
                     _ => break,
                 }
             }
@@ -260,14 +261,17 @@ async fn work(
         loop {
             match run_ready(&mut worker, &mut ids, &mut batch, open, cpu, &direct) {
                 Stop::Drained => break,
+                // Leave the rest of the run and the queue, as the thread
+                // backends' tuned workers do: draining them would cost time
+                // in proportion to the backlog.
+                Stop::Cancelled => break 'serving,
                 Stop::Due => open = hand_back(&mut batch, &results, open).await,
                 Stop::Long { job, work_ns } => {
                     open = hand_back(&mut batch, &results, open).await;
                     // Cancelled meanwhile: the job is skipped, not started.
-                    if let Some(outcome) = worker.run(job) {
-                        if batch.push(outcome, work_ns) {
-                            open = hand_back(&mut batch, &results, open).await;
-                        }
+                    let Some(outcome) = worker.run(job) else { break 'serving };
+                    if batch.push(outcome, work_ns) {
+                        open = hand_back(&mut batch, &results, open).await;
                     }
                 }
                 Stop::Started { job, sleep, work_ns } => {
