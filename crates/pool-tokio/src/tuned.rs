@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use async_channel::TryRecvError;
-use pool_core::tuned::{Batch, Grain, Limits, Ran, Results, Source, Spares};
+use pool_core::tuned::{Batch, GRAIN_TARGET, Grain, Limits, Ran, Results, Source, Spares};
 use pool_core::{Crew, JobId, Jobs, Kind, OutcomeSink, PoolError, Work, Worker};
 
 use crate::{CpuJobs, ResultTx, TokioOptions, finish_job, result_channel_of, runtime};
@@ -38,6 +38,15 @@ use runs::Runs;
 /// wake-ups of the calling thread; queued runs are held by no task, so any
 /// idle task takes them.
 pub const RUNS_AHEAD: usize = 16;
+
+/// Planned work from which a run of one job is not timed for the grain:
+/// such a run leaves [`Grain`] at one job whatever the clock says (a job
+/// takes about its plan, and half of this is already [`GRAIN_TARGET`]), so
+/// after one the next run goes untimed. For jobs of a few milliseconds
+/// (`sleep:10ms` at 1,000 tasks) the two clock reads and the grain's
+/// division were about 100 of the 3,900 instructions a job cost
+/// (callgrind).
+const LONG_NS: u64 = 2 * GRAIN_TARGET.as_nanos() as u64;
 
 /// Runs `crew` on `jobs` in the tuned flavor (see the module docs).
 pub(crate) fn run<I>(
@@ -104,6 +113,40 @@ async fn hand_back(batch: &mut Batch, results: &ResultTx<Results>, open: bool) -
     } else {
         drop(batch.take());
         false
+    }
+}
+
+/// Times runs for the [`Grain`], but not the run after a run of one long
+/// job ([`LONG_NS`]): that left the grain at one job, and so would this
+/// run if it is long too. If it is not, it goes unobserved (the grain
+/// stays) and the run after it is timed.
+#[derive(Debug)]
+struct RunClock {
+    next: bool,
+}
+
+impl Default for RunClock {
+    fn default() -> Self {
+        RunClock { next: true }
+    }
+}
+
+impl RunClock {
+    /// When this run starts, if it is timed.
+    fn start(&self) -> Option<Instant> {
+        self.next.then(Instant::now)
+    }
+
+    /// Ends a run of `len` jobs begun at `start` (from [`start`](Self::start))
+    /// whose planned work was `planned_ns` if it was one job (0 otherwise):
+    /// the grain observes it if it was timed. `true` if the grain changed.
+    fn end(&mut self, grain: &mut Grain, start: Option<Instant>, len: u64, planned_ns: u64) -> bool {
+        let before = grain.size();
+        if let Some(start) = start {
+            grain.observe(usize::try_from(len).unwrap_or(usize::MAX), start.elapsed());
+        }
+        self.next = !(len == 1 && planned_ns >= LONG_NS);
+        grain.size() != before
     }
 }
 
@@ -224,6 +267,7 @@ async fn work(
     (cpu, direct): (CpuJobs, Direct),
 ) {
     let mut grain = Grain::new(limits.chunk);
+    let mut clock = RunClock::default();
     let mut open = true;
     'serving: while open {
         let run = match runs.try_take() {
@@ -238,7 +282,7 @@ async fn work(
                 }
             }
         };
-        let start = Instant::now();
+        let start = clock.start();
         // Nothing logged, every job alike and short: blocks of jobs, each
         // with one cancel check and one panic boundary (CPU work, if any,
         // inline: a block is at most `QUICK_NS` of it).
@@ -253,10 +297,14 @@ async fn work(
                     Ran::Cancelled => break 'serving,
                 }
             }
-            grain.observe(run.len as usize, start.elapsed());
-            grain_hint.store(grain.size(), Relaxed);
+            // Quick jobs are never long.
+            if clock.end(&mut grain, start, run.len, 0) {
+                grain_hint.store(grain.size(), Relaxed);
+            }
             continue;
         }
+        // The planned work of the job the task last awaited or ran alone.
+        let mut awaited_ns = 0;
         let mut ids = run.first..run.first + run.len;
         loop {
             match run_ready(&mut worker, &mut ids, &mut batch, open, cpu, &direct) {
@@ -267,6 +315,7 @@ async fn work(
                 Stop::Cancelled => break 'serving,
                 Stop::Due => open = hand_back(&mut batch, &results, open).await,
                 Stop::Long { job, work_ns } => {
+                    awaited_ns = work_ns;
                     open = hand_back(&mut batch, &results, open).await;
                     // Cancelled meanwhile: the job is skipped, not started.
                     let Some(outcome) = worker.run(job) else { break 'serving };
@@ -275,6 +324,7 @@ async fn work(
                     }
                 }
                 Stop::Started { job, sleep, work_ns } => {
+                    awaited_ns = work_ns;
                     if batch.hand_back_before(work_ns) {
                         open = hand_back(&mut batch, &results, open).await;
                     }
@@ -290,8 +340,16 @@ async fn work(
                 }
             }
         }
-        grain.observe(run.len as usize, start.elapsed());
-        grain_hint.store(grain.size(), Relaxed);
+        // Only a run of one job can be long (see `RunClock`): adding up
+        // the plans of every run cost a no-op job 3 instructions.
+        let planned_ns = match direct {
+            _ if run.len != 1 => 0,
+            Direct::Spin(_) => direct.work_ns(JobId(run.first)),
+            Direct::Noop | Direct::Never => awaited_ns,
+        };
+        if clock.end(&mut grain, start, run.len, planned_ns) {
+            grain_hint.store(grain.size(), Relaxed);
+        }
     }
     hand_back(&mut batch, &results, open).await;
     worker.exit();
@@ -300,11 +358,40 @@ async fn work(
 #[cfg(test)]
 mod tests {
     use std::num::NonZeroUsize;
+    use std::time::{Duration, Instant};
 
     use pool_core::testing::{case, judge};
     use pool_core::{Completeness, Flavor, Format, JobId, Log, Pool};
 
     use crate::{CpuJobs, Tokio, TokioOptions};
+
+    use super::{Grain, LONG_NS, RunClock};
+
+    /// A run of one long job leaves the next run untimed; an untimed run
+    /// that is not long leaves the grain alone and the next run timed; a
+    /// timed run of short jobs grows the grain.
+    #[test]
+    fn the_run_after_a_long_job_goes_untimed() {
+        let mut grain = Grain::new(4096);
+        let mut clock = RunClock::default();
+        let ago = |ms| Instant::now().checked_sub(Duration::from_millis(ms));
+        assert!(clock.start().is_some(), "the first run is timed");
+        assert!(!clock.end(&mut grain, ago(10), 1, 10 * LONG_NS));
+        assert_eq!(grain.size(), 1);
+        assert!(clock.start().is_none(), "after a long job");
+        assert!(!clock.end(&mut grain, None, 1, 10 * LONG_NS));
+        assert!(clock.start().is_none(), "after another");
+        assert!(!clock.end(&mut grain, None, 1, LONG_NS - 1));
+        assert_eq!(grain.size(), 1, "an untimed run is not observed");
+        let start = clock.start();
+        assert!(start.is_some(), "after a short job");
+        assert!(clock.end(&mut grain, start, 1, 0), "a timed run of a short job grows the grain");
+        assert_eq!(grain.size(), 2);
+        assert!(clock.start().is_some());
+        assert!(clock.end(&mut grain, ago(1), 2, 0), "jobs taking 500 us shrink it to one");
+        assert_eq!(grain.size(), 1);
+        assert!(clock.start().is_some(), "a run of two jobs is never long");
+    }
 
     /// Every placement of CPU work gives a correct tuned run, panics included.
     #[test]
