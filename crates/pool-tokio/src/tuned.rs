@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use async_channel::TryRecvError;
 use pool_core::tuned::{Batch, GRAIN_TARGET, Grain, Limits, Ran, Results, Source, Spares};
-use pool_core::{Crew, JobId, Jobs, Kind, OutcomeSink, PoolError, Work, Worker};
+use pool_core::{Crew, JobId, JobOutcome, Jobs, Kind, OutcomeSink, PoolError, Work, Worker};
 
 use crate::{CpuJobs, ResultTx, TokioOptions, finish_job, result_channel_of, runtime};
 
@@ -62,7 +62,7 @@ where
     let limits = Limits::of(&crew);
     let ahead = if crew.queue().is_none() { RUNS_AHEAD } else { 1 };
     let (feed, runs) = runs::queue(limits.workers * ahead);
-    let (result_tx, mut result_rx) = result_channel_of::<Results>(limits.results.and_then(std::num::NonZeroUsize::new));
+    let (result_tx, mut result_rx) = result_channel_of::<Back>(limits.results.and_then(std::num::NonZeroUsize::new));
     let grain = Arc::new(AtomicUsize::new(1));
     let spares = Arc::new(Spares::default());
     let direct = Direct::of(crew.work(), options.cpu_jobs);
@@ -87,8 +87,11 @@ where
         let source = Source::new(jobs);
         let produce = feed.feed(&source, &grain);
         let consume = async {
-            while let Some(batch) = result_rx.recv().await {
-                spares.consume(batch, &mut on_result);
+            while let Some(back) = result_rx.recv().await {
+                match back {
+                    Back::Batch(batch) => spares.consume(batch, &mut on_result),
+                    Back::One(outcome) => on_result.one(outcome),
+                }
             }
         };
         tokio::join!(produce, consume);
@@ -103,17 +106,39 @@ where
     Ok(())
 }
 
+/// What a task hands back to the caller.
+enum Back {
+    /// A batch of results.
+    Batch(Results),
+    /// The result of a job the task awaited, sent on its own (see
+    /// [`send_alone`]).
+    One(JobOutcome),
+}
+
 /// Hands the batch back unless it is empty; `false` once nobody listens.
 /// With nobody listening the results are dropped: nobody can see them.
-async fn hand_back(batch: &mut Batch, results: &ResultTx<Results>, open: bool) -> bool {
+async fn hand_back(batch: &mut Batch, results: &ResultTx<Back>, open: bool) -> bool {
     if batch.is_empty() {
         open
     } else if open {
-        results.send(batch.take()).await
+        results.send(Back::Batch(batch.take())).await
     } else {
         drop(batch.take());
         false
     }
+}
+
+/// Sends the result of a job the task awaited (a sleep, CPU work off its
+/// thread, or a long job) on its own, when no result waits in the batch;
+/// `false` once nobody listens. Never later than the log's rule asks: a
+/// long job's result is due at once, and a sleep takes a millisecond or
+/// more (tokio's timer) however short it was asked to be. Sent alone, it
+/// skips the batch's buffer, its packing and its trip through [`Spares`]
+/// both ways: at `sleep:10ms` on 1,000 tasks that was about 630 of the
+/// 3,900 instructions a job cost (callgrind), where textbook tokio, which
+/// sends every result alone, spent about 3,000.
+async fn send_alone(outcome: JobOutcome, results: &ResultTx<Back>, open: bool) -> bool {
+    open && results.send(Back::One(outcome)).await
 }
 
 /// Times runs for the [`Grain`], but not the run after a run of one long
@@ -260,7 +285,7 @@ fn run_ready(
 async fn work(
     mut worker: Worker,
     runs: Runs,
-    results: ResultTx<Results>,
+    results: ResultTx<Back>,
     grain_hint: Arc<AtomicUsize>,
     limits: Limits,
     mut batch: Batch,
@@ -334,7 +359,9 @@ async fn work(
                     // A lost blocking task means a lost worker; the pool says so.
                     let Some((back, outcome)) = finish_job(worker, job, cpu).await else { return };
                     worker = back;
-                    if batch.push(outcome, work_ns) {
+                    if batch.is_empty() {
+                        open = send_alone(outcome, &results, open).await;
+                    } else if batch.push(outcome, work_ns) {
                         open = hand_back(&mut batch, &results, open).await;
                     }
                 }
