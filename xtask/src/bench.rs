@@ -29,8 +29,13 @@ pub struct Sample {
     /// Makespan as the pool reports it: from starting the workers to the
     /// last one's exit, seconds (the binary prints it to the microsecond).
     pub makespan_s: f64,
-    /// Wall time of the whole process, spawn to reaping, seconds.
+    /// Wall time of the whole process, spawn to reaping, seconds (through
+    /// the measuring helper, whose own start is in it too).
     pub wall_s: f64,
+    /// Wall time of the same program's 0-job run of the same cell, right
+    /// after this one in the same round, seconds: the process's start and
+    /// exit with no jobs (cells with [`Cell::start`] only).
+    pub start_wall_s: Option<f64>,
     /// User CPU time of the process, seconds.
     pub user_s: f64,
     /// System CPU time of the process, seconds.
@@ -49,6 +54,13 @@ pub struct Stats {
     /// (makespan − ideal) / jobs, nanoseconds: what each job cost beyond the
     /// ideal. For `noop` the ideal is 0, so this is the handoff itself.
     pub overhead_ns: Spread,
+    /// The whole process per job, ns: wall time (spawn to reaping) / jobs.
+    /// Process start is in it.
+    pub whole_ns: Spread,
+    /// The whole process less its start per job, ns: (wall time − the same
+    /// program's 0-job run's, in the same round) / jobs, median and 95%
+    /// interval over the rounds; cells that measure the start only.
+    pub whole_less_start_ns: Option<Interval>,
     /// ideal / makespan; absent where the ideal is 0.
     pub efficiency: Option<Spread>,
     /// makespan / ideal; absent where the ideal is 0.
@@ -243,6 +255,12 @@ pub fn participants(cell: &Cell, programs: &[Program]) -> Vec<Program> {
         .collect()
 }
 
+/// The stopping rule for `cell`: a heavy cell's rounds stop at the rule's
+/// minimum (see [`Cell::heavy`]).
+fn cell_rule(cell: &Cell, rule: StoppingRule) -> StoppingRule {
+    if cell.heavy { StoppingRule { max_rounds: rule.min_rounds, ..rule } } else { rule }
+}
+
 /// How long one run may take before it is killed: ten times its estimate,
 /// and at least 30 s.
 fn limit(cell: &Cell, cores: u32, program: Program) -> Duration {
@@ -302,7 +320,11 @@ fn deciding_ratios(results: &[ProgramResult]) -> Vec<Interval> {
 impl Bencher<'_> {
     /// (warmup, planned counted) rounds of `cell`.
     pub fn rounds(&self, cell: &Cell) -> (u32, u32) {
-        if cell.once { (0, 1) } else { (self.warmup, self.rounds.planned()) }
+        match cell {
+            c if c.once => (0, 1),
+            c if c.heavy => (0, self.rounds.planned()),
+            _ => (self.warmup, self.rounds.planned()),
+        }
     }
 
     /// One round of a cell's runs, in estimated milliseconds.
@@ -363,11 +385,24 @@ impl Bencher<'_> {
                 Err(why) => r.failure = Some(why),
                 Ok(out) => {
                     if !label.starts_with("warmup") {
+                        // The process's start, in the same round, right after.
+                        let start = match &cell.start {
+                            None => None,
+                            Some(start) => match self.run_once(start, program, Mode::Quiet) {
+                                Ok(s) => Some(s.run.wall.as_secs_f64()),
+                                Err(why) => {
+                                    r.failure = Some(format!("its 0-job run (for the process's start): {why}"));
+                                    self.progress.inc(est);
+                                    continue;
+                                }
+                            },
+                        };
                         let summary = out.summary.expect("quiet runs have a summary");
                         r.samples.push(Sample {
                             round,
                             makespan_s: summary.elapsed.as_secs_f64(),
                             wall_s: out.run.wall.as_secs_f64(),
+                            start_wall_s: start,
                             user_s: out.run.user.as_secs_f64(),
                             sys_s: out.run.sys.as_secs_f64(),
                             max_rss_kib: out.run.max_rss_kib,
@@ -416,7 +451,9 @@ impl Bencher<'_> {
             let stop = match self.rounds {
                 _ if cell.once => Some(Stop::Fixed),
                 Rounds::Fixed(n) => (round >= n).then_some(Stop::Fixed),
-                Rounds::Adaptive(rule) => rule.verdict(round, &deciding_ratios(&results), started.elapsed() >= budget),
+                Rounds::Adaptive(rule) => {
+                    cell_rule(cell, rule).verdict(round, &deciding_ratios(&results), started.elapsed() >= budget)
+                }
             };
             if let Some(stop) = stop {
                 break stop;
@@ -599,6 +636,12 @@ pub fn summarise(cell: &mut CellResult, precision: f64) {
             makespan_s: per(s, &|x| x.makespan_s).expect("samples exist"),
             jobs_per_s: per(s, &|x| jobs / x.makespan_s).expect("samples exist"),
             overhead_ns: per(s, &|x| (x.makespan_s - ideal) * 1e9 / jobs.max(1.0)).expect("samples exist"),
+            whole_ns: per(s, &|x| x.wall_s * 1e9 / jobs.max(1.0)).expect("samples exist"),
+            whole_less_start_ns: stats::paired_difference(
+                &s.iter().map(|x| (x.round, x.wall_s)).collect::<Vec<_>>(),
+                &s.iter().filter_map(|x| Some((x.round, x.start_wall_s?))).collect::<Vec<_>>(),
+                1e9 / jobs.max(1.0),
+            ),
             efficiency: with_ideal(&|x| ideal / x.makespan_s),
             makespan_over_ideal: with_ideal(&|x| x.makespan_s / ideal),
             makespan_over_measured_ideal: None,
@@ -670,6 +713,43 @@ mod tests {
     fn every_backend_leads_a_round_in_turn() {
         let firsts: Vec<u32> = (0..4).map(|r| rotated(&[1, 2, 3], r)[0]).collect();
         assert_eq!(firsts, [1, 2, 3, 1]);
+    }
+
+    #[test]
+    fn a_heavy_cell_runs_no_warmup_and_stops_at_the_fewest_rounds() {
+        let rule = crate::compare::STOPPING_RULE;
+        let cells = crate::workload::matrix(false, 2, &[Family::Overhead, Family::Throughput]);
+        let (overhead, throughput) = (&cells[0], cells.last().unwrap());
+        assert_eq!(cell_rule(overhead, rule), rule);
+        let capped = cell_rule(throughput, rule);
+        assert_eq!((capped.min_rounds, capped.max_rounds), (rule.min_rounds, rule.min_rounds));
+        let wide = Interval { median: 1.0, lo: 0.5, hi: 2.0, n: 6, confidence: 0.97 };
+        assert_eq!(capped.verdict(rule.min_rounds, &[wide], false), Some(Stop::MaxRounds), "undecided, and stopped");
+        let (binaries, progress) = (BTreeMap::new(), ProgressBar::hidden());
+        let bencher =
+            Bencher { binaries: &binaries, cores: 2, progress: &progress, warmup: 1, rounds: Rounds::Adaptive(rule) };
+        assert_eq!(bencher.rounds(overhead), (1, rule.min_rounds));
+        assert_eq!(bencher.rounds(throughput), (0, rule.min_rounds));
+    }
+
+    #[test]
+    fn the_whole_process_less_its_start_is_paired_by_round() {
+        use crate::report::tests::{backend, cell, with_start};
+        // Rounds 1 and 2 were slow to start: taken off round by round, every
+        // round ran its jobs in 10 ms.
+        let seq = with_start(
+            backend(Program::known("sequential"), 1, 0.0, &[0.010, 0.028, 0.012, 0.010, 0.010, 0.010]),
+            &[0.002, 0.020, 0.004, 0.002, 0.002, 0.002],
+        );
+        let c = cell(Family::Throughput, "noop", 2, 1_000_000, 0.0, vec![seq]);
+        let st = c.backends[0].stats.as_ref().unwrap();
+        let less = st.whole_less_start_ns.unwrap();
+        assert!((less.median - 10.0).abs() < 1e-6 && (less.lo - 10.0).abs() < 1e-6 && (less.hi - 10.0).abs() < 1e-6);
+        // Whole process: makespan + 2 ms (the helper in `backend`).
+        assert!((st.whole_ns.median - 12.0).abs() < 1e-6 && (st.whole_ns.hi - 30.0).abs() < 1e-6, "{:?}", st.whole_ns);
+        let plain =
+            cell(Family::Overhead, "noop", 2, 1_000_000, 0.0, vec![backend(Program::known("std"), 2, 0.0, &[0.01; 3])]);
+        assert!(plain.backends[0].stats.as_ref().unwrap().whole_less_start_ns.is_none(), "no 0-job runs, no figure");
     }
 
     #[test]

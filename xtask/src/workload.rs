@@ -15,6 +15,11 @@ use crate::program::Program;
 pub enum Family {
     /// `noop` jobs: the per-job cost of the handoff.
     Overhead,
+    /// `noop` jobs by the ten million at 2 workers, whole process: the
+    /// tuned flavors' and the shared path's targets, where a run is long
+    /// enough that process start is a small share (and is measured: each
+    /// round also runs every program with 0 jobs).
+    Throughput,
     /// `sleep:10ms` jobs: waiting, like I/O, with many workers.
     Sleep,
     /// `spin:100us` jobs: CPU work at 1, 2 and 2x cores workers.
@@ -31,13 +36,21 @@ pub enum Family {
 
 impl Family {
     /// Every workload, in report order.
-    pub const ALL: [Family; 6] =
-        [Family::Overhead, Family::Broker, Family::Sleep, Family::Cpu, Family::Skewed, Family::Seed];
+    pub const ALL: [Family; 7] = [
+        Family::Overhead,
+        Family::Throughput,
+        Family::Broker,
+        Family::Sleep,
+        Family::Cpu,
+        Family::Skewed,
+        Family::Seed,
+    ];
 
     /// Short name, as in reports and `--workloads`.
     pub fn name(self) -> &'static str {
         match self {
             Family::Overhead => "overhead",
+            Family::Throughput => "throughput",
             Family::Sleep => "sleep",
             Family::Cpu => "cpu",
             Family::Skewed => "skewed",
@@ -76,6 +89,15 @@ pub struct Cell {
     /// Run once, with no warmup (the seed: it takes 2 s and is the story,
     /// not a statistic).
     pub once: bool,
+    /// A round takes seconds (ten million jobs through the textbook
+    /// flavors): no warmup round (the run is long enough to be its own, and
+    /// the cell follows the `overhead` cells, which just ran every binary),
+    /// and adaptive rounds stop at the stopping rule's minimum.
+    pub heavy: bool,
+    /// The same run with 0 jobs, run by every program right after its
+    /// counted run in each round, so the whole process can be taken less
+    /// its start (see `Sample::start_wall_s`); `None`: not measured here.
+    pub start: Option<Box<Cell>>,
 }
 
 /// The longest the sequential baseline may take per run; longer loops are
@@ -85,7 +107,22 @@ const BASELINE_LIMIT: Duration = Duration::from_secs(2);
 impl Cell {
     fn new(workload: Family, spec: &str, workers: u32, jobs: u64) -> Self {
         let run = RunSpec::new(workers, jobs, spec.parse().expect("matrix specs parse")).format(None);
-        Cell { workload, run, expected: OnceLock::new(), baseline: Baseline::InFirstCell, once: false }
+        Cell {
+            workload,
+            run,
+            expected: OnceLock::new(),
+            baseline: Baseline::InFirstCell,
+            once: false,
+            heavy: false,
+            start: None,
+        }
+    }
+
+    /// A cell timed as whole processes, each less its start: see
+    /// [`Cell::heavy`] and [`Cell::start`].
+    fn whole_process(workload: Family, spec: &str, workers: u32, jobs: u64) -> Self {
+        let start = Cell::new(workload, spec, workers, 0);
+        Cell { heavy: true, start: Some(Box::new(start)), ..Cell::new(workload, spec, workers, jobs) }
     }
 
     /// The pools' run of this cell (quiet, textbook).
@@ -114,10 +151,11 @@ impl Cell {
         let startup = Duration::from_millis(20) + Duration::from_micros(100) * self.run.workers;
         let (total, _) = total_work(&self.run);
         let handoff = Duration::from_nanos(150) * u32::try_from(self.run.jobs).unwrap_or(u32::MAX);
+        let start = self.start.as_ref().map_or(Duration::ZERO, |s| s.estimate(cores, baseline));
         if baseline {
-            return startup + total + handoff / 4;
+            return start + startup + total + handoff / 4;
         }
-        startup + ideal_makespan(&self.run, cores) + handoff
+        start + startup + ideal_makespan(&self.run, cores) + handoff
     }
 }
 
@@ -186,6 +224,8 @@ pub fn matrix(quick: bool, cores: u32, wanted: &[Family]) -> Vec<Cell> {
                 [1, 2, 4, 8].into_iter().map(|w| Cell::new(workload, "noop", w, 1_000_000)).collect()
             }
             (Family::Overhead, true) => [1, 2].into_iter().map(|w| Cell::new(workload, "noop", w, 100_000)).collect(),
+            (Family::Throughput, false) => vec![Cell::whole_process(workload, "noop", 2, 10_000_000)],
+            (Family::Throughput, true) => vec![Cell::whole_process(workload, "noop", 2, 1_000_000)],
             (Family::Sleep, false) => {
                 vec![Cell::new(workload, "sleep:10ms", 100, 1_000), Cell::new(workload, "sleep:10ms", 10_000, 100_000)]
             }
@@ -239,7 +279,7 @@ pub fn trace_matrix(quick: bool, wanted: &[Family], counted_runs: u32) -> Vec<Tr
             (Family::Cpu, true) => (Cell::new(workload, "spin:100us", 2, 1_000), 1, false),
             (Family::Skewed, false) => (Cell::new(workload, "spin:10us~20ms", 2, 400), 1, false),
             (Family::Skewed, true) => (Cell::new(workload, "spin:10us~20ms", 2, 40), 1, false),
-            (Family::Seed | Family::Broker, _) => continue,
+            (Family::Seed | Family::Broker | Family::Throughput, _) => continue,
         };
         let mut cell = cell;
         cell.baseline =
@@ -362,6 +402,35 @@ mod tests {
         assert_eq!(cpu[1].baseline, Baseline::InFirstCell);
         let sleep = cells.iter().find(|c| c.workload == Family::Sleep).unwrap();
         assert!(matches!(&sleep.baseline, Baseline::NotRun(why) if why.contains("10s")), "{:?}", sleep.baseline);
+    }
+
+    #[test]
+    fn throughput_is_one_cell_of_ten_million_with_its_start_measured() {
+        let full = matrix(false, 2, &[Family::Throughput]);
+        let [cell] = &full[..] else { panic!("one cell: {full:?}") };
+        let run = cell.run();
+        assert_eq!((run.workers, run.jobs, run.work.to_string()), (2, 10_000_000, "noop".to_owned()));
+        assert_eq!(cell.baseline, Baseline::Measured);
+        assert!(cell.heavy && !cell.once);
+        let start = cell.start.as_ref().expect("a 0-job run");
+        assert_eq!((start.run().workers, start.run().jobs, start.run().work), (2, 0, run.work));
+        assert_eq!(*start.expected_line(), ExpectedLine { finished: 0, failed: 0, sum: 0 });
+        let quick = matrix(true, 2, &[Family::Throughput]);
+        assert_eq!(quick.iter().map(|c| (c.run().workers, c.run().jobs)).collect::<Vec<_>>(), [(2, 1_000_000)]);
+        // Every program of the overhead cells runs it but the broker's.
+        let all: Vec<Program> = Program::all().collect();
+        let overhead = matrix(false, 2, &[Family::Overhead]);
+        let ran = |c: &Cell| crate::bench::participants(c, &all);
+        assert_eq!(ran(cell), ran(&overhead[0]));
+        assert!(
+            ran(cell).contains(&Program::known("gobyexample")) && ran(cell).contains(&Program::known("sequential"))
+        );
+        assert!(!ran(cell).iter().any(|p| p.is_micros()));
+        // The other families are as they were: no start runs, warmups.
+        for c in matrix(false, 2, &Family::ALL).iter().filter(|c| c.workload != Family::Throughput) {
+            assert!(c.start.is_none() && !c.heavy, "{}", c.label());
+        }
+        assert!(trace_matrix(false, &[Family::Throughput], 6).is_empty(), "nothing logged at ten million");
     }
 
     fn flags(cell: &Cell, program: &str, format: Option<Format>) -> Vec<String> {

@@ -106,6 +106,7 @@ pub fn headline(r: &Results) -> String {
         }
     }
 
+    s += &throughput_table(r);
     s += &flavor_table(r);
     s += &broker_table(r);
 
@@ -150,6 +151,39 @@ pub fn headline(r: &Results) -> String {
         s.pop();
         s += ".\n";
     }
+    s
+}
+
+/// The throughput cell (`noop` × ten million at 2 workers): every program's
+/// whole process per job, with and without its start, beside the pool's
+/// own makespan per job.
+fn throughput_table(r: &Results) -> String {
+    let Some(c) = r.cells.iter().find(|c| c.workload == Family::Throughput) else { return String::new() };
+    let mut s = format!(
+        "\nThroughput, `{}` × {} jobs at {} workers, whole process: spawn to reaping (ns per job: median (min–max) of \
+         {} rounds), the same less the program's 0-job run of the same round (median and 95% interval of the \
+         per-round differences), and the pool's own makespan for comparison; lower is better:\n\n",
+        c.spec,
+        thousands(c.jobs),
+        c.workers,
+        c.rounds
+    );
+    let mut t = Table::new([
+        ("program", Align::Left),
+        ("whole process", Align::Right),
+        ("less its 0-job run", Align::Right),
+        ("pool's makespan", Align::Right),
+    ]);
+    for p in present_backends(r).into_iter().filter(|&p| c.backends.iter().any(|b| b.backend == p)) {
+        let name = if p.is_reference() { format!("{p} (reference)") } else { p.to_string() };
+        t.row([
+            name,
+            figure(c, p, |st| Some(spread(&st.whole_ns))),
+            figure(c, p, |st| st.whole_less_start_ns.as_ref().map(interval)),
+            figure(c, p, |st| Some(spread(&st.overhead_ns))),
+        ]);
+    }
+    s += &t.render();
     s
 }
 
@@ -252,17 +286,27 @@ fn cell_table(s: &mut String, c: &CellResult) {
         c.rounds,
         stop(c.stop)
     );
-    let mut t = Table::new([
-        ("rank", Align::Right),
-        ("program", Align::Left),
-        ("makespan", Align::Right),
-        ("vs fastest (paired)", Align::Right),
-        ("jobs/s", Align::Right),
-        ("overhead / job", Align::Right),
-        ("efficiency", Align::Right),
-        ("CPU user+sys", Align::Right),
-        ("peak RSS", Align::Right),
-    ]);
+    // Cells that time the whole process less its start show both.
+    let whole = c.backends.iter().any(|b| b.stats.as_ref().is_some_and(|st| st.whole_less_start_ns.is_some()));
+    if whole {
+        *s += "Whole process = spawn to reaping, per job; less its 0-job run = the same less the program's run \
+               with 0 jobs in the same round, median and 95% interval of the per-round differences.\n\n";
+    }
+    let whole_columns: &[(&str, Align)] =
+        if whole { &[("whole process / job", Align::Right), ("less its 0-job run", Align::Right)] } else { &[] };
+    let mut t = Table::new(
+        [
+            ("rank", Align::Right),
+            ("program", Align::Left),
+            ("makespan", Align::Right),
+            ("vs fastest (paired)", Align::Right),
+            ("jobs/s", Align::Right),
+            ("overhead / job", Align::Right),
+        ]
+        .into_iter()
+        .chain(whole_columns.iter().copied())
+        .chain([("efficiency", Align::Right), ("CPU user+sys", Align::Right), ("peak RSS", Align::Right)]),
+    );
     for b in &c.backends {
         let Some(st) = &b.stats else { continue };
         let versus = if st.vs_fastest.median == 1.0 && st.vs_fastest.lo == 1.0 && st.vs_fastest.hi == 1.0 {
@@ -272,21 +316,35 @@ fn cell_table(s: &mut String, c: &CellResult) {
         } else {
             ratio(&st.vs_fastest)
         };
-        t.row([
-            st.rank.to_string(),
-            backend_name(b),
-            spread_time(&st.makespan_s),
-            versus,
-            sig3(st.jobs_per_s.median),
-            if c.workload == Family::Broker {
-                format!("{} µs", spread(&micros(&st.overhead_ns)))
-            } else {
-                format!("{} ns", spread(&st.overhead_ns))
-            },
-            st.efficiency.as_ref().map_or("–".to_owned(), |e| format!("{:.1}%", e.median * 100.0)),
-            duration(st.cpu_s.median),
-            format!("{} MiB", sig3(st.max_rss_mib.median)),
-        ]);
+        let whole_cells = if whole {
+            vec![
+                format!("{} ns", spread(&st.whole_ns)),
+                st.whole_less_start_ns.as_ref().map_or("–".to_owned(), |q| format!("{} ns", interval(q))),
+            ]
+        } else {
+            Vec::new()
+        };
+        t.row(
+            [
+                st.rank.to_string(),
+                backend_name(b),
+                spread_time(&st.makespan_s),
+                versus,
+                sig3(st.jobs_per_s.median),
+                if c.workload == Family::Broker {
+                    format!("{} µs", spread(&micros(&st.overhead_ns)))
+                } else {
+                    format!("{} ns", spread(&st.overhead_ns))
+                },
+            ]
+            .into_iter()
+            .chain(whole_cells)
+            .chain([
+                st.efficiency.as_ref().map_or("–".to_owned(), |e| format!("{:.1}%", e.median * 100.0)),
+                duration(st.cpu_s.median),
+                format!("{} MiB", sig3(st.max_rss_mib.median)),
+            ]),
+        );
     }
     *s += &t.render();
     for b in c.backends.iter().filter(|b| b.stats.is_none()) {
@@ -467,7 +525,9 @@ pub fn render(r: &Results) -> String {
 - Each run is a fresh process of the backend's release binary (`target/release/pool-<backend>`), so allocator and \
   runtime state never carry over. The backend order rotates each round; warmup rounds are run and discarded.\n\
 - Makespan is what the pool itself reports: from starting the workers to the last worker's exit (microsecond \
-  resolution, as the binary prints it); process start-up is excluded, but kept in `results.json` as `wall_s`.\n\
+  resolution, as the binary prints it); process start-up is excluded, but kept in `results.json` as `wall_s`. \
+  The `throughput` cell shows the whole process too (spawn to reaping, through the measuring helper), with its \
+  start and less the same program's 0-job run of the same round, paired by round.\n\
 - Per-job overhead = (makespan − ideal) / jobs. The ideal makespan is a lower bound: 0 for `noop`; \
   ceil(J / W) × d for uniform sleeps; max(total work / min(W, cores), longest job) for CPU work, with ranged \
   durations summed from the same per-job durations the backends draw (`pool_core::Work::duration`). \
@@ -489,21 +549,23 @@ pub fn render(r: &Results) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{backend, cell, sample_results};
+    use super::super::tests::{backend, cell, sample_results, with_start};
     use super::*;
 
     #[test]
     fn tuned_flavors_are_paired_with_their_textbook_form_and_judged() {
         let mut r = sample_results();
         let (std, tuned) = (Program::known("std"), Program::known("std-tuned"));
+        // Each run's whole process is its makespan + 2 ms; each 0-job run 1 ms.
+        let timed = |p: Program, makespans: &[f64]| with_start(backend(p, 2, 0.0, makespans), &[0.001; 3]);
         r.cells = vec![
             cell(
-                Family::Overhead,
+                Family::Throughput,
                 "noop",
                 2,
                 10_000_000,
                 0.0,
-                vec![backend(std, 2, 0.0, &[2.0, 2.2, 2.1]), backend(tuned, 2, 0.0, &[0.1, 0.12, 0.11])],
+                vec![timed(std, &[2.0, 2.2, 2.1]), timed(tuned, &[0.1, 0.12, 0.11])],
             ),
             cell(
                 Family::Sleep,
@@ -517,14 +579,38 @@ mod tests {
         r.findings = crate::findings::judge(&r.cells, &r.traces);
         let h = headline(&r);
         assert!(h.contains("| workload | std-tuned |"), "{h}");
-        assert!(h.contains("| overhead `noop` 2×10,000,000 | 0.052× (0.050–0.055) |"), "{h}");
+        assert!(h.contains("| throughput `noop` 2×10,000,000 | 0.052× (0.050–0.055) |"), "{h}");
+        assert!(h.contains("Throughput, `noop` × 10,000,000 jobs at 2 workers, whole process"), "{h}");
+        assert!(h.contains("| program | whole process | less its 0-job run | pool's makespan |"), "{h}");
+        assert!(h.contains("| std-tuned | 11.2 (10.2–12.2) | 11.1 (10.1–12.1) | 11.0 (10.0–12.0) |"), "{h}");
+        assert!(h.contains("| std | 210 (200–220) | 210 (200–220) | 210 (200–220) |"), "{h}");
         let t = render(&r);
-        assert!(t.contains("| fastest tuned flavor ≤ 5 ns per job (`noop`, 2 workers) | std-tuned: 11.0 (10.0–12.0) ns | **missed** |"), "{t}");
         assert!(
-            t.contains("| tuned ≤ 15 ns per job (`noop`, 2 workers): std-tuned | 11.0 (10.0–12.0) ns | met |"),
+            t.contains(
+                "| fastest tuned flavor ≤ 5 ns per job (`noop` × 10,000,000, 2 workers, whole process) | std-tuned: \
+                 11.2 (10.2–12.2) ns | **missed** | less its 0-job run 11.1 (10.1–12.1) ns, paired by round; pool's \
+                 own makespan 11.0 (10.0–12.0) ns per job; 1.09 cores busy"
+            ),
+            "{t}"
+        );
+        assert!(
+            t.contains(
+                "| tuned ≤ 15 ns per job (`noop` × 10,000,000, 2 workers, whole process): std-tuned | 11.2 \
+                 (10.2–12.2) ns | met |"
+            ),
             "{t}"
         );
         assert!(t.contains("| `sleep:10ms` 100×1,000: std-tuned no slower than textbook | tuned / textbook 1.02× (1.01–1.03) | **missed** |"), "{t}");
+        // The cell's own table shows both whole-process figures.
+        let table = t.split("### throughput: `noop`, 10,000,000 jobs, 2 workers").nth(1).unwrap();
+        assert!(
+            table.contains("| overhead / job | whole process / job | less its 0-job run | efficiency |"),
+            "{table}"
+        );
+        assert!(table.contains("| 11.0 (10.0–12.0) ns | 11.2 (10.2–12.2) ns | 11.1 (10.1–12.1) ns | – |"), "{table}");
+        // Other cells keep their columns.
+        let sleep = t.split("### sleep").nth(1).unwrap();
+        assert!(sleep.contains("| overhead / job | efficiency |"), "{sleep}");
     }
 
     #[test]
@@ -566,7 +652,9 @@ mod tests {
             "{r}"
         );
         assert!(r.contains("| per-job overhead at 2 workers < 155 ns (Go): crossbeam | 110 (100–120) ns | met |"));
-        assert!(r.contains("| `spin:100us` at 2 workers within 2% of ideal: tokio | could not run | **missed** |"));
+        assert!(r.contains(
+            "| `spin:100us` at 2 workers within 2% of the measured ideal: tokio | could not run | **missed** |"
+        ));
         assert!(r.contains("| std no more than 1.3× crossbeam at 4 workers | 1.94× (1.94–2.00) | **missed** |"));
         assert!(r.contains("| `sleep:10ms` 100 × 1,000 within 5% of ideal | cell not in this run | not measured |"));
         let targets = r.split("## Performance targets").nth(1).unwrap().split("## What").next().unwrap();

@@ -210,12 +210,21 @@ pub(crate) mod tests {
                 round: i as u32,
                 makespan_s: m,
                 wall_s: m + 0.002,
+                start_wall_s: None,
                 user_s: m,
                 sys_s: 0.01,
                 max_rss_kib: 4096,
             })
             .collect();
         ProgramResult { backend, workers, ideal_s, samples, failure: None, stats: None }
+    }
+
+    /// `b` with a 0-job run in each round, of these wall times (seconds).
+    pub(crate) fn with_start(mut b: ProgramResult, starts: &[f64]) -> ProgramResult {
+        for (sample, &start) in b.samples.iter_mut().zip(starts) {
+            sample.start_wall_s = Some(start);
+        }
+        b
     }
 
     pub(crate) fn cell(
