@@ -113,7 +113,14 @@ fn evidence(traces: &[TraceResult], c: &CellResult, backend: Program, st: &Stats
             Some(&s) if s > 0.0 => format!(" ({} of it in the kernel)", duration(s)),
             _ => String::new(),
         };
-        parts.push(format!("{:.2} cores busy{system}", st.cpu_s.median / st.makespan_s.median));
+        // The throughput cell is timed as whole processes, and its CPU time
+        // is the whole process's.
+        let span = if c.workload == Family::Throughput {
+            st.whole_ns.median * c.jobs as f64 / 1e9
+        } else {
+            st.makespan_s.median
+        };
+        parts.push(format!("{:.2} cores busy{system}", st.cpu_s.median / span));
     }
     let trace = traces.iter().find(|t| {
         t.backend == backend
@@ -431,6 +438,36 @@ fn meaning(cells: &[CellResult]) -> Vec<String> {
             );
         }
     }
+    if let Some(c) = throughput_cell(cells) {
+        let rows: Vec<(Program, f64)> = c
+            .backends
+            .iter()
+            .filter(|b| b.backend.entry().role == Role::Backend)
+            .filter_map(|b| Some((b.backend, b.stats.as_ref()?.whole_ns.median)))
+            .collect();
+        let range = |tuned: bool| {
+            let v: Vec<f64> = rows.iter().filter(|(p, _)| p.textbook().is_some() == tuned).map(|r| r.1).collect();
+            let lo = v.iter().copied().reduce(f64::min)?;
+            Some((lo, v.iter().copied().fold(lo, f64::max)))
+        };
+        if let (Some((tl, th)), Some((xl, xh))) = (range(true), range(false)) {
+            let advice = if th < xl {
+                "Where jobs are this small, a tuned flavor is the choice whatever the substrate."
+            } else {
+                "The ranges overlap: see the cell's table."
+            };
+            let _ = writeln!(
+                s,
+                "- **Ten million tiny jobs, whole process, {} workers:** the tuned flavors take {}–{} ns a job, the \
+                 textbook forms {}–{} ns, process start included. {advice}",
+                c.workers,
+                sig3(tl),
+                sig3(th),
+                sig3(xl),
+                sig3(xh),
+            );
+        }
+    }
     let sleeps: Vec<&CellResult> = cells.iter().filter(|c| c.workload == Family::Sleep).collect();
     if let Some(c) = sleeps.last() {
         let ran: Vec<String> = ranked(c)
@@ -550,6 +587,16 @@ mod tests {
         assert_eq!((each("std-tuned").measured.as_str(), each("std-tuned").met), ("20.0 (20.0–20.0) ns", Some(false)));
         assert_eq!(each("crossbeam-tuned").met, Some(true));
         assert!(!f.targets.iter().any(|t| t.what.ends_with(": std")), "textbook flavors have no tuned target");
+        assert!(
+            f.meaning.contains(
+                &"**Ten million tiny jobs, whole process, 2 workers:** the tuned flavors take 4.00–20.0 ns a job, \
+                  the textbook forms 150–150 ns, process start included. Where jobs are this small, a tuned flavor \
+                  is the choice whatever the substrate."
+                    .to_owned()
+            ),
+            "{:#?}",
+            f.meaning
+        );
 
         // Without the throughput cell, the overhead cell does not stand in.
         let f = judge(&[overhead], &[]);

@@ -458,8 +458,8 @@ pub fn render(r: &Results) -> String {
     s += "\n## Headline\n\n";
     s += &headline(r);
     s += "\n## Performance targets\n\nShown, not asserted: a missed target is reported here, not hidden.\n\n";
-    s += "Evidence: figures from this run that bear on the cause — cores busy = CPU time / makespan (the \
-          machine's core count is the most there is), with the median system time (waking and parking threads \
+    s += "Evidence: figures from this run that bear on the cause — cores busy = CPU time / makespan (in the \
+          throughput cell, / the whole process; the machine's core count is the most there is), with the median system time (waking and parking threads \
           is kernel time), and from the traced run of the same cell the median job's service time \
           (start to finish; a sleep or spin taking longer than its spec is the machine or the timer, not the \
           hand-off) and the 99th percentile of pickup (a free worker getting its next job).\n\n";
@@ -589,7 +589,7 @@ mod tests {
             t.contains(
                 "| fastest tuned flavor ≤ 5 ns per job (`noop` × 10,000,000, 2 workers, whole process) | std-tuned: \
                  11.2 (10.2–12.2) ns | **missed** | less its 0-job run 11.1 (10.1–12.1) ns, paired by round; pool's \
-                 own makespan 11.0 (10.0–12.0) ns per job; 1.09 cores busy"
+                 own makespan 11.0 (10.0–12.0) ns per job; 1.07 cores busy"
             ),
             "{t}"
         );
