@@ -29,8 +29,8 @@ pub struct Sample {
     /// Makespan as the pool reports it: from starting the workers to the
     /// last one's exit, seconds (the binary prints it to the microsecond).
     pub makespan_s: f64,
-    /// Wall time of the whole process, spawn to reaping, seconds (through
-    /// the measuring helper, whose own start is in it too).
+    /// Wall time of the whole process, spawn to reaping, seconds, as the
+    /// measuring helper saw it (its own start is not in it).
     pub wall_s: f64,
     /// Wall time of the same program's 0-job run of the same cell, right
     /// after this one in the same round, seconds: the process's start and

@@ -26,7 +26,8 @@ use nix::sys::signal::{Signal, killpg};
 use nix::sys::time::TimeVal;
 use nix::unistd::Pid;
 
-/// The helper's last stderr line: `@@xtask-rusage USER_US SYS_US MAXRSS_KIB EXIT`.
+/// The helper's last stderr line: `@@xtask-rusage USER_US SYS_US MAXRSS_KIB
+/// EXIT WALL_US`.
 const MARKER: &str = "\n@@xtask-rusage ";
 
 /// How a child ended.
@@ -55,7 +56,9 @@ impl std::fmt::Display for Exit {
 pub struct Run {
     /// How it ended.
     pub exit: Exit,
-    /// From spawn to reaping, as the parent saw it.
+    /// From spawn to reaping of the program itself, as the helper saw it:
+    /// the helper's own start is not in it (after a timeout, as this
+    /// process saw the helper).
     pub wall: Duration,
     /// CPU time in user mode (all its threads).
     pub user: Duration,
@@ -77,12 +80,14 @@ impl Run {
 }
 
 /// The helper: runs `PROGRAM ARGS..` with this process's stdio, reaps it
-/// with wait4, prints its usage as the last stderr line, and exits as it did.
+/// with wait4, prints its usage and its wall time (spawn to reaping) as the
+/// last stderr line, and exits as it did.
 pub fn measure_main(args: &[OsString]) -> ExitCode {
     let Some((program, rest)) = args.split_first() else {
         eprintln!("xtask __measure: no program given");
         return ExitCode::from(2);
     };
+    let start = Instant::now();
     let child = match Command::new(program).args(rest).spawn() {
         Ok(child) => child,
         Err(e) => {
@@ -98,6 +103,7 @@ pub fn measure_main(args: &[OsString]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let wall = start.elapsed();
     let usage = match getrusage(UsageWho::RUSAGE_CHILDREN) {
         Ok(usage) => usage,
         Err(e) => {
@@ -111,13 +117,28 @@ pub fn measure_main(args: &[OsString]) -> ExitCode {
         (None, None) => ("code:255".to_owned(), 255),
     };
     let micros = |t: TimeVal| t.tv_sec() as i128 * 1_000_000 + i128::from(t.tv_usec());
-    eprintln!("{MARKER}{} {} {} {exit}", micros(usage.user_time()), micros(usage.system_time()), usage.max_rss());
+    eprintln!(
+        "{MARKER}{} {} {} {exit} {}",
+        micros(usage.user_time()),
+        micros(usage.system_time()),
+        usage.max_rss(),
+        wall.as_micros()
+    );
     ExitCode::from(u8::try_from(code).unwrap_or(255))
 }
 
-/// Splits the helper's stderr into the child's own and its usage:
-/// (user, sys, peak RSS KiB, exit).
-fn parse_usage(stderr: &str) -> Option<(&str, Duration, Duration, u64, Exit)> {
+/// What the helper's last line says of its child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Usage {
+    user: Duration,
+    sys: Duration,
+    max_rss_kib: u64,
+    exit: Exit,
+    wall: Duration,
+}
+
+/// Splits the helper's stderr into the child's own and its usage.
+fn parse_usage(stderr: &str) -> Option<(&str, Usage)> {
     let at = stderr.rfind(MARKER)?;
     let mut f = stderr[at + MARKER.len()..].split_whitespace();
     let user = Duration::from_micros(f.next()?.parse().ok()?);
@@ -128,7 +149,8 @@ fn parse_usage(stderr: &str) -> Option<(&str, Duration, Duration, u64, Exit)> {
         ("signal", n) => Exit::Signal(n.parse().ok()?),
         _ => return None,
     };
-    Some((&stderr[..at], user, sys, rss, exit))
+    let wall = Duration::from_micros(f.next()?.parse().ok()?);
+    Some((&stderr[..at], Usage { user, sys, max_rss_kib: rss, exit, wall }))
 }
 
 /// The xtask binary, which is the helper. Unit tests run in a test harness,
@@ -193,10 +215,10 @@ pub fn run(cmd: &mut Command, capture_stdout: bool, limit: Duration) -> Result<R
         let status = status.context("could not wait for the child")?;
         let stdout = out.join().expect("reader thread does not panic");
         let stderr = err.join().expect("reader thread does not panic");
-        let (exit, user, sys, max_rss_kib, stderr) = match parse_usage(&stderr) {
-            _ if timed_out => (Exit::TimedOut, Duration::ZERO, Duration::ZERO, 0, stderr.clone()),
-            Some((own, user, sys, rss, exit)) => (exit, user, sys, rss, own.to_owned()),
-            None => (Exit::Code(status.code().unwrap_or(-1)), Duration::ZERO, Duration::ZERO, 0, stderr.clone()),
+        let (exit, user, sys, max_rss_kib, wall, stderr) = match parse_usage(&stderr) {
+            _ if timed_out => (Exit::TimedOut, Duration::ZERO, Duration::ZERO, 0, wall, stderr.clone()),
+            Some((own, u)) => (u.exit, u.user, u.sys, u.max_rss_kib, u.wall, own.to_owned()),
+            None => (Exit::Code(status.code().unwrap_or(-1)), Duration::ZERO, Duration::ZERO, 0, wall, stderr.clone()),
         };
         Ok(Run { exit, wall, user, sys, max_rss_kib, stdout, stderr })
     })
@@ -215,16 +237,27 @@ mod tests {
         assert_eq!(run.stdout, b"out\n");
         assert_eq!(run.last_error_line(), "err");
         assert!(run.max_rss_kib > 0 && run.max_rss_kib < 64 * 1024, "{} KiB", run.max_rss_kib);
+
+        // The wall time is the child's, not the helper's start besides.
+        let mut cmd = Command::new("sleep");
+        cmd.arg("0.2");
+        let slept = super::run(&mut cmd, false, Duration::from_secs(30)).unwrap();
+        assert!(slept.wall >= Duration::from_millis(200), "{:?}", slept.wall);
     }
 
     #[test]
     fn reads_the_helpers_usage_line() {
-        let (own, user, sys, rss, exit) = parse_usage("oops\n\n@@xtask-rusage 1500 20 4096 signal:9\n").unwrap();
-        assert_eq!(
-            (own, user, sys, rss, exit),
-            ("oops\n", Duration::from_micros(1500), Duration::from_micros(20), 4096, Exit::Signal(9))
-        );
+        let (own, usage) = parse_usage("oops\n\n@@xtask-rusage 1500 20 4096 signal:9 31000\n").unwrap();
+        let want = Usage {
+            user: Duration::from_micros(1500),
+            sys: Duration::from_micros(20),
+            max_rss_kib: 4096,
+            exit: Exit::Signal(9),
+            wall: Duration::from_micros(31_000),
+        };
+        assert_eq!((own, usage), ("oops\n", want));
         assert!(parse_usage("no marker").is_none());
+        assert!(parse_usage("@@xtask-rusage 1500 20 4096 signal:9\n").is_none(), "no wall time");
     }
 
     #[test]

@@ -38,7 +38,9 @@ fn the_helper_passes_exit_and_output_through_and_reports_usage() {
     assert_eq!(out, "out\n");
     let (own, usage) = err.split_once("\n@@xtask-rusage ").unwrap();
     assert_eq!(own, "err\n");
-    assert!(usage.trim_end().ends_with(" code:3"), "{usage}");
+    let fields: Vec<&str> = usage.split_whitespace().collect();
+    assert_eq!((fields.len(), fields[3]), (5, "code:3"), "{usage}");
+    assert!(fields[4].parse::<u64>().is_ok(), "the child's wall time in µs: {usage}");
 }
 
 /// `cargo xtask check` on a fixture in `tests/fixtures/` (read from the

@@ -526,7 +526,7 @@ pub fn render(r: &Results) -> String {
   runtime state never carry over. The backend order rotates each round; warmup rounds are run and discarded.\n\
 - Makespan is what the pool itself reports: from starting the workers to the last worker's exit (microsecond \
   resolution, as the binary prints it); process start-up is excluded, but kept in `results.json` as `wall_s`. \
-  The `throughput` cell shows the whole process too (spawn to reaping, through the measuring helper), with its \
+  The `throughput` cell shows the whole process too (the program's process from spawn to reaping, as the measuring helper times it), with its \
   start and less the same program's 0-job run of the same round, paired by round.\n\
 - Per-job overhead = (makespan − ideal) / jobs. The ideal makespan is a lower bound: 0 for `noop`; \
   ceil(J / W) × d for uniform sleeps; max(total work / min(W, cores), longest job) for CPU work, with ranged \
