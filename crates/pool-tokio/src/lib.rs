@@ -76,32 +76,24 @@ fn channel<T>(crew: &Crew) -> (Sender<T>, Receiver<T>) {
     crew.queue().map_or_else(unbounded, |n| bounded(n.get()))
 }
 
-/// The sending half of the result channel (of outcomes, or of batches in
-/// the tuned flavor): tokio gives bounded and unbounded channels different
-/// types.
-enum ResultTx<T = JobOutcome> {
-    Bounded(mpsc::Sender<T>),
-    Unbounded(mpsc::UnboundedSender<T>),
-}
-
-impl<T> Clone for ResultTx<T> {
-    fn clone(&self) -> Self {
-        match self {
-            ResultTx::Bounded(tx) => ResultTx::Bounded(tx.clone()),
-            ResultTx::Unbounded(tx) => ResultTx::Unbounded(tx.clone()),
-        }
-    }
+/// The sending half of the result channel: tokio gives bounded and
+/// unbounded channels different types. (The tuned flavor has its own way
+/// back, `tuned/back.rs`.)
+#[derive(Clone)]
+enum ResultTx {
+    Bounded(mpsc::Sender<JobOutcome>),
+    Unbounded(mpsc::UnboundedSender<JobOutcome>),
 }
 
 /// The receiving half of the result channel.
-enum ResultRx<T = JobOutcome> {
-    Bounded(mpsc::Receiver<T>),
-    Unbounded(mpsc::UnboundedReceiver<T>),
+enum ResultRx {
+    Bounded(mpsc::Receiver<JobOutcome>),
+    Unbounded(mpsc::UnboundedReceiver<JobOutcome>),
 }
 
-impl<T> ResultTx<T> {
+impl ResultTx {
     /// Sends, waiting for room if bounded; `false` if the receiver is gone.
-    async fn send(&self, outcome: T) -> bool {
+    async fn send(&self, outcome: JobOutcome) -> bool {
         match self {
             ResultTx::Bounded(tx) => tx.send(outcome).await.is_ok(),
             ResultTx::Unbounded(tx) => tx.send(outcome).is_ok(),
@@ -109,8 +101,8 @@ impl<T> ResultTx<T> {
     }
 }
 
-impl<T> ResultRx<T> {
-    async fn recv(&mut self) -> Option<T> {
+impl ResultRx {
+    async fn recv(&mut self) -> Option<JobOutcome> {
         match self {
             ResultRx::Bounded(rx) => rx.recv().await,
             ResultRx::Unbounded(rx) => rx.recv().await,
@@ -118,13 +110,9 @@ impl<T> ResultRx<T> {
     }
 }
 
+/// The result channel: bounded by `--queue`, or unbounded.
 fn result_channel(crew: &Crew) -> (ResultTx, ResultRx) {
-    result_channel_of(crew.queue())
-}
-
-/// A result channel of capacity `bound`, or unbounded.
-fn result_channel_of<T>(bound: Option<NonZeroUsize>) -> (ResultTx<T>, ResultRx<T>) {
-    match bound {
+    match crew.queue() {
         Some(n) => {
             let (tx, rx) = mpsc::channel(n.get());
             (ResultTx::Bounded(tx), ResultRx::Bounded(rx))

@@ -23,13 +23,15 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use async_channel::TryRecvError;
-use pool_core::tuned::{Batch, GRAIN_TARGET, Grain, Limits, Ran, Results, Source, Spares};
+use pool_core::tuned::{Batch, GRAIN_TARGET, Grain, Limits, Ran, Source, Spares};
 use pool_core::{Crew, JobId, JobOutcome, Jobs, Kind, OutcomeSink, PoolError, Work, Worker};
 
-use crate::{CpuJobs, ResultTx, TokioOptions, finish_job, result_channel_of, runtime};
+use crate::{CpuJobs, TokioOptions, finish_job, runtime};
 
+mod back;
 mod runs;
 
+use back::{Back, BackTx};
 use runs::Runs;
 
 /// Runs per task the queue holds without `--queue` (one with it, whose
@@ -62,7 +64,7 @@ where
     let limits = Limits::of(&crew);
     let ahead = if crew.queue().is_none() { RUNS_AHEAD } else { 1 };
     let (feed, runs) = runs::queue(limits.workers * ahead);
-    let (result_tx, mut result_rx) = result_channel_of::<Back>(limits.results.and_then(std::num::NonZeroUsize::new));
+    let (result_tx, mut result_rx) = back::channel(&crew, &limits);
     let grain = Arc::new(AtomicUsize::new(1));
     let spares = Arc::new(Spares::default());
     let direct = Direct::of(crew.work(), options.cpu_jobs);
@@ -87,8 +89,10 @@ where
         let source = Source::new(jobs);
         let produce = feed.feed(&source, &grain);
         let consume = async {
-            while let Some(back) = result_rx.recv().await {
-                match back {
+            // Each message's room in the channel is given back as it is
+            // dropped, once consumed.
+            while let Some(sent) = result_rx.recv().await {
+                match sent.back {
                     Back::Batch(batch) => spares.consume(batch, &mut on_result),
                     Back::One(outcome) => on_result.one(outcome),
                 }
@@ -106,18 +110,9 @@ where
     Ok(())
 }
 
-/// What a task hands back to the caller.
-enum Back {
-    /// A batch of results.
-    Batch(Results),
-    /// The result of a job the task awaited, sent on its own (see
-    /// [`send_alone`]).
-    One(JobOutcome),
-}
-
 /// Hands the batch back unless it is empty; `false` once nobody listens.
 /// With nobody listening the results are dropped: nobody can see them.
-async fn hand_back(batch: &mut Batch, results: &ResultTx<Back>, open: bool) -> bool {
+async fn hand_back(batch: &mut Batch, results: &BackTx, open: bool) -> bool {
     if batch.is_empty() {
         open
     } else if open {
@@ -137,7 +132,7 @@ async fn hand_back(batch: &mut Batch, results: &ResultTx<Back>, open: bool) -> b
 /// both ways: at `sleep:10ms` on 1,000 tasks that was about 630 of the
 /// 3,900 instructions a job cost (callgrind), where textbook tokio, which
 /// sends every result alone, spent about 3,000.
-async fn send_alone(outcome: JobOutcome, results: &ResultTx<Back>, open: bool) -> bool {
+async fn send_alone(outcome: JobOutcome, results: &BackTx, open: bool) -> bool {
     open && results.send(Back::One(outcome)).await
 }
 
@@ -285,7 +280,7 @@ fn run_ready(
 async fn work(
     mut worker: Worker,
     runs: Runs,
-    results: ResultTx<Back>,
+    results: BackTx,
     grain_hint: Arc<AtomicUsize>,
     limits: Limits,
     mut batch: Batch,

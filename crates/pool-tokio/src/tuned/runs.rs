@@ -105,7 +105,9 @@ impl Runs {
 
     fn taken(&self) {
         let room = &self.wake.0;
-        if self.rx.len() <= room.low {
+        // Once the producer is gone (the queue is closed) nobody listens,
+        // and a notification is a write to a line both cores share.
+        if self.rx.len() <= room.low && !self.rx.is_closed() {
             room.notify.notify_one();
         }
     }
