@@ -8,8 +8,9 @@ use std::fmt;
 /// The form of a backend a run uses. A pool-wide setting: every backend has
 /// both, the sequential baseline ignores it (it has no hand-off to tune).
 ///
-/// Two hidden values take the tuned form apart for the ablation: chunks
-/// without batched results, batched results without chunks.
+/// Three hidden values take the tuned form apart for the ablation: chunks
+/// without batched results, batched results without chunks, both without
+/// the quick path (every job on its own through the per-job path).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Flavor {
     /// The seed's shape: one hand-off per job and one per result.
@@ -26,6 +27,11 @@ pub enum Flavor {
     /// claimed at a time.
     #[value(hide = true)]
     TunedBatchesOnly,
+    /// Diagnostic (the ablation): tuned with chunks and batched results, but
+    /// every job run on its own, never in blocks of the quick path
+    /// ([`Worker::quick`](crate::Worker::quick) says no).
+    #[value(hide = true)]
+    TunedJobByJob,
 }
 
 impl Flavor {
@@ -39,6 +45,7 @@ impl Flavor {
             Flavor::Tuned => "tuned",
             Flavor::TunedChunksOnly => "tuned-chunks-only",
             Flavor::TunedBatchesOnly => "tuned-batches-only",
+            Flavor::TunedJobByJob => "tuned-job-by-job",
         }
     }
 

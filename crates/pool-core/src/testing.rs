@@ -16,8 +16,8 @@ use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
 use crate::{
-    Backend, Completeness, Format, JobId, JobOutcome, Log, LoggedOutcome, Pool, PoolConfig, PoolError, RunReport,
-    RunSpec, Summary, Work, check, max_in_flight,
+    Backend, Completeness, Flavor, Format, JobId, JobOutcome, Log, LoggedOutcome, Pool, PoolConfig, PoolError,
+    RunReport, RunSpec, Summary, Work, check, max_in_flight,
 };
 
 pub mod mutant;
@@ -535,6 +535,38 @@ pub fn binary_quiet_prints_a_summary(bin: &str) {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("10000 finished, 0 failed") && stderr.contains("results check out"), "{stderr}");
+}
+
+/// Jobs that fail inside quick-path blocks (a quiet `noop` run: blocks of
+/// thousands of jobs, one panic boundary each): each fails alone, at the
+/// first and last id, at a block's edge and inside one; every other job
+/// finishes once and the caller's ledger says so; status 1; no panic report.
+pub fn binary_failures_in_quick_blocks(bin: &str) {
+    let args = ["-w", "3", "-j", "20000", "--work", "noop", "--quiet", "--panic-on", "1,4096,4097,9999,16384,20000"];
+    let (out, _) = run_binary(bin, &args);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{bin} {args:?}: {stderr}");
+    assert!(stderr.contains("19994 finished, 6 failed"), "{bin} {args:?}: {stderr}");
+    assert!(stderr.contains("failed jobs: 1,4096,4097,9999,16384,20000"), "{bin} {args:?}: {stderr}");
+    assert!(stderr.contains("results check out"), "{bin} {args:?}: {stderr}");
+    assert_no_panic_report(bin, &args, &stderr);
+}
+
+/// The ablation's diagnostic flavors (tuned without one of its techniques)
+/// keep the contract: a quiet run with failing jobs checks out in the
+/// caller's ledger, and a logged run is judged correct by the checker.
+pub fn binary_diagnostic_flavors(bin: &str) {
+    for flavor in [Flavor::TunedChunksOnly, Flavor::TunedBatchesOnly, Flavor::TunedJobByJob] {
+        binary_failures_in_quick_blocks(flavored(bin, flavor.name()));
+        let case = case(3, 500, "spin:0us..20us").panics([7, 500]).flavor(flavor);
+        let args = ["-w", "3", "-j", "500", "--work", "spin:0us..20us", "--panic-on", "7,500", "--format", "jsonl"];
+        let (out, _) = run_binary(flavored(bin, flavor.name()), &args);
+        assert_eq!(out.status.code(), Some(1), "{bin} --flavor {flavor} {args:?}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let case = case.format(Some(Format::Jsonl));
+        let summary = judge(&stdout, &case, Completeness::Complete);
+        assert_eq!(summary.first_difference(&case.expected()), None, "{bin} --flavor {flavor}");
+    }
 }
 
 /// Asserts a binary's stderr carries no default panic report: failures are
@@ -1390,6 +1422,10 @@ macro_rules! binary_tests {
             #[test]
             fn every_job_panics() {
                 testing::binary_every_job_panics($bin);
+            }
+            #[test]
+            fn failures_in_quick_blocks() {
+                testing::binary_failures_in_quick_blocks($bin);
             }
             #[test]
             fn rejects_bad_input() {

@@ -110,12 +110,14 @@ impl Crew {
     /// [`Worker::exit`].
     pub fn into_workers(self) -> impl ExactSizeIterator<Item = Worker> {
         let shared = self.shared;
+        let quick = self.flavor != Flavor::TunedJobByJob;
         (0..self.workers).map(move |i| Worker {
             id: WorkerId(i + 1),
             shared: Arc::clone(&shared),
             buf: Vec::new(),
             current: None,
             logs: shared.log.is_some(),
+            quick,
             unflushed_ns: 0,
             exited: false,
         })
@@ -189,6 +191,9 @@ pub struct Worker {
     /// Whether the run logs: read on every job, so kept here rather than
     /// behind the shared pointer.
     logs: bool,
+    /// Whether the run may use the quick path (not in the ablation's
+    /// job-by-job flavor).
+    quick: bool,
     /// Work done by the jobs whose lines sit in `buf`, in nanoseconds.
     unflushed_ns: u64,
     exited: bool,
@@ -282,7 +287,7 @@ impl Worker {
     /// Leave to run jobs in blocks, if this run allows it (see [`Quick`]).
     #[inline]
     pub fn quick(&self) -> Option<Quick> {
-        if self.logs {
+        if self.logs || !self.quick {
             return None;
         }
         let plan = self.shared.work.uniform_plan()?;

@@ -12,3 +12,9 @@ pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-std"), mod binary_tuned, flavo
 fn refused_thread() {
     pool_core::testing::binary_refused_thread(env!("CARGO_BIN_EXE_pool-std"), &["-w", "50"]);
 }
+
+/// The ablation's diagnostic flavors keep the contract.
+#[test]
+fn diagnostic_flavors() {
+    pool_core::testing::binary_diagnostic_flavors(env!("CARGO_BIN_EXE_pool-std"));
+}

@@ -50,3 +50,9 @@ fn refused_blocking_thread() {
         pool_core::testing::assert_refused_thread(BIN, &args, 200, &out);
     }
 }
+
+/// The ablation's diagnostic flavors keep the contract.
+#[test]
+fn diagnostic_flavors() {
+    pool_core::testing::binary_diagnostic_flavors(env!("CARGO_BIN_EXE_pool-tokio"));
+}

@@ -90,7 +90,7 @@ impl Limits {
                 limits.batch = 1;
             }
             Flavor::TunedBatchesOnly => limits.chunk = 1,
-            Flavor::Textbook | Flavor::Tuned => {}
+            Flavor::Textbook | Flavor::Tuned | Flavor::TunedJobByJob => {}
         }
         limits
     }
@@ -161,5 +161,24 @@ mod tests {
         assert!(l.workers * l.chunk <= 1024 && l.batch * l.results.unwrap() <= 1024);
         let l = limits(2, Some(1 << 20));
         assert_eq!((l.chunk, l.batch), (CHUNK_MAX, BATCH_MAX));
+    }
+
+    #[test]
+    fn only_the_job_by_job_flavor_turns_the_quick_path_off() {
+        for (flavor, quick) in [
+            (Flavor::Tuned, true),
+            (Flavor::TunedChunksOnly, true),
+            (Flavor::TunedBatchesOnly, true),
+            (Flavor::TunedJobByJob, false),
+        ] {
+            let shared = std::sync::Arc::new(crate::worker::Shared::new(
+                crate::Work::new("noop".parse().unwrap(), 0),
+                None,
+                std::sync::Arc::default(),
+            ));
+            let worker = Crew::new(shared, 1, None).with_flavor(flavor).into_workers().next().unwrap();
+            assert_eq!(worker.quick().is_some(), quick, "{flavor}");
+            worker.exit();
+        }
     }
 }
