@@ -7,8 +7,10 @@ use anyhow::Result;
 
 use super::{Exporter, Results};
 
-/// The layout version written as `schema_version`.
-pub const SCHEMA_VERSION: u32 = 2;
+/// The layout version written as `schema_version`. 3: `wall_s` is the
+/// program's own process, no longer with the measuring helper's start; the
+/// throughput cell's `start_wall_s`, `whole_ns` and `whole_less_start_ns`.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The JSON exporter.
 pub struct Json;
@@ -28,13 +30,17 @@ mod tests {
     #[test]
     fn keeps_the_schema_version_and_every_raw_sample() {
         let json: serde_json::Value = serde_json::to_value(sample_results()).unwrap();
-        assert_eq!(json["schema_version"], 2);
+        assert_eq!(json["schema_version"], 3);
         let cpu = &json["cells"][2];
         assert_eq!(cpu["workload"], "cpu");
         assert_eq!(cpu["backends"][0]["backend"], "crossbeam", "fastest first");
         assert_eq!(cpu["backends"][0]["samples"].as_array().unwrap().len(), 3);
         assert_eq!(cpu["backends"][2]["failure"], "exit status 3: out of memory");
         assert_eq!(cpu["baseline"]["kind"], "in_first_cell");
+        let crossbeam = &cpu["backends"][0];
+        assert_eq!(crossbeam["samples"][0]["start_wall_s"], serde_json::Value::Null, "no 0-job runs here");
+        assert!(crossbeam["stats"]["whole_ns"]["median"].as_f64().unwrap() > 0.0);
+        assert_eq!(crossbeam["stats"]["whole_less_start_ns"], serde_json::Value::Null);
         assert_eq!(json["traces"][0]["pickup"]["max_us"], 90);
     }
 }
