@@ -81,7 +81,11 @@ where
     let spares = Arc::new(Spares::default());
     let slots: Vec<Mutex<Option<Slot>>> = crew
         .into_workers()
-        .map(|worker| Mutex::new(Some(Slot { worker, batch: Batch::new(limits.batch, Arc::clone(&spares)) })))
+        .map(|worker| {
+            // Only quick jobs outrun the caller (see `Limits`).
+            let batch = Batch::new(limits.batch, Arc::clone(&spares)).ahead(worker.quick().and(limits.ahead));
+            Mutex::new(Some(Slot { worker, batch }))
+        })
         .collect();
     let source = Source::new(jobs);
     let timing = Timing::default();

@@ -12,7 +12,8 @@
 //! batch. Allocating a fresh one per batch cost more than the jobs in it:
 //! the allocator gave the pages back and every batch faulted them in again.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use super::Results;
 use crate::work::LIVE_NS;
@@ -24,6 +25,41 @@ pub const BATCH_MAX: usize = 16384;
 /// Where a batch goes: the sending half of a result channel. `false` when
 /// nobody listens any more.
 pub type Deliver<'a> = dyn FnMut(Results) -> bool + 'a;
+
+/// One worker's batches waiting for the caller: counted up as the worker
+/// hands one back, down as the caller drains it; a worker at its bound
+/// sleeps until the caller drains one (no thread spins: 10,000 workers
+/// yielding in a loop starved the caller).
+#[derive(Debug)]
+pub(crate) struct Waiting {
+    count: AtomicUsize,
+    most: usize,
+    lock: Mutex<()>,
+    drained: Condvar,
+}
+
+impl Waiting {
+    /// Waits until fewer than `most` batches wait, then counts one more.
+    fn hand_back(&self) {
+        if self.count.load(Acquire) >= self.most {
+            let mut guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            // Checked under the lock the caller takes to wake a worker, so
+            // the wake-up cannot come between the check and the wait.
+            while self.count.load(Acquire) >= self.most {
+                guard = self.drained.wait(guard).unwrap_or_else(PoisonError::into_inner);
+            }
+        }
+        self.count.fetch_add(1, AcqRel);
+    }
+
+    /// The caller drained one: wakes the worker if it may wait for that.
+    pub(crate) fn drained(&self) {
+        if self.count.fetch_sub(1, AcqRel) == self.most {
+            let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            self.drained.notify_one();
+        }
+    }
+}
 
 /// Emptied batch buffers on their way back from the caller to the workers.
 /// Shared by the workers of one run and its caller; it holds at most as
@@ -69,13 +105,30 @@ pub struct Batch {
     open: bool,
     /// Where the buffer of the next batch comes from.
     spares: Arc<Spares>,
+    /// The most of this worker's batches that may wait for the caller, and
+    /// how many do (see [`ahead`](Self::ahead)).
+    ahead: Option<Arc<Waiting>>,
 }
 
 impl Batch {
     /// An empty batch that is due at `max` results (at least 1), taking its
     /// buffers from `spares`.
     pub fn new(max: usize, spares: Arc<Spares>) -> Self {
-        Batch { items: Results::default(), max: max.max(1), work_ns: 0, open: true, spares }
+        Batch { items: Results::default(), max: max.max(1), work_ns: 0, open: true, spares, ahead: None }
+    }
+
+    /// The same batch, of a worker that hands back at most `most` batches
+    /// the caller has not yet drained: [`hand_back`](Self::hand_back) sleeps
+    /// the thread until the caller catches up. The bound of a worker thread
+    /// without `--queue` ([`Limits::ahead`](super::Limits::ahead)): its own,
+    /// so that 10,000 workers handing back a result each do not wait for room
+    /// in a shared channel. `None`: no such bound.
+    pub fn ahead(mut self, most: Option<usize>) -> Self {
+        self.ahead = most.map(|most| {
+            let (count, lock, drained) = (AtomicUsize::new(0), Mutex::new(()), Condvar::new());
+            Arc::new(Waiting { count, most: most.max(1), lock, drained })
+        });
+        self
     }
 
     /// Runs `job` on `worker` (see [`Worker::run`]) into this batch, handing
@@ -153,7 +206,18 @@ impl Batch {
     /// (if not, they are dropped: nobody can see them).
     pub fn hand_back(&mut self, deliver: &mut Deliver<'_>) {
         if self.open && !self.items.is_empty() {
-            self.open = deliver(self.take());
+            // The caller drains every batch it is sent, to the end of the
+            // run (a panicking callback included): a wait here ends.
+            let waiting = self.ahead.clone();
+            if let Some(waiting) = &waiting {
+                waiting.hand_back();
+            }
+            let mut items = std::mem::replace(&mut self.items, self.spares.get());
+            if let Some(waiting) = &waiting {
+                items.count_in(waiting);
+            }
+            self.work_ns = 0;
+            self.open = deliver(items);
         } else {
             self.items.clear();
             self.work_ns = 0;
@@ -325,5 +389,29 @@ mod tests {
         assert_eq!(b.items.len(), 10, "the first block's results wait in the batch");
         assert_eq!(shared.skipped.load(std::sync::atomic::Ordering::Relaxed), 1);
         worker.exit();
+    }
+
+    #[test]
+    fn a_worker_ahead_of_the_caller_waits_until_it_drains_one() {
+        let spares = Arc::new(Spares::default());
+        let (tx, rx) = std::sync::mpsc::channel::<Results>();
+        let mut b = Batch::new(1, Arc::clone(&spares)).ahead(Some(2));
+        let worker = std::thread::spawn(move || {
+            for j in 1..=3 {
+                b.push(outcome(j), 0);
+                b.hand_back(&mut |batch| tx.send(batch).is_ok());
+            }
+        });
+        let (first, second) = (rx.recv().unwrap(), rx.recv().unwrap());
+        // Two batches wait undrained: the third is not handed back.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(rx.try_recv().is_err(), "a third batch went past the bound");
+        let mut got = Vec::new();
+        spares.consume(first, &mut |o: JobOutcome| got.push(o.job.0));
+        let mut third = rx.recv().expect("draining one lets the worker go on");
+        worker.join().unwrap();
+        spares.consume(second, &mut |o: JobOutcome| got.push(o.job.0));
+        got.extend(third.ids());
+        assert_eq!(got, [1, 2, 3]);
     }
 }

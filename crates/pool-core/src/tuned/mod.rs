@@ -37,12 +37,19 @@ use crate::{Backend, Crew, Flavor, JobId, Jobs, OutcomeSink, PoolError};
 /// claimed but unstarted jobs between them, and at most about N results wait
 /// in batches, so memory stays flat however many jobs the run has.
 ///
-/// Without `--queue`, at most [`BATCHES_AHEAD`] batches per worker (and
-/// [`BATCHES_WAITING`] in all) wait for the caller: a worker that gets that
-/// far ahead waits, which gives a core back to the caller. Unbounded, the
-/// workers of a no-op run outran the caller's check, and every batch past
-/// the recycled ones was fresh memory: 12,000 page faults in a run of 10
-/// million jobs, most of its time in the kernel.
+/// Without `--queue`, the result channel is unbounded, but at most
+/// [`BATCHES_AHEAD`] batches of each worker running quick jobs wait for the
+/// caller ([`Limits::ahead`]): a worker that gets that far ahead sleeps until
+/// the caller has taken one, which gives a core back to the caller. With no
+/// bound, the workers of a no-op run outran the caller's check, and every
+/// batch past the recycled ones was fresh memory: 12,000 page faults in a
+/// run of 10 million jobs, most of its time in the kernel. The bound is each
+/// worker's own, not a bounded channel's, and only quick workers' (the ones
+/// that can outrun the caller): with 10,000 workers of `sleep:10ms` (std,
+/// tuned / textbook, 5 rounds, paired by round) a bounded channel with room
+/// for 4 batches a worker took 2.26× (1.27–2.59), capped at 1,024 batches in
+/// all 3.13× (2.23–3.32), 4 batches a worker for every worker 3.45×
+/// (2.76–4.22); unbounded, 1.02× (0.67–1.41).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Workers in the crew.
@@ -53,14 +60,13 @@ pub struct Limits {
     pub batch: usize,
     /// Capacity of the result channel in batches; `None` for unbounded.
     pub results: Option<usize>,
+    /// The most batches of one worker waiting for the caller, if bounded
+    /// that way (without `--queue`; see [`Batch::ahead`]).
+    pub ahead: Option<usize>,
 }
 
 /// Batches one worker may have waiting for the caller, without `--queue`.
 pub const BATCHES_AHEAD: usize = 4;
-
-/// Batches all workers together may have waiting, without `--queue`: a
-/// bounded channel allocates its capacity up front.
-pub const BATCHES_WAITING: usize = 1024;
 
 impl Limits {
     /// The limits for `crew`.
@@ -71,16 +77,12 @@ impl Limits {
     pub fn of(crew: &Crew) -> Self {
         let workers = crew.size() as usize;
         let mut limits = match crew.queue() {
-            None => Limits {
-                workers,
-                chunk: CHUNK_MAX,
-                batch: BATCH_MAX,
-                results: Some((BATCHES_AHEAD * workers).min(BATCHES_WAITING)),
-            },
+            None => Limits { workers, chunk: CHUNK_MAX, batch: BATCH_MAX, results: None, ahead: Some(BATCHES_AHEAD) },
             Some(n) => {
                 let share = (n.get() / workers).max(1);
                 let batch = share.min(BATCH_MAX);
-                Limits { workers, chunk: share.min(CHUNK_MAX), batch, results: Some((n.get() / batch).max(1)) }
+                let results = Some((n.get() / batch).max(1));
+                Limits { workers, chunk: share.min(CHUNK_MAX), batch, results, ahead: None }
             }
         };
         match crew.flavor() {
@@ -88,6 +90,7 @@ impl Limits {
                 // As many single results may wait as textbook's channel holds.
                 limits.results = crew.queue().map(|_| limits.batch * limits.results.unwrap_or(1));
                 limits.batch = 1;
+                limits.ahead = None;
             }
             Flavor::TunedBatchesOnly => limits.chunk = 1,
             Flavor::Textbook | Flavor::Tuned | Flavor::TunedJobByJob => {}
@@ -137,25 +140,24 @@ mod tests {
     #[test]
     fn the_diagnostic_flavors_take_one_technique_out() {
         let l = limits_of(2, None, Flavor::TunedChunksOnly);
-        assert_eq!((l.chunk, l.batch, l.results), (CHUNK_MAX, 1, None));
+        assert_eq!((l.chunk, l.batch, l.results, l.ahead), (CHUNK_MAX, 1, None, None));
         let l = limits_of(2, Some(1024), Flavor::TunedChunksOnly);
         assert_eq!((l.chunk, l.batch, l.results), (512, 1, Some(1024)));
         let l = limits_of(2, None, Flavor::TunedBatchesOnly);
-        assert_eq!((l.chunk, l.batch, l.results), (1, BATCH_MAX, Some(2 * BATCHES_AHEAD)));
+        assert_eq!((l.chunk, l.batch, l.results, l.ahead), (1, BATCH_MAX, None, Some(BATCHES_AHEAD)));
     }
 
     #[test]
     fn unbounded_takes_the_caps() {
-        let results = Some(2 * BATCHES_AHEAD);
-        assert_eq!(limits(2, None), Limits { workers: 2, chunk: CHUNK_MAX, batch: BATCH_MAX, results });
-        assert_eq!(limits(10_000, None).results, Some(BATCHES_WAITING));
+        let ahead = Some(BATCHES_AHEAD);
+        assert_eq!(limits(2, None), Limits { workers: 2, chunk: CHUNK_MAX, batch: BATCH_MAX, results: None, ahead });
     }
 
     #[test]
     fn a_queue_bounds_chunks_and_batches_by_jobs() {
         // A queue of one: one job claimed, one result per batch, one batch
         // waiting: the textbook pool's bound.
-        assert_eq!(limits(4, Some(1)), Limits { workers: 4, chunk: 1, batch: 1, results: Some(1) });
+        assert_eq!(limits(4, Some(1)), Limits { workers: 4, chunk: 1, batch: 1, results: Some(1), ahead: None });
         let l = limits(4, Some(1024));
         assert_eq!((l.chunk, l.batch), (256, 256));
         assert!(l.workers * l.chunk <= 1024 && l.batch * l.results.unwrap() <= 1024);

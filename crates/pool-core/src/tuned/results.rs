@@ -7,6 +7,9 @@
 //! written once per batch and a failed job's message is kept aside. The
 //! caller takes each run whole ([`OutcomeSink::finished`]).
 
+use std::sync::Arc;
+
+use super::batch::Waiting;
 use crate::{JobId, JobOutcome, OutcomeSink, Quick, QuickEnd, Run, Worker, WorkerId};
 
 /// Set in a segment's first id when it is one failed job: its length is then
@@ -23,12 +26,15 @@ pub struct Results {
     segments: Vec<[u64; 2]>,
     values: Vec<u64>,
     messages: Vec<String>,
+    /// The sending worker's count of its batches waiting for the caller,
+    /// given back once this one is drained (see [`Batch::ahead`](super::Batch::ahead)).
+    ticket: Option<Arc<Waiting>>,
 }
 
 impl Default for Results {
     fn default() -> Self {
         // Worker 0 is no worker: it is set by the first push.
-        Results { worker: WorkerId(0), segments: Vec::new(), values: Vec::new(), messages: Vec::new() }
+        Results { worker: WorkerId(0), segments: Vec::new(), values: Vec::new(), messages: Vec::new(), ticket: None }
     }
 }
 
@@ -89,6 +95,11 @@ impl Results {
         self.segments.is_empty()
     }
 
+    /// Counts this batch in its worker's `waiting` until it is drained.
+    pub(crate) fn count_in(&mut self, waiting: &Arc<Waiting>) {
+        self.ticket = Some(Arc::clone(waiting));
+    }
+
     /// Drops every result, keeping the memory.
     pub fn clear(&mut self) {
         self.segments.clear();
@@ -131,6 +142,9 @@ impl Results {
         drop(messages);
         self.segments.clear();
         self.values.clear();
+        if let Some(waiting) = self.ticket.take() {
+            waiting.drained();
+        }
     }
 }
 

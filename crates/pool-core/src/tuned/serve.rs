@@ -34,7 +34,9 @@ pub fn serve(
     mut deliver: impl FnMut(Results) -> bool,
 ) {
     let mut grain = Grain::new(limits.chunk);
-    let mut batch = Batch::new(limits.batch, spares);
+    // Only quick jobs outrun the caller; a bound on workers that wait
+    // (10,000 of `sleep:10ms`) only made them wait for the caller too.
+    let mut batch = Batch::new(limits.batch, spares).ahead(worker.quick().and(limits.ahead));
     while batch.is_open() {
         let run = queue.take(grain.size(), &mut || {
             worker.idle();

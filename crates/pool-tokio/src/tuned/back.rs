@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use pool_core::tuned::{BATCHES_AHEAD, Limits, Results};
+use pool_core::tuned::{Limits, Results};
 use pool_core::{Crew, JobOutcome};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
@@ -47,15 +47,14 @@ pub(crate) struct BackTx {
 
 /// The way back for `crew`: with `--queue`, at most [`Limits::results`]
 /// messages in flight (batches or results sent alone); without, at most
-/// [`BATCHES_AHEAD`] batches per task, results sent alone not counted
-/// ([`Limits`] caps that at `BATCHES_WAITING` in all for channels that
-/// allocate their capacity up front; tokio's allocates as it fills); none
-/// if [`Limits`] sets no bound (the chunks-only diagnostic flavor).
+/// [`Limits::ahead`] batches per task (in all, as a tokio task cannot wait
+/// in a thread's way), results sent alone not counted; none if [`Limits`]
+/// sets no bound (the chunks-only diagnostic flavor).
 pub(crate) fn channel(crew: &Crew, limits: &Limits) -> (BackTx, mpsc::UnboundedReceiver<Sent>) {
-    let (room, every_message) = match (crew.queue(), limits.results) {
-        (_, None) => (None, false),
-        (Some(_), Some(n)) => (Some(n), true),
-        (None, Some(_)) => (Some(limits.workers.saturating_mul(BATCHES_AHEAD)), false),
+    let (room, every_message) = match (crew.queue(), limits.results, limits.ahead) {
+        (Some(_), Some(n), _) => (Some(n), true),
+        (None, _, Some(ahead)) => (Some(limits.workers.saturating_mul(ahead)), false),
+        _ => (None, false),
     };
     let room = room.map(|n| Arc::new(Semaphore::new(n.clamp(1, Semaphore::MAX_PERMITS))));
     let (tx, rx) = mpsc::unbounded_channel();
