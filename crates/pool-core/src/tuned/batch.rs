@@ -208,15 +208,15 @@ impl Batch {
         if self.open && !self.items.is_empty() {
             // The caller drains every batch it is sent, to the end of the
             // run (a panicking callback included): a wait here ends.
-            let waiting = self.ahead.clone();
-            if let Some(waiting) = &waiting {
-                waiting.hand_back();
-            }
-            let mut items = std::mem::replace(&mut self.items, self.spares.get());
-            if let Some(waiting) = &waiting {
-                items.count_in(waiting);
-            }
-            self.work_ns = 0;
+            let items = match self.ahead.clone() {
+                Some(waiting) => {
+                    waiting.hand_back();
+                    let mut items = self.take();
+                    items.count_in(&waiting);
+                    items
+                }
+                None => self.take(),
+            };
             self.open = deliver(items);
         } else {
             self.items.clear();
