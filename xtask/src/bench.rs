@@ -19,7 +19,7 @@ use crate::child;
 use crate::latency::{Latencies, Percentiles};
 use crate::program::{Program, Role};
 use crate::stats::{self, Interval, Spread, Stop, StoppingRule};
-use crate::workload::{Baseline, Cell, Family, TraceCell, ideal_makespan, total_work};
+use crate::workload::{Baseline, Cell, Family, TraceCell, ideal_makespan};
 
 /// One counted run.
 #[derive(Clone, Debug, Serialize)]
@@ -65,10 +65,11 @@ pub struct Stats {
     pub efficiency: Option<Spread>,
     /// makespan / ideal; absent where the ideal is 0.
     pub makespan_over_ideal: Option<Spread>,
-    /// makespan / the measured ideal (the sequential baseline's fastest time
-    /// for the same jobs, divided over the workers as the jobs allow); CPU
-    /// cells whose family ran the baseline only.
-    pub makespan_over_measured_ideal: Option<Spread>,
+    /// makespan / the measured ideal (the `static-split` reference's
+    /// makespan in the same round: the same jobs dealt out before the start
+    /// to min(workers, cores) threads), paired by round: median and 95%
+    /// interval; CPU cells of pools only.
+    pub makespan_over_measured_ideal: Option<Interval>,
     /// User + system CPU time, seconds.
     pub cpu_s: Spread,
     /// Peak RSS, MiB.
@@ -127,9 +128,9 @@ pub struct CellResult {
     pub seed: u64,
     /// The ideal makespan (see `workload::ideal_makespan`), seconds.
     pub ideal_s: f64,
-    /// The measured ideal: the nominal one scaled by the sequential
-    /// baseline's fastest measured time over the jobs' nominal total,
-    /// seconds; CPU cells whose family ran the baseline only.
+    /// The measured ideal: the median makespan of the `static-split`
+    /// reference (the same jobs dealt out before the start to min(workers,
+    /// cores) threads, no pool), seconds; CPU cells only.
     pub measured_ideal_s: Option<f64>,
     /// What became of the sequential baseline here.
     pub baseline: Baseline,
@@ -243,14 +244,14 @@ pub struct Bencher<'a> {
 }
 
 /// Which of `programs` run in `cell`: one-worker programs only where the
-/// cell measures the baseline, references only on `noop` cells, a broker
+/// cell measures the baseline, references only on their kind of work, a broker
 /// backend only in cells sized for a round trip per job.
 pub fn participants(cell: &Cell, programs: &[Program]) -> Vec<Program> {
     programs
         .iter()
         .copied()
         .filter(|b| !b.is_baseline() || cell.baseline == Baseline::Measured)
-        .filter(|b| !b.is_reference() || cell.run().work.kind == Kind::Noop)
+        .filter(|b| b.times_kind(cell.run().work.kind))
         .filter(|b| b.times_in(cell.run().jobs, cell.run().workers))
         .collect()
 }
@@ -661,45 +662,34 @@ pub fn summarise(cell: &mut CellResult, precision: f64) {
     });
 }
 
-/// Sets each CPU cell's measured ideal from the sequential baseline's
-/// measured time for the same jobs in the first cell of its family: the
-/// nominal ideal scaled by (measured sequential time / nominal total work),
-/// so the division over workers stays the nominal one's (as the jobs allow)
-/// and only the calibration of the spin loop is taken from the machine.
-///
-/// The measured time is the baseline's fastest run, not its median: the
-/// ideal is a lower bound, and on a busy machine noise only adds time (a
-/// loop preempted for half a second is no slower a loop). Its median would
-/// put the bound above what the pools themselves did.
+/// Sets each CPU cell's measured ideal from its `static-split` reference:
+/// the same jobs on the same machine, dealt out before the start to as many
+/// threads as the pool could use, knowing each job's length, and run with no
+/// pool at all. Each pool's makespan is divided by the reference's in the
+/// same round, so the spin loop's calibration, the machine's speed with
+/// every core busy and whatever else ran in that round drop out together.
+/// The sequential baseline runs at 1 worker, not the cell's, so it gets no
+/// ratio where the cell has more.
 pub fn apply_measured_ideals(cells: &mut [CellResult]) {
-    let baselines: Vec<(Family, String, u64, f64)> = cells
-        .iter()
-        .filter_map(|c| {
-            let b = c.backends.iter().find(|b| b.backend.entry().role == Role::Baseline)?;
-            Some((c.workload, c.spec.clone(), c.jobs, b.stats.as_ref()?.makespan_s.lo))
-        })
-        .collect();
     for c in cells.iter_mut() {
-        let Ok(spec) = c.spec.parse::<pool_core::WorkSpec>() else { continue };
-        if spec.kind != Kind::Spin {
-            continue;
-        }
-        let Some(&(_, _, _, seq_s)) =
-            baselines.iter().find(|(w, s, j, _)| *w == c.workload && *s == c.spec && *j == c.jobs)
+        let Some(split) = c
+            .backends
+            .iter()
+            .find(|b| b.backend.is_reference() && b.backend.times_kind(Kind::Spin) && b.stats.is_some())
         else {
             continue;
         };
-        let (total, _) = total_work(&RunSpec::new(c.workers, c.jobs, spec).seed(c.seed));
-        if total.is_zero() {
-            continue;
-        }
-        let scale = seq_s / total.as_secs_f64();
-        c.measured_ideal_s = Some(c.ideal_s * scale);
+        let series =
+            |r: &ProgramResult| -> Vec<(u32, f64)> { r.samples.iter().map(|s| (s.round, s.makespan_s)).collect() };
+        let ideal = series(split);
+        c.measured_ideal_s = split.stats.as_ref().map(|st| st.makespan_s.median);
         for b in &mut c.backends {
-            let ideal = b.ideal_s * scale;
+            if b.backend.is_reference() || b.workers != c.workers {
+                continue;
+            }
+            let ratio = stats::paired_ratio(&series(b), &ideal);
             if let Some(st) = &mut b.stats {
-                st.makespan_over_measured_ideal =
-                    Spread::of(&b.samples.iter().map(|s| s.makespan_s / ideal).collect::<Vec<_>>());
+                st.makespan_over_measured_ideal = ratio;
             }
         }
     }

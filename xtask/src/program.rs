@@ -1,12 +1,12 @@
 //! The programs compared: one entry each in [`PROGRAMS`]. The backends, the
-//! sequential baseline and the reference rows (a bare loop, Go by Example's
-//! pool) all take the pool binaries' flags and print the same quiet summary
+//! sequential baseline and the reference rows (a bare loop and Go by
+//! Example's pool for `noop` work, the static split for CPU work) all take the pool binaries' flags and print the same quiet summary
 //! line, so the xtask times them alike. Adding a program (a tuned flavor, a
 //! new substrate) is one entry here.
 
 use std::fmt;
 
-use pool_core::{Backend, Flavor, RunSpec};
+use pool_core::{Backend, Flavor, Kind, RunSpec};
 
 use serde::{Serialize, Serializer};
 
@@ -72,6 +72,9 @@ pub struct Entry {
     /// The most workers it starts (its backend's `MAX_WORKERS`): a cell with
     /// more is not timed for it, rather than counted as a failed run.
     pub max_workers: u32,
+    /// The one kind of work it is timed on (a reference is the limit for
+    /// one kind); `None`: every kind.
+    pub timed_on: Option<Kind>,
 }
 
 /// The order of a program's per-job cost.
@@ -136,6 +139,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0x1f, 0x77, 0xb4),
         max_workers: <pool_std::Std as Backend>::MAX_WORKERS,
+        timed_on: None,
     },
     Entry {
         name: "std-tuned",
@@ -149,6 +153,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0x6b, 0xae, 0xd6),
         max_workers: <pool_std::Std as Backend>::MAX_WORKERS,
+        timed_on: None,
     },
     Entry {
         name: "crossbeam",
@@ -162,6 +167,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0xd6, 0x27, 0x28),
         max_workers: <pool_crossbeam::Crossbeam as Backend>::MAX_WORKERS,
+        timed_on: None,
     },
     Entry {
         name: "crossbeam-tuned",
@@ -175,6 +181,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0xf0, 0x80, 0x80),
         max_workers: <pool_crossbeam::Crossbeam as Backend>::MAX_WORKERS,
+        timed_on: None,
     },
     Entry {
         name: "tokio",
@@ -188,6 +195,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0x2c, 0xa0, 0x2c),
         max_workers: <pool_tokio::Tokio as Backend>::MAX_WORKERS,
+        timed_on: None,
     },
     Entry {
         name: "tokio-tuned",
@@ -201,6 +209,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0x98, 0xdf, 0x8a),
         max_workers: <pool_tokio::Tokio as Backend>::MAX_WORKERS,
+        timed_on: None,
     },
     Entry {
         name: "rayon",
@@ -214,6 +223,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0xff, 0x7f, 0x0e),
         max_workers: <pool_rayon::Rayon as Backend>::MAX_WORKERS,
+        timed_on: None,
     },
     Entry {
         name: "rayon-tuned",
@@ -227,6 +237,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0xff, 0xbb, 0x78),
         max_workers: <pool_rayon::Rayon as Backend>::MAX_WORKERS,
+        timed_on: None,
     },
     Entry {
         name: "redis",
@@ -241,6 +252,7 @@ pub const PROGRAMS: &[Entry] = &[
         per_job: PerJob::Micros,
         needs: Needs::Redis,
         max_workers: <pool_redis::Redis as Backend>::MAX_WORKERS,
+        timed_on: None,
     },
     Entry {
         name: "sequential",
@@ -254,6 +266,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0x55, 0x55, 0x55),
         max_workers: <pool_core::Sequential as Backend>::MAX_WORKERS,
+        timed_on: None,
     },
     Entry {
         name: "bare-loop",
@@ -267,6 +280,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0x99, 0x99, 0x99),
         max_workers: u32::MAX,
+        timed_on: Some(Kind::Noop),
     },
     Entry {
         name: "gobyexample",
@@ -280,6 +294,22 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0x00, 0xad, 0xd8),
         max_workers: u32::MAX,
+        timed_on: Some(Kind::Noop),
+    },
+    Entry {
+        name: "static-split",
+        about: "the measured ideal for CPU work: the same jobs dealt out before the start, longest first, to one \
+                thread per core the pool could use; no pool, no hand-off, no log",
+        role: Role::Reference,
+        build: Build::Cargo { package: "static-split", bin: "static-split" },
+        flavor: Flavor::Textbook,
+        tunes: None,
+        one_worker: false,
+        per_job: PerJob::Nanos,
+        needs: Needs::Nothing,
+        rgb: (0x33, 0x33, 0x33),
+        max_workers: u32::MAX,
+        timed_on: Some(Kind::Spin),
     },
 ];
 
@@ -328,7 +358,8 @@ impl Program {
         self.entry().one_worker
     }
 
-    /// Whether it is a reference row (not verified, `noop` cells only).
+    /// Whether it is a reference row (not verified, timed on one kind of
+    /// work only).
     pub fn is_reference(self) -> bool {
         self.entry().role == Role::Reference
     }
@@ -358,6 +389,11 @@ impl Program {
     /// Whether a hand-off costs it microseconds (a broker round trip).
     pub fn is_micros(self) -> bool {
         self.entry().per_job == PerJob::Micros
+    }
+
+    /// Whether it is timed on cells of jobs of this kind.
+    pub fn times_kind(self, kind: Kind) -> bool {
+        self.entry().timed_on.is_none_or(|k| k == kind)
     }
 
     /// Whether it is timed in a cell of `jobs` jobs on `workers` workers.

@@ -273,6 +273,18 @@ impl Work {
         }
     }
 
+    /// Does `job` here, on this thread, with no pool around it: its wait,
+    /// then its CPU work; returns its result. Panics if the job is made to
+    /// panic. For references that time the work alone (a worker's jobs go
+    /// through [`Worker`](crate::Worker), which logs them).
+    pub fn perform(&self, job: JobId) -> u64 {
+        let plan = self.plan(job);
+        if plan.sleep_ns > 0 {
+            std::thread::sleep(plan.sleep());
+        }
+        self.compute(job, &plan)
+    }
+
     /// The plan every job has, if the spec gives all jobs the same one (a
     /// fixed duration).
     pub(crate) fn uniform_plan(&self) -> Option<Plan> {

@@ -10,7 +10,9 @@ use super::{Exporter, Results};
 /// The layout version written as `schema_version`. 3: `wall_s` is the
 /// program's own process, no longer with the measuring helper's start; the
 /// throughput cell's `start_wall_s`, `whole_ns` and `whole_less_start_ns`.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4: `makespan_over_measured_ideal` is an interval paired by round with
+/// the `static-split` reference, and `measured_ideal_s` its median makespan.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The JSON exporter.
 pub struct Json;
@@ -30,7 +32,7 @@ mod tests {
     #[test]
     fn keeps_the_schema_version_and_every_raw_sample() {
         let json: serde_json::Value = serde_json::to_value(sample_results()).unwrap();
-        assert_eq!(json["schema_version"], 3);
+        assert_eq!(json["schema_version"], 4);
         let cpu = &json["cells"][2];
         assert_eq!(cpu["workload"], "cpu");
         assert_eq!(cpu["backends"][0]["backend"], "crossbeam", "fastest first");

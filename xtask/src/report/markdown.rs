@@ -115,8 +115,9 @@ pub fn headline(r: &Results) -> String {
         let backends: Vec<Program> =
             present_backends(r).into_iter().filter(|b| !b.is_baseline() && !b.is_reference()).collect();
         s += "\nMakespan / ideal (1.00 is the lower bound; median (min–max)). For CPU work a second row divides by \
-              the measured ideal: the sequential baseline's fastest time for the same jobs, spread over the workers as \
-              the jobs allow, so the spin loop's calibration drops out:\n\n";
+              the measured ideal, round by round (median and 95% interval): the `static-split` reference's makespan \
+              in the same round, the same jobs dealt out before the start to as many threads as the pool could use, \
+              with no pool. The spin loop's calibration and the machine's speed with every core busy drop out:\n\n";
         let mut t = Table::new(
             [("workload".to_owned(), Align::Left), ("ideal".to_owned(), Align::Right)]
                 .into_iter()
@@ -128,7 +129,7 @@ pub fn headline(r: &Results) -> String {
             t.row([what.clone(), duration(c.ideal_s)].into_iter().chain(cells));
             if let Some(m) = c.measured_ideal_s {
                 let cells =
-                    backends.iter().map(|&b| figure(c, b, |st| st.makespan_over_measured_ideal.as_ref().map(spread)));
+                    backends.iter().map(|&b| figure(c, b, |st| st.makespan_over_measured_ideal.as_ref().map(interval)));
                 t.row([format!("{what}, measured ideal"), duration(m)].into_iter().chain(cells));
             }
         }

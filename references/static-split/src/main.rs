@@ -1,0 +1,77 @@
+//! The measured ideal for CPU work: the same jobs dealt out before the
+//! start ([`static_split::deal`], knowing each job's duration) to one
+//! thread per core the pool could use, `min(--workers, cores)`. Each thread
+//! does its own jobs through [`Work::perform`], the same spin loop the
+//! workers run, and sums their results. No queue, no hand-off, no log, no
+//! shared per-job path: what a pool takes beyond this on the same machine,
+//! in the same round, is its own cost.
+//!
+//! It takes the pool binaries' flags and prints the same summary line
+//! ([`RunSummary`]), so the xtask times it alike; its makespan runs from
+//! starting the threads to the last one's end.
+
+use std::process::ExitCode;
+use std::thread;
+use std::time::Instant;
+
+use clap::Parser;
+use pool_core::{JobId, RunFlags, RunSummary};
+
+/// The measured ideal for CPU work: the jobs dealt out before the start to
+/// min(workers, cores) threads, no pool.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    #[command(flatten)]
+    run: RunFlags,
+    /// Print only the summary line (it never prints any other).
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if !args.run.panic_on.is_empty() {
+        eprintln!("error: static-split runs no failing jobs: it is a limit for jobs that succeed");
+        return ExitCode::from(2);
+    }
+    let run = match args.run.spec() {
+        Ok(run) => run,
+        Err(line) => {
+            eprintln!("{line}");
+            return ExitCode::from(2);
+        }
+    };
+    let work = run.work();
+    work.prepare();
+    let cores = thread::available_parallelism().map_or(1, usize::from);
+    let threads = (run.workers as usize).min(cores);
+    let shares = static_split::deal((1..=run.jobs).map(|j| (JobId(j), work.duration(JobId(j)))), threads);
+
+    let start = Instant::now();
+    let sum: u128 = thread::scope(|s| {
+        let handles: Vec<_> = shares
+            .iter()
+            .map(|share| s.spawn(|| share.iter().map(|&j| u128::from(work.perform(j))).sum::<u128>()))
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("no job is made to panic")).sum()
+    });
+    let elapsed = start.elapsed();
+
+    let expected = u128::from(run.jobs) * (u128::from(run.jobs) + 1);
+    let summary = RunSummary {
+        program: "static-split".into(),
+        jobs: run.jobs,
+        workers: run.workers,
+        work: run.work,
+        finished: run.jobs,
+        failed: 0,
+        never_started: None,
+        elapsed,
+        failed_jobs: Vec::new(),
+        failed_unlisted: 0,
+        checked_sum: (sum == expected).then_some(sum),
+    };
+    eprintln!("{summary}");
+    if sum == expected { ExitCode::SUCCESS } else { ExitCode::from(3) }
+}
