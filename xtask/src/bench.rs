@@ -65,9 +65,9 @@ pub struct Stats {
     pub efficiency: Option<Spread>,
     /// makespan / ideal; absent where the ideal is 0.
     pub makespan_over_ideal: Option<Spread>,
-    /// makespan / the measured ideal (the `static-split` reference's
-    /// makespan in the same round: the same jobs dealt out before the start
-    /// to min(workers, cores) threads), paired by round: median and 95%
+    /// makespan / the measured ideal (the `longest-first` reference's
+    /// makespan in the same round: the same jobs, longest first, taken one
+    /// at a time by min(workers, cores) threads), paired by round: median and 95%
     /// interval; CPU cells of pools only.
     pub makespan_over_measured_ideal: Option<Interval>,
     /// User + system CPU time, seconds.
@@ -128,9 +128,9 @@ pub struct CellResult {
     pub seed: u64,
     /// The ideal makespan (see `workload::ideal_makespan`), seconds.
     pub ideal_s: f64,
-    /// The measured ideal: the median makespan of the `static-split`
-    /// reference (the same jobs dealt out before the start to min(workers,
-    /// cores) threads, no pool), seconds; CPU cells only.
+    /// The measured ideal: the median makespan of the `longest-first`
+    /// reference (the same jobs, longest first, taken one at a time by
+    /// min(workers, cores) threads, no pool), seconds; CPU cells only.
     pub measured_ideal_s: Option<f64>,
     /// What became of the sequential baseline here.
     pub baseline: Baseline,
@@ -662,10 +662,10 @@ pub fn summarise(cell: &mut CellResult, precision: f64) {
     });
 }
 
-/// Sets each CPU cell's measured ideal from its `static-split` reference:
-/// the same jobs on the same machine, dealt out before the start to as many
-/// threads as the pool could use, knowing each job's length, and run with no
-/// pool at all. Each pool's makespan is divided by the reference's in the
+/// Sets each CPU cell's measured ideal from its `longest-first` reference:
+/// the same jobs on the same machine, their lengths known, longest first,
+/// each taken by the next free one of as many threads as the pool could use
+/// (one atomic add), with no queue and no results handed back. Each pool's makespan is divided by the reference's in the
 /// same round, so the spin loop's calibration, the machine's speed with
 /// every core busy and whatever else ran in that round drop out together.
 /// The sequential baseline runs at 1 worker, not the cell's, so it gets no

@@ -1,6 +1,6 @@
 //! The programs compared: one entry each in [`PROGRAMS`]. The backends, the
 //! sequential baseline and the reference rows (a bare loop and Go by
-//! Example's pool for `noop` work, the static split for CPU work) all take the pool binaries' flags and print the same quiet summary
+//! Example's pool for `noop` work, the longest-first run for CPU work) all take the pool binaries' flags and print the same quiet summary
 //! line, so the xtask times them alike. Adding a program (a tuned flavor, a
 //! new substrate) is one entry here.
 
@@ -297,11 +297,11 @@ pub const PROGRAMS: &[Entry] = &[
         timed_on: Some(Kind::Noop),
     },
     Entry {
-        name: "static-split",
-        about: "the measured ideal for CPU work: the same jobs dealt out before the start, longest first, to one \
-                thread per core the pool could use; no pool, no hand-off, no log",
+        name: "longest-first",
+        about: "the measured ideal for CPU work: the same jobs, longest first, taken one at a time (an atomic add) \
+                by one thread per core the pool could use; no queue, no results handed back, no log",
         role: Role::Reference,
-        build: Build::Cargo { package: "static-split", bin: "static-split" },
+        build: Build::Cargo { package: "longest-first", bin: "longest-first" },
         flavor: Flavor::Textbook,
         tunes: None,
         one_worker: false,

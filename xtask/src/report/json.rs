@@ -11,7 +11,7 @@ use super::{Exporter, Results};
 /// program's own process, no longer with the measuring helper's start; the
 /// throughput cell's `start_wall_s`, `whole_ns` and `whole_less_start_ns`.
 /// 4: `makespan_over_measured_ideal` is an interval paired by round with
-/// the `static-split` reference, and `measured_ideal_s` its median makespan.
+/// the `longest-first` reference, and `measured_ideal_s` its median makespan.
 pub const SCHEMA_VERSION: u32 = 4;
 
 /// The JSON exporter.

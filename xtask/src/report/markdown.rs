@@ -115,9 +115,9 @@ pub fn headline(r: &Results) -> String {
         let backends: Vec<Program> =
             present_backends(r).into_iter().filter(|b| !b.is_baseline() && !b.is_reference()).collect();
         s += "\nMakespan / ideal (1.00 is the lower bound; median (min–max)). For CPU work a second row divides by \
-              the measured ideal, round by round (median and 95% interval): the `static-split` reference's makespan \
-              in the same round, the same jobs dealt out before the start to as many threads as the pool could use, \
-              with no pool. The spin loop's calibration and the machine's speed with every core busy drop out:\n\n";
+              the measured ideal, round by round (median and 95% interval): the `longest-first` reference's makespan \
+              in the same round: the same jobs, longest first, taken one at a time by as many threads as the pool \
+              could use, with no queue and no results handed back. The spin loop's calibration and the machine's speed with every core busy drop out:\n\n";
         let mut t = Table::new(
             [("workload".to_owned(), Align::Left), ("ideal".to_owned(), Align::Right)]
                 .into_iter()

@@ -159,11 +159,11 @@ pub(crate) mod tests {
     use std::collections::BTreeMap;
 
     #[test]
-    fn cpu_cells_are_divided_by_the_static_split_of_the_same_round() {
+    fn cpu_cells_are_divided_by_the_longest_first_run_of_the_same_round() {
         // Round 1 was slow for everyone (a neighbour on the machine): paired
         // by round it drops out, where dividing by the reference's fastest
         // run would have charged it to the pool.
-        let split = backend(Program::known("static-split"), 2, 0.0005, &[0.00050, 0.00080, 0.00052]);
+        let split = backend(Program::known("longest-first"), 2, 0.0005, &[0.00050, 0.00080, 0.00052]);
         let std = backend(Program::known("std"), 2, 0.0005, &[0.00051, 0.00082, 0.00053]);
         let seq = backend(Program::known("sequential"), 1, 0.001, &[0.0010, 0.0016, 0.0010]);
         let two = cell(Family::Skewed, "spin:100us", 2, 10, 0.0005, vec![split, std, seq]);
@@ -177,7 +177,7 @@ pub(crate) mod tests {
         assert!((q.median - 1.02).abs() < 1e-9 && q.hi < 1.03, "{q:?}");
         assert!((stats("std").makespan_over_ideal.unwrap().hi - 1.64).abs() < 1e-9, "the nominal one keeps round 1");
         assert!(stats("sequential").makespan_over_measured_ideal.is_none(), "the baseline ran at 1 worker, not 2");
-        assert!(stats("static-split").makespan_over_measured_ideal.is_none(), "no ratio to itself");
+        assert!(stats("longest-first").makespan_over_measured_ideal.is_none(), "no ratio to itself");
         assert_eq!(cells[1].measured_ideal_s, None, "noop has no ideal to measure");
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use pool_core::RunSummary;
 
 fn run(args: &[&str]) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_static-split")).args(args).output().expect("the binary runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_longest-first")).args(args).output().expect("the binary runs");
     (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
@@ -17,7 +17,7 @@ fn every_job_runs_and_the_sum_checks_out() {
         let (code, stderr) = run(&["--workers", workers, "--jobs", "200", "--work", work, "--quiet"]);
         assert_eq!(code, Some(0), "{stderr}");
         let s = RunSummary::find_in(&stderr).expect("a summary line");
-        assert_eq!((s.program.as_str(), s.jobs, s.finished, s.failed), ("static-split", 200, 200, 0));
+        assert_eq!((s.program.as_str(), s.jobs, s.finished, s.failed), ("longest-first", 200, 200, 0));
         assert_eq!(s.checked_sum, Some(200 * 201), "{stderr}");
     }
 }

@@ -1,10 +1,11 @@
-//! The measured ideal for CPU work: the same jobs dealt out before the
-//! start ([`static_split::deal`], knowing each job's duration) to one
-//! thread per core the pool could use, `min(--workers, cores)`. Each thread
-//! does its own jobs through [`Work::perform`], the same spin loop the
-//! workers run, and sums their results. No queue, no hand-off, no log, no
-//! shared per-job path: what a pool takes beyond this on the same machine,
-//! in the same round, is its own cost.
+//! The measured ideal for CPU work: the same jobs, their lengths known
+//! before the start, taken longest first ([`longest_first::longest_first`])
+//! by one thread per core the pool could use, `min(--workers, cores)`, each
+//! taking the next job with one atomic add as soon as it is free. Each
+//! thread runs its jobs through [`Work::perform`](pool_core::Work::perform),
+//! the same spin loop the workers run, and sums their results. No queue, no
+//! results handed back, no log, no shared per-job path: what a pool takes
+//! beyond this on the same machine, in the same round, is its own cost.
 //!
 //! It takes the pool binaries' flags and prints the same summary line
 //! ([`RunSummary`]), so the xtask times it alike; its makespan runs from
@@ -17,8 +18,8 @@ use std::time::Instant;
 use clap::Parser;
 use pool_core::{JobId, RunFlags, RunSummary};
 
-/// The measured ideal for CPU work: the jobs dealt out before the start to
-/// min(workers, cores) threads, no pool.
+/// The measured ideal for CPU work: the jobs longest first, taken one at a
+/// time by min(workers, cores) threads, no pool.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
@@ -32,7 +33,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     if !args.run.panic_on.is_empty() {
-        eprintln!("error: static-split runs no failing jobs: it is a limit for jobs that succeed");
+        eprintln!("error: longest-first runs no failing jobs: it is a limit for jobs that succeed");
         return ExitCode::from(2);
     }
     let run = match args.run.spec() {
@@ -46,21 +47,15 @@ fn main() -> ExitCode {
     work.prepare();
     let cores = thread::available_parallelism().map_or(1, usize::from);
     let threads = (run.workers as usize).min(cores);
-    let shares = static_split::deal((1..=run.jobs).map(|j| (JobId(j), work.duration(JobId(j)))), threads);
+    let order = longest_first::longest_first((1..=run.jobs).map(|j| (JobId(j), work.duration(JobId(j)))));
 
     let start = Instant::now();
-    let sum: u128 = thread::scope(|s| {
-        let handles: Vec<_> = shares
-            .iter()
-            .map(|share| s.spawn(|| share.iter().map(|&j| u128::from(work.perform(j))).sum::<u128>()))
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("no job is made to panic")).sum()
-    });
+    let sum = longest_first::run_in_order(&order, threads, |j| work.perform(j));
     let elapsed = start.elapsed();
 
     let expected = u128::from(run.jobs) * (u128::from(run.jobs) + 1);
     let summary = RunSummary {
-        program: "static-split".into(),
+        program: "longest-first".into(),
         jobs: run.jobs,
         workers: run.workers,
         work: run.work,
