@@ -155,6 +155,32 @@ impl FromStr for RunSummary {
 }
 
 impl RunSummary {
+    /// The summary of a run in which all `jobs` finished and their results
+    /// add up to `sum`: checked against a correct run's sum (job `j` yields
+    /// `2j`), so `checked_sum` is `None` when it is wrong. For the reference
+    /// programs, which run no failing jobs and no pool.
+    pub fn all_finished(
+        program: &str,
+        (jobs, workers, work): (u64, u32, WorkSpec),
+        elapsed: Duration,
+        sum: u128,
+    ) -> RunSummary {
+        let expected = u128::from(jobs) * (u128::from(jobs) + 1);
+        RunSummary {
+            program: program.to_owned(),
+            jobs,
+            workers,
+            work,
+            finished: jobs,
+            failed: 0,
+            never_started: None,
+            elapsed,
+            failed_jobs: Vec::new(),
+            failed_unlisted: 0,
+            checked_sum: (sum == expected).then_some(sum),
+        }
+    }
+
     /// The last summary line in a run's stderr, if any line is one.
     pub fn find_in(stderr: &str) -> Option<RunSummary> {
         stderr.lines().rev().find_map(|line| line.parse().ok())
@@ -214,6 +240,17 @@ mod tests {
             checked_sum: Some(0),
             ..summary()
         });
+    }
+
+    #[test]
+    fn a_reference_run_is_checked_by_its_sum() {
+        let work: WorkSpec = "noop".parse().unwrap();
+        let ok = RunSummary::all_finished("bare-loop", (4, 1, work), Duration::from_micros(3), 20);
+        assert_eq!((ok.finished, ok.failed, ok.checked_sum), (4, 0, Some(20)));
+        round_trips(&ok);
+        let wrong = RunSummary::all_finished("bare-loop", (4, 1, work), Duration::from_micros(3), 18);
+        assert_eq!(wrong.checked_sum, None, "2 + 4 + 6 + 8 is 20");
+        assert_eq!(RunSummary::all_finished("x", (0, 1, work), Duration::ZERO, 0).checked_sum, Some(0));
     }
 
     #[test]
