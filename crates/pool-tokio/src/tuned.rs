@@ -11,6 +11,9 @@
 //! `noop` work and inline `spin` work go through [`Worker::run`] as on the
 //! thread backends.
 //!
+//! Work in which every job sleeps has none of that to gain, and its tasks
+//! run a lean loop instead (`sleeps.rs`).
+//!
 //! Trade-off: no stealing — what a task took it runs — which is why a run
 //! is kept to a few microseconds of work. The queue holds several runs per
 //! task ([`RUNS_AHEAD`]; one with `--queue`, whose bound counts them) and
@@ -30,6 +33,7 @@ use crate::{CpuJobs, TokioOptions, finish_job, runtime};
 
 mod back;
 mod runs;
+mod sleeps;
 
 use back::{Back, BackTx};
 use runs::Runs;
@@ -68,10 +72,14 @@ where
     let grain = Arc::new(AtomicUsize::new(1));
     let spares = Arc::new(Spares::default());
     let direct = Direct::of(crew.work(), options.cpu_jobs);
+    let every_job_sleeps = sleeps::every_job_sleeps(crew.work().spec());
     runtime.block_on(async move {
         let tasks: Vec<_> = crew
             .into_workers()
             .map(|worker| {
+                if every_job_sleeps {
+                    return tokio::spawn(sleeps::serve(worker, runs.clone(), result_tx.clone()));
+                }
                 let batch = Batch::new(limits.batch, Arc::clone(&spares));
                 let task = work(
                     worker,
@@ -382,9 +390,10 @@ async fn work(
 #[cfg(test)]
 mod tests {
     use std::num::NonZeroUsize;
+    use std::sync::atomic::Ordering::Relaxed;
     use std::time::{Duration, Instant};
 
-    use pool_core::testing::{case, judge};
+    use pool_core::testing::{case, conform, judge, run_with};
     use pool_core::{Completeness, Flavor, Format, JobId, Log, Pool};
 
     use crate::{CpuJobs, Tokio, TokioOptions};
@@ -415,6 +424,32 @@ mod tests {
         assert!(clock.end(&mut grain, ago(1), 2, 0), "jobs taking 500 us shrink it to one");
         assert_eq!(grain.size(), 1);
         assert!(clock.start().is_some(), "a run of two jobs is never long");
+    }
+
+    /// Both kinds of task — the lean one when every job sleeps
+    /// (`sleeps.rs`), the general one when a job may not — run 1,000
+    /// workers to a log the checker accepts, whole and cut short by a
+    /// cancel that leaves the backlog.
+    #[test]
+    fn both_tasks_conform_with_many_workers_and_a_cancel() {
+        for work in ["sleep:1ms", "sleep:0us..1ms"] {
+            let case = case(1_000, 20_000, work).flavor(Flavor::Tuned);
+            conform::<Tokio>(&case);
+            let mut seen = 0;
+            let run = run_with::<Tokio>(&case, move |_, config| {
+                seen += 1;
+                if seen == 3_000 {
+                    config.cancel.store(true, Relaxed);
+                }
+            })
+            .unwrap();
+            let summary = judge(&run.log, &case, Completeness::Partial);
+            let (finished, failed, not_started) = summary.counts();
+            assert_eq!(run.outcomes.len() as u64, finished + failed, "{work}: outcomes vs jobs the log ended");
+            assert_eq!((run.report.finished, run.report.failed), (finished, failed), "{work}");
+            assert!(not_started > 0, "{work}: the cancel stopped nothing");
+            assert!(run.report.skipped <= 1_000, "{work}: {} skipped; each worker may skip one", run.report.skipped);
+        }
     }
 
     /// Every placement of CPU work gives a correct tuned run, panics included.
