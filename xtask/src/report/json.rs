@@ -35,11 +35,14 @@ mod tests {
         assert_eq!(json["schema_version"], 4);
         let cpu = &json["cells"][2];
         assert_eq!(cpu["workload"], "cpu");
-        assert_eq!(cpu["backends"][0]["backend"], "crossbeam", "fastest first");
-        assert_eq!(cpu["backends"][0]["samples"].as_array().unwrap().len(), 3);
-        assert_eq!(cpu["backends"][2]["failure"], "exit status 3: out of memory");
+        assert_eq!(cpu["backends"][0]["backend"], "longest-first", "fastest first: the measured ideal");
+        assert_eq!(cpu["backends"][1]["backend"], "crossbeam", "then the fastest pool");
+        assert_eq!(cpu["backends"][1]["samples"].as_array().unwrap().len(), 3);
+        assert_eq!(cpu["backends"][3]["failure"], "exit status 3: out of memory");
         assert_eq!(cpu["baseline"]["kind"], "in_first_cell");
-        let crossbeam = &cpu["backends"][0];
+        assert!((cpu["measured_ideal_s"].as_f64().unwrap() - 0.502).abs() < 1e-12);
+        let crossbeam = &cpu["backends"][1];
+        assert!(crossbeam["stats"]["makespan_over_measured_ideal"]["median"].as_f64().unwrap() > 1.0);
         assert_eq!(crossbeam["samples"][0]["start_wall_s"], serde_json::Value::Null, "no 0-job runs here");
         assert!(crossbeam["stats"]["whole_ns"]["median"].as_f64().unwrap() > 0.0);
         assert_eq!(crossbeam["stats"]["whole_less_start_ns"], serde_json::Value::Null);

@@ -87,7 +87,7 @@ pub fn headline(r: &Results) -> String {
                 .chain(overhead.iter().map(|c| (format!("{} workers", c.workers), Align::Right))),
         );
         // A broker's round trip is timed in the broker cells instead.
-        for p in present_backends(r).into_iter().filter(|p| !p.is_micros()) {
+        for p in present_backends(r).into_iter().filter(|p| !p.is_micros() && p.times_kind(pool_core::Kind::Noop)) {
             let name = if p.is_reference() { format!("{p} (reference)") } else { p.to_string() };
             t.row(
                 std::iter::once(name).chain(overhead.iter().map(|c| figure(c, p, |st| Some(spread(&st.overhead_ns))))),
@@ -632,7 +632,7 @@ mod tests {
     fn cell_tables_rank_and_say_indistinguishable() {
         let r = render(&sample_results());
         let cpu = r.split("### cpu").nth(1).unwrap();
-        let rows: Vec<&str> = cpu.lines().filter(|l| l.starts_with("| 1 ")).collect();
+        let rows: Vec<&str> = cpu.lines().filter(|l| l.starts_with("| 1 ") && !l.contains("(reference)")).collect();
         assert_eq!(rows.len(), 2, "{cpu}");
         assert!(rows[0].starts_with("| 1 | crossbeam | 506 ms (504–515) | fastest |"), "{}", rows[0]);
         assert!(
@@ -643,6 +643,24 @@ mod tests {
         assert!(cpu.contains("**tokio could not run this cell:** exit status 3: out of memory"));
         let noop = r.split("### overhead: `noop`, 1,000,000 jobs, 2 workers").nth(1).unwrap();
         assert!(noop.contains("| 2 | std | 210 ms (200–220) | 1.91× (1.83–2.00) |"), "{noop}");
+    }
+
+    #[test]
+    fn a_reference_shows_only_on_its_kind_of_work_with_the_measured_ideal_beside() {
+        let r = render(&sample_results());
+        let overhead = r.split("Per-job overhead").nth(1).unwrap().split("\n\n").nth(1).unwrap();
+        assert!(!overhead.contains("longest-first"), "{overhead}");
+        let row = r.lines().find(|l| l.starts_with("| cpu `spin:100us` 2×10000, measured ideal |")).expect("the row");
+        // std 0.505, 0.51, 0.52 over 0.500, 0.502, 0.510, round by round;
+        // crossbeam 0.504, 0.506, 0.515.
+        assert!(
+            row.starts_with(
+                "| cpu `spin:100us` 2×10000, measured ideal | 502 ms | 1.02 (1.01–1.02) | 1.01 (1.01–1.01) |"
+            ),
+            "{row}"
+        );
+        let cpu = r.split("### cpu").nth(1).unwrap();
+        assert!(cpu.contains("longest-first (reference)"), "{cpu}");
     }
 
     #[test]

@@ -265,6 +265,7 @@ pub(crate) mod tests {
             vec![
                 backend(Program::known("std"), 2, 0.5, &[0.505, 0.51, 0.52]),
                 backend(Program::known("crossbeam"), 2, 0.5, &[0.504, 0.506, 0.515]),
+                backend(Program::known("longest-first"), 2, 0.5, &[0.500, 0.502, 0.510]),
                 failed,
             ],
         );
@@ -299,11 +300,12 @@ pub(crate) mod tests {
             end_to_end_cdf: vec![(10, 0.1), (41_001, 1.0)],
             failure: None,
         };
-        let cells = vec![
+        let mut cells = vec![
             noop(2, &[0.20, 0.21, 0.22, 0.20, 0.21, 0.22], &[0.10, 0.11, 0.12, 0.10, 0.11, 0.12]),
             noop(4, &[0.30, 0.31, 0.33, 0.30, 0.31, 0.33], &[0.15, 0.16, 0.17, 0.15, 0.16, 0.17]),
             cpu,
         ];
+        crate::bench::apply_measured_ideals(&mut cells);
         let traces = vec![trace];
         Results {
             findings: crate::findings::judge(&cells, &traces),
