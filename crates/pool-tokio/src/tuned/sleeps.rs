@@ -30,9 +30,10 @@
 //! against 736 with the send awaited in it and textbook's 560.
 //!
 //! All together, with the queue's cap ([`MOST_RUNS`](super::MOST_RUNS)),
-//! the run took 0.85 (0.82–0.88) times textbook's wall time and 0.81
-//! (0.76–0.86) its CPU time (`-w 10000 -j 100000 --work sleep:10ms
-//! --quiet`, 21 rounds, paired).
+//! the run took 0.93 (0.89–0.97) times textbook's wall time and 0.87
+//! (0.81–0.90) its CPU time (`-w 10000 -j 100000 --work sleep:10ms
+//! --quiet`, 21 rounds, paired; 0.85 and 0.81 in rounds on a busier
+//! machine, where textbook's extra CPU time costs it more).
 
 use std::pin::pin;
 use std::time::Duration;
