@@ -23,7 +23,8 @@
 //! go back in per-thread batches by the log's rule (rayon cannot tell a
 //! thread it is about to wait, so that is the bounded part of the rule: a
 //! batch leaves once its jobs add up to 1 ms of work), and every batch is
-//! handed back when the stream is drained. A cancel costs one check per
+//! handed back when the stream is drained; the caller receives them
+//! [`patiently`]. A cancel costs one check per
 //! queued task, not per queued job: the first job a cancel skips sets
 //! `stopped`, and every task then returns whatever ids it holds.
 //!
@@ -35,7 +36,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use pool_core::threads::{StdSender, std_channel};
+use pool_core::threads::{StdSender, patiently, std_channel};
 use pool_core::tuned::{Batch, GRAIN_TARGET, Limits, Results, Run, Source, Spares};
 use pool_core::{Crew, JobId, Jobs, OutcomeSink, PoolError, Worker};
 
@@ -110,7 +111,7 @@ where
                 }
             });
         });
-        for batch in result_rx {
+        for batch in patiently(result_rx, threads) {
             spares.consume(batch, &mut on_result);
         }
     });
