@@ -67,8 +67,8 @@ pub struct Stats {
     pub makespan_over_ideal: Option<Spread>,
     /// makespan / the measured ideal (the `longest-first` reference's
     /// makespan in the same round: the same jobs, longest first, taken one
-    /// at a time by min(workers, cores) threads), paired by round: median and 95%
-    /// interval; CPU cells of pools only.
+    /// at a time by min(workers, cores) threads), paired by round: median
+    /// and 95% interval; CPU cells of pools only.
     pub makespan_over_measured_ideal: Option<Interval>,
     /// User + system CPU time, seconds.
     pub cpu_s: Spread,
@@ -665,24 +665,24 @@ pub fn summarise(cell: &mut CellResult, precision: f64) {
 /// Sets each CPU cell's measured ideal from its `longest-first` reference:
 /// the same jobs on the same machine, their lengths known, longest first,
 /// each taken by the next free one of as many threads as the pool could use
-/// (one atomic add), with no queue and no results handed back. Each pool's makespan is divided by the reference's in the
-/// same round, so the spin loop's calibration, the machine's speed with
-/// every core busy and whatever else ran in that round drop out together.
-/// The sequential baseline runs at 1 worker, not the cell's, so it gets no
-/// ratio where the cell has more.
+/// (one atomic add), with no queue and no results handed back. Each pool's
+/// makespan is divided by the reference's in the same round, so the spin
+/// loop's calibration, the machine's speed with every core busy and
+/// whatever else ran in that round drop out together. The sequential
+/// baseline runs at 1 worker, not the cell's, so it gets no ratio where the
+/// cell has more.
 pub fn apply_measured_ideals(cells: &mut [CellResult]) {
     for c in cells.iter_mut() {
-        let Some(split) = c
-            .backends
-            .iter()
-            .find(|b| b.backend.is_reference() && b.backend.times_kind(Kind::Spin) && b.stats.is_some())
+        // The reference for CPU work: the one program timed on it alone.
+        let Some(reference) =
+            c.backends.iter().find(|b| b.backend.entry().timed_on == Some(Kind::Spin) && b.stats.is_some())
         else {
             continue;
         };
         let series =
             |r: &ProgramResult| -> Vec<(u32, f64)> { r.samples.iter().map(|s| (s.round, s.makespan_s)).collect() };
-        let ideal = series(split);
-        c.measured_ideal_s = split.stats.as_ref().map(|st| st.makespan_s.median);
+        let ideal = series(reference);
+        c.measured_ideal_s = reference.stats.as_ref().map(|st| st.makespan_s.median);
         for b in &mut c.backends {
             if b.backend.is_reference() || b.workers != c.workers {
                 continue;

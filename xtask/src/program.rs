@@ -1,7 +1,8 @@
 //! The programs compared: one entry each in [`PROGRAMS`]. The backends, the
 //! sequential baseline and the reference rows (a bare loop and Go by
-//! Example's pool for `noop` work, the longest-first run for CPU work) all take the pool binaries' flags and print the same quiet summary
-//! line, so the xtask times them alike. Adding a program (a tuned flavor, a
+//! Example's pool for `noop` work, the longest-first run for CPU work) all
+//! take the pool binaries' flags and print the same quiet summary line, so
+//! the xtask times them alike. Adding a program (a tuned flavor, a
 //! new substrate) is one entry here.
 
 use std::fmt;

@@ -117,7 +117,8 @@ pub fn headline(r: &Results) -> String {
         s += "\nMakespan / ideal (1.00 is the lower bound; median (min–max)). For CPU work a second row divides by \
               the measured ideal, round by round (median and 95% interval): the `longest-first` reference's makespan \
               in the same round: the same jobs, longest first, taken one at a time by as many threads as the pool \
-              could use, with no queue and no results handed back. The spin loop's calibration and the machine's speed with every core busy drop out:\n\n";
+              could use, with no queue and no results handed back. The spin loop's calibration and the machine's \
+              speed with every core busy drop out:\n\n";
         let mut t = Table::new(
             [("workload".to_owned(), Align::Left), ("ideal".to_owned(), Align::Right)]
                 .into_iter()
