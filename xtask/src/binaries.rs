@@ -134,7 +134,9 @@ fn go_build(root: &Path, dir: &str, name: &str) -> Result<PathBuf, String> {
         .stderr(Stdio::piped())
         .output();
     match output {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err("`go` is not on PATH".to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err("`go` is not on PATH (apt-get install golang-go; macOS: brew install go)".to_owned())
+        }
         Err(e) => Err(format!("could not run go build: {e}")),
         Ok(o) if !o.status.success() => {
             let stderr = String::from_utf8_lossy(&o.stderr);

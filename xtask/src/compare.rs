@@ -91,8 +91,10 @@ pub fn run(args: &Args) -> Result<bool> {
         eprintln!("xtask: skipping {p}: {why}");
     }
     let binaries = built.paths;
-    // References log nothing: they are timed, not verified.
-    let backends: Vec<Program> = programs.iter().copied().filter(|p| p.is_verified()).collect();
+    // References log nothing: they are timed, not verified; a skipped
+    // program has no binary.
+    let backends: Vec<Program> =
+        programs.iter().copied().filter(|p| p.is_verified() && binaries.contains_key(p)).collect();
 
     // Verify before timing.
     let spinner = ProgressBar::new_spinner();

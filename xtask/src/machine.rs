@@ -89,7 +89,9 @@ pub fn describe(root: &Path) -> Machine {
         cores: crate::cores(),
         memory_gib: (kib / 1024.0 / 1024.0 * 10.0).round() / 10.0,
         os: field(&read("/etc/os-release"), "PRETTY_NAME", '=').map_or_else(unknown, str::to_owned),
-        kernel: read("/proc/sys/kernel/osrelease").trim().to_owned(),
+        kernel: Some(read("/proc/sys/kernel/osrelease").trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(unknown),
         rustc: tool(root, "rustc", &["--version"]).unwrap_or_else(unknown),
         crates: lock_versions(&std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default(), &CRATES),
         commit: tool(root, "git", &["rev-parse", "HEAD"]).unwrap_or_else(unknown),

@@ -266,6 +266,7 @@ mod tests {
     /// A process killed before its reaper ran leaves its folder; a later
     /// process with the same id must not fail on it (nor take it over).
     #[test]
+    #[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
     fn a_folder_left_under_our_name_is_skipped() {
         let next = COUNTER.load(Relaxed);
         let stale: Vec<PathBuf> = (next..next + 4)

@@ -45,6 +45,7 @@ fn bad_urls_are_usage_errors_that_never_print_a_password() {
 }
 
 #[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
 fn an_unreachable_or_refusing_broker_is_one_line_and_status_3() {
     let server = Server::start(&["--requirepass", "right"]);
     let missing = format!("unix://{}/nothing-here.sock?pass=hunter2", std::env::temp_dir().display());
@@ -88,6 +89,7 @@ fn the_binarys_own_usage_errors_are_one_line_and_status_2() {
 }
 
 #[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
 fn a_shared_broker_is_left_without_the_runs_keys() {
     let server = Server::start(&[]);
     let url = server.url(None);
@@ -104,6 +106,7 @@ fn a_shared_broker_is_left_without_the_runs_keys() {
 }
 
 #[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
 fn the_broker_lost_mid_run_is_status_3_and_no_hang() {
     let mut server = Server::start(&[]);
     let url = server.url(None);
@@ -149,6 +152,7 @@ fn private_dirs(pid: u32) -> Vec<std::path::PathBuf> {
 }
 
 #[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
 fn the_private_broker_is_stopped_and_removed_also_after_sigkill() {
     let mut child = pool_redis(&["-w", "2", "-j", "3", "--work", "noop"]).spawn().unwrap();
     let pid = child.id();

@@ -33,6 +33,7 @@ fn all_exit_with(workers: &mut [Child], code: i32) {
 }
 
 #[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
 fn remote_workers_run_every_job_once_and_exit() {
     let server = Server::start(&[]);
     let (mut coord, lines) = coordinator(
@@ -55,6 +56,7 @@ fn remote_workers_run_every_job_once_and_exit() {
 }
 
 #[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
 fn a_worker_killed_mid_job_has_its_job_reclaimed() {
     let server = Server::start(&[]);
     let args = ["--remote-workers", "3", "-j", "12", "--work", "sleep:300ms", "--lease", "500ms", "--format", "jsonl"];
@@ -94,6 +96,7 @@ fn a_worker_killed_mid_job_has_its_job_reclaimed() {
 }
 
 #[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
 fn a_stalled_worker_whose_job_was_taken_over_reports_no_second_result() {
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
@@ -122,6 +125,7 @@ fn a_stalled_worker_whose_job_was_taken_over_reports_no_second_result() {
 }
 
 #[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
 fn ctrl_c_in_the_coordinator_tells_the_workers_to_exit() {
     let server = Server::start(&[]);
     let args = ["--remote-workers", "2", "-j", "200", "--work", "sleep:100ms", "--format", "jsonl"];
@@ -141,6 +145,7 @@ fn ctrl_c_in_the_coordinator_tells_the_workers_to_exit() {
 }
 
 #[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
 fn the_broker_lost_ends_coordinator_and_workers_with_status_3() {
     let mut server = Server::start(&[]);
     let args = ["--remote-workers", "2", "-j", "1000", "--work", "sleep:20ms", "--format", "jsonl"];
@@ -156,6 +161,7 @@ fn the_broker_lost_ends_coordinator_and_workers_with_status_3() {
 }
 
 #[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
 fn a_worker_beyond_the_runs_count_is_refused() {
     let server = Server::start(&[]);
     let (mut coord, _lines) =
