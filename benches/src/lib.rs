@@ -35,7 +35,8 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{AxisScale, BenchmarkGroup, BenchmarkId, PlotConfiguration, SamplingMode, Throughput};
 use pool_core::{
-    Backend, DEFAULT_SEED, Flavor, Jobs, Ledger, Pool, PoolConfig, RunReport, RunSpec, Sequential, Work, WorkSpec,
+    Backend, DEFAULT_SEED, Flavor, Jobs, Ledger, Pool, PoolConfig, PoolError, RunReport, RunSpec, Sequential, Work,
+    WorkSpec,
 };
 
 /// One workload: a criterion group of its own, with the sizes and timing
@@ -144,12 +145,24 @@ impl BenchWorkload {
 
     /// Applies this workload's sample size, times, flat sampling (every run
     /// is milliseconds long), a logarithmic worker axis and, when it has
-    /// jobs, throughput in jobs to `group`.
+    /// jobs, throughput in jobs to `group`. A sample size or time given on
+    /// the command line (`--sample-size`, `--warm-up-time`,
+    /// `--measurement-time`) wins over the workload's: criterion lets a
+    /// group's setting override the command line's, which would make a short
+    /// run (`.ci/run`'s) impossible.
     pub fn configure(&self, group: &mut BenchmarkGroup<'_, WallTime>) {
+        let args: Vec<String> = std::env::args().collect();
+        let given = |flag: &str| args.iter().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+        if !given("--sample-size") {
+            group.sample_size(self.sample_size);
+        }
+        if !given("--warm-up-time") {
+            group.warm_up_time(self.warm_up);
+        }
+        if !given("--measurement-time") {
+            group.measurement_time(self.measurement);
+        }
         group
-            .sample_size(self.sample_size)
-            .warm_up_time(self.warm_up)
-            .measurement_time(self.measurement)
             .sampling_mode(SamplingMode::Flat)
             .plot_config(PlotConfiguration::default().summary_scale(AxisScale::Logarithmic));
         if self.jobs > 0 {
@@ -171,12 +184,14 @@ pub fn bench_sequential(group: &mut BenchmarkGroup<'_, WallTime>, workload: &Ben
     bench_at::<Sequential>(group, workload, &[1]);
 }
 
-/// Adds one benchmark per entry of `workers` for backend `B`.
+/// Adds one benchmark per entry of `workers` for backend `B`; a worker count
+/// over `B`'s limit ([`Backend::MAX_WORKERS`], the bound its binary and the
+/// xtask apply) is left out, with one line on stderr saying so.
 ///
 /// # Panics
 ///
-/// If `B` refuses the pool (more workers than it starts), or, inside the
-/// benchmark, if a run fails its check.
+/// If `B` refuses the pool for another reason, or, inside the benchmark, if
+/// a run fails its check.
 pub fn bench_at<B: Backend>(group: &mut BenchmarkGroup<'_, WallTime>, workload: &BenchWorkload, workers: &[u32]) {
     bench_flavor_at::<B>(group, workload, workers, Flavor::Textbook);
 }
@@ -209,11 +224,29 @@ pub fn bench_flavor_at<B: Backend>(
     for &w in workers {
         let mut config = PoolConfig::new(w, work.clone());
         config.flavor = flavor;
-        let pool =
-            Pool::<B>::new(config, B::Options::default()).unwrap_or_else(|e| panic!("{name} at {w} workers: {e}"));
+        let Some(pool) = pool_or_leave_out::<B>(config, &format!("{}/{name}/{w}", workload.name)) else {
+            continue;
+        };
         group.bench_with_input(BenchmarkId::new(&name, w), &workload.jobs, |b, &jobs| {
             b.iter(|| run_checked(&pool, jobs));
         });
+    }
+}
+
+/// A pool of `B` for `config`, or `None` when the worker count is over `B`'s
+/// limit: the benchmark `id` is then left out, with one line on stderr.
+///
+/// # Panics
+///
+/// If `B` refuses the pool for another reason.
+pub fn pool_or_leave_out<B: Backend>(config: PoolConfig, id: &str) -> Option<Pool<B>> {
+    match Pool::<B>::new(config, B::Options::default()) {
+        Ok(pool) => Some(pool),
+        Err(e @ PoolError::TooManyWorkers { .. }) => {
+            eprintln!("benches: left out {id}: {e}");
+            None
+        }
+        Err(e) => panic!("{id}: {e}"),
     }
 }
 
@@ -251,7 +284,7 @@ pub fn expected_sum(jobs: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pool_core::{Crew, JobId, Jobs, OutcomeSink, PoolError, SequentialOptions};
+    use pool_core::{Crew, JobId, Jobs, OutcomeSink, SequentialOptions};
 
     fn smoke<B: Backend>() {
         let work: Work = Work::new("noop".parse().unwrap(), DEFAULT_SEED);
@@ -316,5 +349,31 @@ mod tests {
         let work: Work = Work::new("noop".parse().unwrap(), DEFAULT_SEED);
         let pool = Pool::<LosesOne>::new(PoolConfig::new(1, work), SequentialOptions::default()).unwrap();
         run_checked(&pool, 10);
+    }
+
+    #[test]
+    fn a_worker_count_over_the_limit_is_left_out_not_a_panic() {
+        let work: Work = Work::new("noop".parse().unwrap(), DEFAULT_SEED);
+        assert!(pool_or_leave_out::<LosesOne>(PoolConfig::new(1, work.clone()), "t/loses-one/1").is_some());
+        assert!(pool_or_leave_out::<LosesOne>(PoolConfig::new(2, work), "t/loses-one/2").is_none());
+    }
+
+    /// Every cell of every workload is either benchmarked or left out by
+    /// the limit: none makes `Pool::new` fail otherwise.
+    #[test]
+    fn every_cell_is_benchmarked_or_left_out() {
+        fn cells<B: Backend>() {
+            for workload in &WORKLOADS {
+                for &w in workload.workers {
+                    let config = PoolConfig::new(w, workload.work());
+                    let pool = pool_or_leave_out::<B>(config, &format!("{}/{}/{w}", workload.name, B::NAME));
+                    assert_eq!(pool.is_some(), w <= B::MAX_WORKERS, "{}/{}/{w}", workload.name, B::NAME);
+                }
+            }
+        }
+        cells::<pool_std::Std>();
+        cells::<pool_crossbeam::Crossbeam>();
+        cells::<pool_tokio::Tokio>();
+        cells::<pool_rayon::Rayon>();
     }
 }
