@@ -675,7 +675,7 @@ pub fn apply_measured_ideals(cells: &mut [CellResult]) {
     for c in cells.iter_mut() {
         // The reference for CPU work: the one program timed on it alone.
         let Some(reference) =
-            c.backends.iter().find(|b| b.backend.entry().timed_on == Some(Kind::Spin) && b.stats.is_some())
+            c.backends.iter().find(|b| b.backend.entry().timed_on == [Kind::Spin] && b.stats.is_some())
         else {
             continue;
         };

@@ -1,6 +1,6 @@
 //! The programs compared: one entry each in [`PROGRAMS`]. The backends, the
 //! sequential baseline and the reference rows (a bare loop and Go by
-//! Example's pool for `noop` work, the longest-first run for CPU work) all
+//! Example's pool for `noop` and `sleep` work, the longest-first run for CPU work) all
 //! take the pool binaries' flags and print the same quiet summary line, so
 //! the xtask times them alike. Adding a program (a tuned flavor, a
 //! new substrate) is one entry here.
@@ -73,9 +73,9 @@ pub struct Entry {
     /// The most workers it starts (its backend's `MAX_WORKERS`): a cell with
     /// more is not timed for it, rather than counted as a failed run.
     pub max_workers: u32,
-    /// The one kind of work it is timed on (a reference is the limit for
-    /// one kind); `None`: every kind.
-    pub timed_on: Option<Kind>,
+    /// The kinds of work it is timed on (a reference is the limit, or a
+    /// well-known program, for those kinds); empty: every kind.
+    pub timed_on: &'static [Kind],
 }
 
 /// The order of a program's per-job cost.
@@ -140,7 +140,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0x1f, 0x77, 0xb4),
         max_workers: <pool_std::Std as Backend>::MAX_WORKERS,
-        timed_on: None,
+        timed_on: &[],
     },
     Entry {
         name: "std-tuned",
@@ -154,7 +154,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0x6b, 0xae, 0xd6),
         max_workers: <pool_std::Std as Backend>::MAX_WORKERS,
-        timed_on: None,
+        timed_on: &[],
     },
     Entry {
         name: "crossbeam",
@@ -168,7 +168,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0xd6, 0x27, 0x28),
         max_workers: <pool_crossbeam::Crossbeam as Backend>::MAX_WORKERS,
-        timed_on: None,
+        timed_on: &[],
     },
     Entry {
         name: "crossbeam-tuned",
@@ -182,7 +182,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0xf0, 0x80, 0x80),
         max_workers: <pool_crossbeam::Crossbeam as Backend>::MAX_WORKERS,
-        timed_on: None,
+        timed_on: &[],
     },
     Entry {
         name: "tokio",
@@ -196,7 +196,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0x2c, 0xa0, 0x2c),
         max_workers: <pool_tokio::Tokio as Backend>::MAX_WORKERS,
-        timed_on: None,
+        timed_on: &[],
     },
     Entry {
         name: "tokio-tuned",
@@ -210,7 +210,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0x98, 0xdf, 0x8a),
         max_workers: <pool_tokio::Tokio as Backend>::MAX_WORKERS,
-        timed_on: None,
+        timed_on: &[],
     },
     Entry {
         name: "rayon",
@@ -224,7 +224,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0xff, 0x7f, 0x0e),
         max_workers: <pool_rayon::Rayon as Backend>::MAX_WORKERS,
-        timed_on: None,
+        timed_on: &[],
     },
     Entry {
         name: "rayon-tuned",
@@ -238,7 +238,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0xff, 0xbb, 0x78),
         max_workers: <pool_rayon::Rayon as Backend>::MAX_WORKERS,
-        timed_on: None,
+        timed_on: &[],
     },
     Entry {
         name: "redis",
@@ -253,7 +253,7 @@ pub const PROGRAMS: &[Entry] = &[
         per_job: PerJob::Micros,
         needs: Needs::Redis,
         max_workers: <pool_redis::Redis as Backend>::MAX_WORKERS,
-        timed_on: None,
+        timed_on: &[],
     },
     Entry {
         name: "sequential",
@@ -267,7 +267,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0x55, 0x55, 0x55),
         max_workers: <pool_core::Sequential as Backend>::MAX_WORKERS,
-        timed_on: None,
+        timed_on: &[],
     },
     Entry {
         name: "bare-loop",
@@ -281,11 +281,12 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0x99, 0x99, 0x99),
         max_workers: u32::MAX,
-        timed_on: Some(Kind::Noop),
+        timed_on: &[Kind::Noop],
     },
     Entry {
         name: "gobyexample",
-        about: "Go by Example's worker pool (goroutines over buffered channels), without prints and sleeps",
+        about: "Go by Example's worker pool (goroutines over buffered channels), without prints; its jobs \
+                `time.Sleep` in the sleep cells",
         role: Role::Reference,
         build: Build::Go { dir: "references/gobyexample" },
         flavor: Flavor::Textbook,
@@ -295,7 +296,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0x00, 0xad, 0xd8),
         max_workers: u32::MAX,
-        timed_on: Some(Kind::Noop),
+        timed_on: &[Kind::Noop, Kind::Sleep],
     },
     Entry {
         name: "longest-first",
@@ -310,7 +311,7 @@ pub const PROGRAMS: &[Entry] = &[
         needs: Needs::Nothing,
         rgb: (0x33, 0x33, 0x33),
         max_workers: u32::MAX,
-        timed_on: Some(Kind::Spin),
+        timed_on: &[Kind::Spin],
     },
 ];
 
@@ -394,7 +395,8 @@ impl Program {
 
     /// Whether it is timed on cells of jobs of this kind.
     pub fn times_kind(self, kind: Kind) -> bool {
-        self.entry().timed_on.is_none_or(|k| k == kind)
+        let kinds = self.entry().timed_on;
+        kinds.is_empty() || kinds.contains(&kind)
     }
 
     /// Whether it is timed in a cell of `jobs` jobs on `workers` workers.

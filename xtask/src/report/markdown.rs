@@ -296,16 +296,20 @@ fn cell_table(s: &mut String, c: &CellResult) {
     }
     let whole_columns: &[(&str, Align)] =
         if whole { &[("whole process / job", Align::Right), ("less its 0-job run", Align::Right)] } else { &[] };
+    // Where Go by Example's pool ran, each program's makespan over its, paired
+    // by round: the goroutine runtime as the yardstick (noop, sleep cells).
+    let go = Program::named("gobyexample").filter(|&g| c.backends.iter().any(|b| b.backend == g && b.stats.is_some()));
+    let go_column: &[(&str, Align)] = if go.is_some() { &[("vs Go (paired)", Align::Right)] } else { &[] };
     let mut t = Table::new(
         [
             ("rank", Align::Right),
             ("program", Align::Left),
             ("makespan", Align::Right),
             ("vs fastest (paired)", Align::Right),
-            ("jobs/s", Align::Right),
-            ("overhead / job", Align::Right),
         ]
         .into_iter()
+        .chain(go_column.iter().copied())
+        .chain([("jobs/s", Align::Right), ("overhead / job", Align::Right)])
         .chain(whole_columns.iter().copied())
         .chain([("efficiency", Align::Right), ("CPU user+sys", Align::Right), ("peak RSS", Align::Right)]),
     );
@@ -326,26 +330,31 @@ fn cell_table(s: &mut String, c: &CellResult) {
         } else {
             Vec::new()
         };
+        let versus_go = go.map(|g| {
+            if b.backend == g {
+                "–".to_owned()
+            } else {
+                c.ratio(b.backend, g).map_or("–".to_owned(), |q| ratio(&q))
+            }
+        });
         t.row(
-            [
-                st.rank.to_string(),
-                backend_name(b),
-                spread_time(&st.makespan_s),
-                versus,
-                sig3(st.jobs_per_s.median),
-                if c.workload == Family::Broker {
-                    format!("{} µs", spread(&micros(&st.overhead_ns)))
-                } else {
-                    format!("{} ns", spread(&st.overhead_ns))
-                },
-            ]
-            .into_iter()
-            .chain(whole_cells)
-            .chain([
-                st.efficiency.as_ref().map_or("–".to_owned(), |e| format!("{:.1}%", e.median * 100.0)),
-                duration(st.cpu_s.median),
-                format!("{} MiB", sig3(st.max_rss_mib.median)),
-            ]),
+            [st.rank.to_string(), backend_name(b), spread_time(&st.makespan_s), versus]
+                .into_iter()
+                .chain(versus_go)
+                .chain([
+                    sig3(st.jobs_per_s.median),
+                    if c.workload == Family::Broker {
+                        format!("{} µs", spread(&micros(&st.overhead_ns)))
+                    } else {
+                        format!("{} ns", spread(&st.overhead_ns))
+                    },
+                ])
+                .chain(whole_cells)
+                .chain([
+                    st.efficiency.as_ref().map_or("–".to_owned(), |e| format!("{:.1}%", e.median * 100.0)),
+                    duration(st.cpu_s.median),
+                    format!("{} MiB", sig3(st.max_rss_mib.median)),
+                ]),
         );
     }
     *s += &t.render();
@@ -662,6 +671,38 @@ mod tests {
         );
         let cpu = r.split("### cpu").nth(1).unwrap();
         assert!(cpu.contains("longest-first (reference)"), "{cpu}");
+    }
+
+    #[test]
+    fn where_go_ran_each_program_gets_a_paired_ratio_to_it() {
+        use crate::program::Program;
+        use crate::report::tests::{backend, cell};
+        let sleep = cell(
+            Family::Sleep,
+            "sleep:10ms",
+            100,
+            1_000,
+            0.1,
+            vec![
+                backend(Program::known("std"), 100, 0.1, &[0.110, 0.120, 0.105]),
+                backend(Program::known("gobyexample"), 100, 0.1, &[0.100, 0.100, 0.100]),
+            ],
+        );
+        let mut t = String::new();
+        cell_table(&mut t, &sleep);
+        assert!(t.contains("| vs Go (paired) |"), "{t}");
+        // std over Go, round by round: 1.10, 1.20, 1.05.
+        let std = t.lines().find(|l| l.contains("| std |")).expect("std's row");
+        assert!(std.contains("| 1.10× (1.05–1.20) |"), "{std}");
+        let go = t.lines().find(|l| l.contains("gobyexample")).expect("Go's row");
+        assert!(go.contains("(reference)"), "{go}");
+        // Without Go in the cell, no such column.
+        let mut t = String::new();
+        cell_table(
+            &mut t,
+            &cell(Family::Cpu, "spin:100us", 2, 10, 0.5, vec![backend(Program::known("std"), 2, 0.5, &[0.5; 3])]),
+        );
+        assert!(!t.contains("vs Go"), "{t}");
     }
 
     #[test]
