@@ -406,7 +406,12 @@ pub fn render(r: &Results) -> String {
         m.command,
         if r.quick { " (**--quick**: small sizes, few runs; not for conclusions)" } else { "" }
     );
-    s += "## Machine\n\n";
+    // The advice first: what a reader came for; the evidence follows.
+    s += "## What the figures mean\n\n";
+    for line in &r.findings.meaning {
+        let _ = writeln!(s, "- {line}");
+    }
+    s += "\n## Machine\n\n";
     let crates: Vec<String> = m.crates.iter().map(|(k, v)| format!("{k} {v}")).collect();
     let mut t = Table::new([("", Align::Left), ("", Align::Left)]);
     for (k, v) in [
@@ -484,10 +489,6 @@ pub fn render(r: &Results) -> String {
         t.row([x.what.clone(), x.measured.clone(), verdict(x.met).to_owned(), x.evidence.clone()]);
     }
     s += &t.render();
-    s += "\n## What the figures mean\n\n";
-    for line in &r.findings.meaning {
-        let _ = writeln!(s, "- {line}");
-    }
     if !r.findings.undecided.is_empty() {
         s += "\n## Left undecided\n\nThese cells stopped before every backend's paired ratio to the fastest was \
               within ±5% at 95%: their ranking is what the data could tell, no more.\n\n";
@@ -741,6 +742,9 @@ mod tests {
         assert!(r.contains("| CPU | Test CPU |") && r.contains("| crates (Cargo.lock) | tokio 1.0.0 |"));
         assert!(r.contains("At 2 workers crossbeam hands off a job in 110 ns, std in 210 ns (1.91× as long)."), "{r}");
         assert!(r.contains("| overhead `noop` 2×100000 | std | 20000 / 40000 / 41000 |"));
+        // The advice opens the report, before the machine and the evidence.
+        let sections: Vec<&str> = r.lines().filter(|l| l.starts_with("## ")).collect();
+        assert_eq!(sections[..2], ["## What the figures mean", "## Machine"], "{sections:?}");
     }
 
     #[test]

@@ -88,10 +88,12 @@ pub fn overhead(r: &Results) -> Result<String> {
         }
     }
     let xmax = cells.iter().map(|c| f64::from(c.workers)).fold(1.0, f64::max);
-    let ymax = series.iter().flat_map(|(_, p)| p.iter().map(|p| p.3)).fold(1.0, f64::max) * 1.1;
+    // A log axis: the tuned flavors' ~1 ns and the textbook forms' hundreds
+    // both stay readable (on a linear one the former lie on the floor).
+    let (ymin, ymax) = overhead_range(series.iter().flat_map(|(_, p)| p.iter().flat_map(|p| [p.1, p.3])));
     let jobs = cells.first().map_or(0, |c| c.jobs);
-    let caption = format!("Per-job overhead, noop × {jobs} jobs (median, min–max bars)");
-    svg(&caption, 0.5f64..xmax + 0.5, 0f64..ymax, SeriesLabelPosition::UpperLeft, |chart| {
+    let caption = format!("Per-job overhead, noop × {jobs} jobs (median, min–max bars; log scale)");
+    svg(&caption, 0.5f64..xmax + 0.5, (ymin..ymax).log_scale(), SeriesLabelPosition::UpperLeft, |chart| {
         chart
             .configure_mesh()
             .x_desc("workers (count)")
@@ -103,15 +105,16 @@ pub fn overhead(r: &Results) -> Result<String> {
         for (b, pts) in &series {
             let c = color(*b);
             if b.is_baseline() {
-                // One worker, no pool: a reference level across the plot.
-                let y = pts[0].2;
+                // One thread, no pool: a reference level across the plot.
+                let y = pts[0].2.max(ymin);
                 chart
                     .draw_series(LineSeries::new(vec![(0.5, y), (xmax + 0.5, y)], c.stroke_width(1)))
                     .map_err(err)?
-                    .label("sequential (no pool, 1 thread)")
+                    .label(format!("{} (1 thread, no pool)", b.name()))
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
                 continue;
             }
+            let pts: Vec<Point> = pts.iter().map(|p| (p.0, p.1.max(ymin), p.2.max(ymin), p.3.max(ymin))).collect();
             chart
                 .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.2)), c.stroke_width(2)))
                 .map_err(err)?
@@ -122,6 +125,17 @@ pub fn overhead(r: &Results) -> Result<String> {
         }
         Ok(())
     })
+}
+
+/// The log axis's range for per-job overheads: a decade boundary at or
+/// below the smallest positive value (0.1 ns at the least: a figure can be
+/// zero or negative, a run faster than its ideal) and above the largest.
+fn overhead_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) =
+        values.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (if v > 0.0 { lo.min(v) } else { lo }, hi.max(v)));
+    let lo = if lo.is_finite() { 10f64.powf(lo.log10().floor()).max(0.1) } else { 0.1 };
+    let hi = 10f64.powf(hi.max(lo * 10.0).log10().ceil());
+    (lo, hi)
 }
 
 /// Draws the legend, one entry per backend, at `position`.
@@ -289,5 +303,27 @@ mod tests {
         let svg = latency(&r, Family::Overhead).unwrap();
         assert!(svg.contains("(ms)") && svg.contains("fraction of jobs done"));
         assert_eq!(latency_workloads(&r), [Family::Overhead]);
+    }
+
+    #[test]
+    fn overhead_axis_is_logarithmic_over_whole_decades() {
+        assert_eq!(overhead_range([1.2, 245.0, 3.0].into_iter()), (1.0, 1000.0));
+        assert_eq!(overhead_range([0.004, 0.5].into_iter()), (0.1, 1.0), "floored at 0.1 ns");
+        assert_eq!(overhead_range([-3.0, 0.0, 40.0].into_iter()), (10.0, 100.0), "non-positive figures ignored");
+        assert_eq!(overhead_range(std::iter::empty()), (0.1, 1.0));
+        assert!(overhead(&sample_results()).unwrap().contains("log scale"));
+    }
+
+    #[test]
+    fn the_legend_names_each_program_once() {
+        use crate::report::tests::{backend, cell};
+        let mut r = sample_results();
+        let seq = backend(Program::known("sequential"), 1, 0.0, &[0.002; 3]);
+        let bare = backend(Program::known("bare-loop"), 1, 0.0, &[0.0001; 3]);
+        r.cells.push(cell(Family::Overhead, "noop", 1, 1_000_000, 0.0, vec![seq, bare]));
+        let svg = overhead(&r).unwrap();
+        for name in ["sequential", "bare-loop"] {
+            assert_eq!(svg.matches(&format!("{name} (1 thread, no pool)")).count(), 1, "{name}: {svg}");
+        }
     }
 }
