@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
-use pool_core::{Completeness, Format, Kind, Record, RunSpec, RunSummary, check};
+use pool_core::{Completeness, Description, Format, Kind, Record, RunSpec, RunSummary, check};
 use serde::Serialize;
 
 use crate::child;
@@ -233,6 +233,8 @@ impl Rounds {
 pub struct Bencher<'a> {
     /// Where each binary is.
     pub binaries: &'a BTreeMap<Program, PathBuf>,
+    /// What each pool binary said of itself (its worker limit).
+    pub described: &'a BTreeMap<Program, Description>,
     /// Logical cores.
     pub cores: u32,
     /// The progress bar (position in estimated milliseconds).
@@ -245,14 +247,16 @@ pub struct Bencher<'a> {
 
 /// Which of `programs` run in `cell`: one-worker programs only where the
 /// cell measures the baseline, references only on their kind of work, a broker
-/// backend only in cells sized for a round trip per job.
-pub fn participants(cell: &Cell, programs: &[Program]) -> Vec<Program> {
+/// backend only in cells sized for a round trip per job, none with more
+/// workers than its binary starts (`described`; a reference has no limit).
+pub fn participants(cell: &Cell, programs: &[Program], described: &BTreeMap<Program, Description>) -> Vec<Program> {
+    let limit = |p: &Program| described.get(p).map_or(u32::MAX, |d| d.max_workers);
     programs
         .iter()
         .copied()
         .filter(|b| !b.is_baseline() || cell.baseline == Baseline::Measured)
         .filter(|b| b.times_kind(cell.run().work.kind))
-        .filter(|b| b.times_in(cell.run().jobs, cell.run().workers))
+        .filter(|b| b.times_in(cell.run().jobs, cell.run().workers, limit(b)))
         .collect()
 }
 
@@ -330,7 +334,10 @@ impl Bencher<'_> {
 
     /// One round of a cell's runs, in estimated milliseconds.
     pub fn round_cost(&self, cell: &Cell, programs: &[Program]) -> u64 {
-        participants(cell, programs).iter().map(|b| ms(cell.estimate(self.cores, b.is_baseline()))).sum::<u64>()
+        participants(cell, programs, self.described)
+            .iter()
+            .map(|b| ms(cell.estimate(self.cores, b.is_baseline())))
+            .sum::<u64>()
     }
 
     /// Rounds of a cell's runs, in estimated milliseconds, for the bar.
@@ -418,7 +425,7 @@ impl Bencher<'_> {
     /// Times `cell` on `programs`, within `budget` if the rounds are
     /// adaptive.
     pub fn run_cell(&self, cell: &Cell, programs: &[Program], budget: Duration) -> CellResult {
-        let who = participants(cell, programs);
+        let who = participants(cell, programs, self.described);
         let mut results: Vec<ProgramResult> = who
             .iter()
             .map(|&program| {
@@ -489,7 +496,7 @@ impl Bencher<'_> {
     /// the cell asks.
     pub fn run_trace(&self, trace: &TraceCell, programs: &[Program]) -> Vec<TraceResult> {
         let cell = &trace.cell;
-        let who = participants(cell, programs);
+        let who = participants(cell, programs, self.described);
         let mut results: BTreeMap<Program, (TraceResult, Latencies)> = who
             .iter()
             .map(|&program| {
@@ -715,9 +722,15 @@ mod tests {
         assert_eq!((capped.min_rounds, capped.max_rounds), (rule.min_rounds, rule.min_rounds));
         let wide = Interval { median: 1.0, lo: 0.5, hi: 2.0, n: 6, confidence: 0.97 };
         assert_eq!(capped.verdict(rule.min_rounds, &[wide], false), Some(Stop::MaxRounds), "undecided, and stopped");
-        let (binaries, progress) = (BTreeMap::new(), ProgressBar::hidden());
-        let bencher =
-            Bencher { binaries: &binaries, cores: 2, progress: &progress, warmup: 1, rounds: Rounds::Adaptive(rule) };
+        let (binaries, described, progress) = (BTreeMap::new(), BTreeMap::new(), ProgressBar::hidden());
+        let bencher = Bencher {
+            binaries: &binaries,
+            described: &described,
+            cores: 2,
+            progress: &progress,
+            warmup: 1,
+            rounds: Rounds::Adaptive(rule),
+        };
         assert_eq!(bencher.rounds(overhead), (1, rule.min_rounds));
         assert_eq!(bencher.rounds(throughput), (0, rule.min_rounds));
     }

@@ -10,6 +10,8 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 
+use pool_core::Description;
+
 use crate::program::{Build, Program};
 
 /// The workspace root: the xtask crate's parent folder.
@@ -36,11 +38,13 @@ struct Target {
 pub struct Binaries {
     /// Each program that was built, and its binary.
     pub paths: BTreeMap<Program, PathBuf>,
+    /// What each pool binary said of itself (`--describe`): its worker
+    /// limit, flavors, substrate crates and needs. The references have none.
+    pub described: BTreeMap<Program, Description>,
     /// Programs that could not be built or run here, with the reason (`go`
     /// not on PATH, no Redis broker). Only references, and backends whose
-    /// [`Needs`](crate::program::Needs) are missing, may be skipped (not in
-    /// CI, where a missing broker fails the command); a backend that does
-    /// not build fails it.
+    /// described needs are unmet, may be skipped (not in CI, where a missing
+    /// broker fails the command); a backend that does not build fails it.
     pub skipped: BTreeMap<Program, String>,
 }
 
@@ -68,13 +72,20 @@ pub fn build(root: &Path, programs: &[Program]) -> Result<Binaries> {
         }
     }
     for &p in programs {
-        if let Some(why) = p.entry().needs.missing() {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                bail!("{p} cannot run in CI: {why}");
+        if let (true, Some(exe)) = (p.describes_itself(), built.paths.get(&p)) {
+            let description = describe(exe).with_context(|| format!("{p}: {} --describe", exe.display()))?;
+            if !description.runs(p.entry().flavor) {
+                bail!("{p}: its binary has no {} flavor (it has: {:?})", p.entry().flavor, description.flavors);
             }
-            built.paths.remove(&p);
-            built.skipped.insert(p, why);
-            continue;
+            if let Some(why) = description.unmet() {
+                if std::env::var("CI").is_ok_and(|v| v == "true") {
+                    bail!("{p} cannot run in CI: {why}");
+                }
+                built.paths.remove(&p);
+                built.skipped.insert(p, why);
+                continue;
+            }
+            built.described.insert(p, description);
         }
         if let Build::Go { dir } = p.entry().build {
             match go_build(root, dir, p.name()) {
@@ -89,6 +100,24 @@ pub fn build(root: &Path, programs: &[Program]) -> Result<Binaries> {
         }
     }
     Ok(built)
+}
+
+/// What a pool binary says of itself: its `--describe` line.
+fn describe(exe: &Path) -> Result<Description> {
+    let run = crate::child::run(Command::new(exe).arg("--describe"), true, std::time::Duration::from_secs(30))?;
+    if run.exit != crate::child::Exit::Code(0) {
+        bail!("{}: {}", run.exit, run.last_error_line());
+    }
+    Description::parse(&String::from_utf8_lossy(&run.stdout)).map_err(anyhow::Error::msg)
+}
+
+/// The substrate crates of every described program, each once, for the
+/// report's versions (read from Cargo.lock).
+pub fn substrate_crates(built: &Binaries) -> Vec<String> {
+    let mut crates: Vec<String> = built.described.values().flat_map(|d| d.substrate.iter().cloned()).collect();
+    crates.sort_unstable();
+    crates.dedup();
+    crates
 }
 
 /// `cargo build --release -p ...`: every binary it produced, by target name.

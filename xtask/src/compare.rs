@@ -83,13 +83,15 @@ pub fn run(args: &Args) -> Result<bool> {
     };
     let warmup = args.warmup.unwrap_or(1);
     let cores = crate::cores();
-    let machine = machine::describe(&root);
+    let mut machine = machine::describe(&root);
 
     eprintln!("xtask: building the programs (cargo build --release, go build)");
     let built = binaries::build(&root, &programs)?;
     for (p, why) in &built.skipped {
         eprintln!("xtask: skipping {p}: {why}");
     }
+    machine.crates = machine::lock_versions_of(&root, &binaries::substrate_crates(&built));
+    let described = built.described;
     let binaries = built.paths;
     // References log nothing: they are timed, not verified; a skipped
     // program has no binary.
@@ -135,7 +137,7 @@ pub fn run(args: &Args) -> Result<bool> {
     let cells = workload::matrix(args.quick, cores, &workloads);
     let traces = workload::trace_matrix(args.quick, &workloads, rounds.planned());
     let progress = ProgressBar::new(0).with_style(bar_style());
-    let bencher = Bencher { binaries: &binaries, cores, progress: &progress, warmup, rounds };
+    let bencher = Bencher { binaries: &binaries, described: &described, cores, progress: &progress, warmup, rounds };
     let total: u64 = cells
         .iter()
         .map(|c| {
@@ -173,7 +175,6 @@ pub fn run(args: &Args) -> Result<bool> {
     }
     progress.finish_and_clear();
 
-    let mut machine = machine;
     machine.load_at_end = machine::load_average();
     let findings = crate::findings::judge(&cell_results, &trace_results);
     let results = Results {

@@ -23,7 +23,8 @@ pub struct Machine {
     pub kernel: String,
     /// `rustc --version`.
     pub rustc: String,
-    /// Versions of the substrates' crates, from Cargo.lock.
+    /// Versions of the substrates' crates (as each backend's `--describe`
+    /// names them), from Cargo.lock; filled in once the binaries are built.
     pub crates: BTreeMap<String, String>,
     /// `git rev-parse HEAD`.
     pub commit: String,
@@ -43,9 +44,6 @@ pub struct Machine {
 pub fn load_average() -> f64 {
     read("/proc/loadavg").split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0.0)
 }
-
-/// The crates whose versions matter to the comparison.
-const CRATES: [&str; 5] = ["async-channel", "crossbeam-channel", "rayon", "rayon-core", "tokio"];
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
@@ -76,6 +74,12 @@ pub fn lock_versions(lock: &str, names: &[&str]) -> BTreeMap<String, String> {
     found.into_iter().map(|(k, v)| (k, v.join(", "))).collect()
 }
 
+/// The versions of `names` in the workspace's Cargo.lock.
+pub fn lock_versions_of(root: &Path, names: &[String]) -> BTreeMap<String, String> {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    lock_versions(&std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default(), &names)
+}
+
 /// Reads the machine's details now.
 pub fn describe(root: &Path) -> Machine {
     let unknown = || "unknown".to_owned();
@@ -93,7 +97,7 @@ pub fn describe(root: &Path) -> Machine {
             .filter(|k| !k.is_empty())
             .unwrap_or_else(unknown),
         rustc: tool(root, "rustc", &["--version"]).unwrap_or_else(unknown),
-        crates: lock_versions(&std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default(), &CRATES),
+        crates: BTreeMap::new(),
         commit: tool(root, "git", &["rev-parse", "HEAD"]).unwrap_or_else(unknown),
         dirty: tool(root, "git", &["status", "--porcelain"]).is_some_and(|s| !s.is_empty()),
         date: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use pool_core::{Backend, Flavor, Kind, RunSpec};
+use pool_core::{Flavor, Kind, RunSpec};
 
 use serde::{Serialize, Serializer};
 
@@ -68,11 +68,6 @@ pub struct Entry {
     pub rgb: (u8, u8, u8),
     /// What one hand-off costs it, and so which cells it is timed in.
     pub per_job: PerJob,
-    /// What must be on this machine for it to run.
-    pub needs: Needs,
-    /// The most workers it starts (its backend's `MAX_WORKERS`): a cell with
-    /// more is not timed for it, rather than counted as a failed run.
-    pub max_workers: u32,
     /// The kinds of work it is timed on (a reference is the limit, or a
     /// well-known program, for those kinds); empty: every kind.
     pub timed_on: &'static [Kind],
@@ -95,36 +90,6 @@ pub const MICROS_MAX_JOBS: u64 = 20_000;
 /// worker is a thread with a broker connection; pool-redis takes 1,000).
 pub const MICROS_MAX_WORKERS: u32 = 1_000;
 
-/// Something a program needs on the machine beyond what cargo builds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Needs {
-    /// Nothing.
-    Nothing,
-    /// A Redis broker: `redis-server` on PATH (for a private one) or a URL in
-    /// `$POOL_REDIS_URL`.
-    Redis,
-}
-
-impl Needs {
-    /// Why the program cannot run here, in one line, or `None` if it can.
-    pub fn missing(self) -> Option<String> {
-        match self {
-            Needs::Nothing => None,
-            Needs::Redis => {
-                let url = std::env::var_os(pool_redis::URL_ENV).is_some_and(|v| !v.is_empty());
-                (!url && pool_redis::find_on_path("redis-server").is_none()).then(|| {
-                    format!(
-                        "no redis-server on PATH and no ${}: install one (apt-get install redis-server) \
-                         or point ${} at a broker",
-                        pool_redis::URL_ENV,
-                        pool_redis::URL_ENV
-                    )
-                })
-            }
-        }
-    }
-}
-
 /// Every program, in report order: backends, then the baseline, then the
 /// references.
 pub const PROGRAMS: &[Entry] = &[
@@ -137,9 +102,7 @@ pub const PROGRAMS: &[Entry] = &[
         tunes: None,
         one_worker: false,
         per_job: PerJob::Nanos,
-        needs: Needs::Nothing,
         rgb: (0x1f, 0x77, 0xb4),
-        max_workers: <pool_std::Std as Backend>::MAX_WORKERS,
         timed_on: &[],
     },
     Entry {
@@ -151,9 +114,7 @@ pub const PROGRAMS: &[Entry] = &[
         tunes: Some("std"),
         one_worker: false,
         per_job: PerJob::Nanos,
-        needs: Needs::Nothing,
         rgb: (0x6b, 0xae, 0xd6),
-        max_workers: <pool_std::Std as Backend>::MAX_WORKERS,
         timed_on: &[],
     },
     Entry {
@@ -165,9 +126,7 @@ pub const PROGRAMS: &[Entry] = &[
         tunes: None,
         one_worker: false,
         per_job: PerJob::Nanos,
-        needs: Needs::Nothing,
         rgb: (0xd6, 0x27, 0x28),
-        max_workers: <pool_crossbeam::Crossbeam as Backend>::MAX_WORKERS,
         timed_on: &[],
     },
     Entry {
@@ -179,9 +138,7 @@ pub const PROGRAMS: &[Entry] = &[
         tunes: Some("crossbeam"),
         one_worker: false,
         per_job: PerJob::Nanos,
-        needs: Needs::Nothing,
         rgb: (0xf0, 0x80, 0x80),
-        max_workers: <pool_crossbeam::Crossbeam as Backend>::MAX_WORKERS,
         timed_on: &[],
     },
     Entry {
@@ -193,9 +150,7 @@ pub const PROGRAMS: &[Entry] = &[
         tunes: None,
         one_worker: false,
         per_job: PerJob::Nanos,
-        needs: Needs::Nothing,
         rgb: (0x2c, 0xa0, 0x2c),
-        max_workers: <pool_tokio::Tokio as Backend>::MAX_WORKERS,
         timed_on: &[],
     },
     Entry {
@@ -207,9 +162,7 @@ pub const PROGRAMS: &[Entry] = &[
         tunes: Some("tokio"),
         one_worker: false,
         per_job: PerJob::Nanos,
-        needs: Needs::Nothing,
         rgb: (0x98, 0xdf, 0x8a),
-        max_workers: <pool_tokio::Tokio as Backend>::MAX_WORKERS,
         timed_on: &[],
     },
     Entry {
@@ -221,9 +174,7 @@ pub const PROGRAMS: &[Entry] = &[
         tunes: None,
         one_worker: false,
         per_job: PerJob::Nanos,
-        needs: Needs::Nothing,
         rgb: (0xff, 0x7f, 0x0e),
-        max_workers: <pool_rayon::Rayon as Backend>::MAX_WORKERS,
         timed_on: &[],
     },
     Entry {
@@ -235,9 +186,7 @@ pub const PROGRAMS: &[Entry] = &[
         tunes: Some("rayon"),
         one_worker: false,
         per_job: PerJob::Nanos,
-        needs: Needs::Nothing,
         rgb: (0xff, 0xbb, 0x78),
-        max_workers: <pool_rayon::Rayon as Backend>::MAX_WORKERS,
         timed_on: &[],
     },
     Entry {
@@ -251,8 +200,6 @@ pub const PROGRAMS: &[Entry] = &[
         one_worker: false,
         rgb: (0x8c, 0x56, 0x4b),
         per_job: PerJob::Micros,
-        needs: Needs::Redis,
-        max_workers: <pool_redis::Redis as Backend>::MAX_WORKERS,
         timed_on: &[],
     },
     Entry {
@@ -264,9 +211,7 @@ pub const PROGRAMS: &[Entry] = &[
         tunes: None,
         one_worker: true,
         per_job: PerJob::Nanos,
-        needs: Needs::Nothing,
         rgb: (0x55, 0x55, 0x55),
-        max_workers: <pool_core::Sequential as Backend>::MAX_WORKERS,
         timed_on: &[],
     },
     Entry {
@@ -278,9 +223,7 @@ pub const PROGRAMS: &[Entry] = &[
         tunes: None,
         one_worker: true,
         per_job: PerJob::Nanos,
-        needs: Needs::Nothing,
         rgb: (0x99, 0x99, 0x99),
-        max_workers: u32::MAX,
         timed_on: &[Kind::Noop],
     },
     Entry {
@@ -293,9 +236,7 @@ pub const PROGRAMS: &[Entry] = &[
         tunes: None,
         one_worker: false,
         per_job: PerJob::Nanos,
-        needs: Needs::Nothing,
         rgb: (0x00, 0xad, 0xd8),
-        max_workers: u32::MAX,
         timed_on: &[Kind::Noop, Kind::Sleep],
     },
     Entry {
@@ -308,9 +249,7 @@ pub const PROGRAMS: &[Entry] = &[
         tunes: None,
         one_worker: false,
         per_job: PerJob::Nanos,
-        needs: Needs::Nothing,
         rgb: (0x33, 0x33, 0x33),
-        max_workers: u32::MAX,
         timed_on: &[Kind::Spin],
     },
 ];
@@ -399,10 +338,18 @@ impl Program {
         kinds.is_empty() || kinds.contains(&kind)
     }
 
-    /// Whether it is timed in a cell of `jobs` jobs on `workers` workers.
-    pub fn times_in(self, jobs: u64, workers: u32) -> bool {
-        workers <= self.entry().max_workers
-            && (!self.is_micros() || (jobs <= MICROS_MAX_JOBS && workers <= MICROS_MAX_WORKERS))
+    /// Whether it is timed in a cell of `jobs` jobs on `workers` workers,
+    /// given the most workers it starts (its binary's `--describe`): a cell
+    /// with more is not timed for it, rather than counted as a failed run.
+    pub fn times_in(self, jobs: u64, workers: u32, max_workers: u32) -> bool {
+        workers <= max_workers && (!self.is_micros() || (jobs <= MICROS_MAX_JOBS && workers <= MICROS_MAX_WORKERS))
+    }
+
+    /// Whether it is a pool binary of the workspace, which describes itself
+    /// (`--describe`: its limit, flavors, substrate and needs); the
+    /// references are not.
+    pub fn describes_itself(self) -> bool {
+        self.entry().role != Role::Reference
     }
 }
 
@@ -430,13 +377,12 @@ mod tests {
 
     #[test]
     fn a_cell_above_a_backends_limit_is_not_timed_for_it() {
-        let rayon_max = <pool_rayon::Rayon as Backend>::MAX_WORKERS;
         for name in ["rayon", "rayon-tuned"] {
             let p = Program::known(name);
-            assert!(p.times_in(1_000, rayon_max));
-            assert!(!p.times_in(1_000, rayon_max + 1), "{name}");
+            assert!(p.times_in(1_000, 256, 256));
+            assert!(!p.times_in(1_000, 257, 256), "{name}");
         }
-        assert!(Program::known("std").times_in(100_000, 10_000));
+        assert!(Program::known("std").times_in(100_000, 10_000, 10_000));
     }
 
     #[test]
@@ -472,10 +418,10 @@ mod tests {
     #[test]
     fn a_broker_backend_is_timed_only_in_cells_sized_for_it() {
         let redis = Program::known("redis");
-        assert!(redis.is_micros() && redis.is_verified() && redis.entry().needs == Needs::Redis);
-        assert!(redis.times_in(20_000, 16) && redis.times_in(1_000, 100));
-        assert!(!redis.times_in(1_000_000, 4) && !redis.times_in(100_000, 10_000));
-        assert!(Program::known("std").times_in(1_000_000, 10_000));
-        assert_eq!(Needs::Nothing.missing(), None);
+        assert!(redis.is_micros() && redis.is_verified() && redis.describes_itself());
+        assert!(redis.times_in(20_000, 16, 1_000) && redis.times_in(1_000, 100, 1_000));
+        assert!(!redis.times_in(1_000_000, 4, 1_000) && !redis.times_in(100_000, 1_000, 1_000));
+        assert!(Program::known("std").times_in(1_000_000, 10_000, 10_000));
+        assert!(!Program::known("gobyexample").describes_itself());
     }
 }

@@ -420,7 +420,7 @@ mod tests {
         // Every program of the overhead cells runs it but the broker's.
         let all: Vec<Program> = Program::all().collect();
         let overhead = matrix(false, 2, &[Family::Overhead]);
-        let ran = |c: &Cell| crate::bench::participants(c, &all);
+        let ran = |c: &Cell| crate::bench::participants(c, &all, &std::collections::BTreeMap::new());
         assert_eq!(ran(cell), ran(&overhead[0]));
         assert!(
             ran(cell).contains(&Program::known("gobyexample")) && ran(cell).contains(&Program::known("sequential"))

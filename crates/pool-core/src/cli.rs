@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
 
 use crate::signals::{self, Signals};
-use crate::{Backend, Flavor, Jobs, Ledger, Log, Pool, PoolError, RunFlags, RunSpec, RunSummary};
+use crate::{Backend, Description, Flavor, Jobs, Ledger, Log, Pool, PoolError, RunFlags, RunSpec, RunSummary};
 
 /// The most jobs a run accepts: results (`j * 2`) and their sum must fit.
 pub const MAX_JOBS: u64 = 1 << 40;
@@ -55,9 +55,14 @@ pub struct Cli<O: Args> {
     /// Bound the job queue (and result queue) to N entries, at most 1048576; the producer waits while it is full.
     #[arg(long, value_name = "N", value_parser = parse_queue)]
     pub queue: Option<NonZeroUsize>,
-    /// Which form of the backend: the textbook pool, or tuned (adaptive chunks of jobs, batched results). The sequential baseline ignores it.
-    #[arg(long, value_enum, default_value_t)]
+    /// Which form of the backend: the textbook pool, or tuned (adaptive chunks of jobs, batched results); the last one given counts. The sequential baseline ignores it; pool-redis has only textbook.
+    #[arg(long, value_enum, default_value_t, overrides_with = "flavor")]
     pub flavor: Flavor,
+    /// Print what this binary is (name, flavors, worker limit, substrate
+    /// crates, what it needs on the machine and whether it is there) as one
+    /// JSON line, and run nothing, whatever else is given.
+    #[arg(long)]
+    pub describe: bool,
     /// Options of this backend.
     #[command(flatten)]
     pub backend: O,
@@ -197,6 +202,17 @@ pub fn main_from<B: Backend>(args: impl IntoIterator<Item = OsString>) -> ExitCo
         }
     };
     match parse::<B>(args) {
+        Ok(cli) if cli.describe => {
+            // Like the log: a line that cannot be written is status 3.
+            let line = Description::of::<B>().to_line();
+            match writeln!(io::stdout().lock(), "{line}") {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    say(&format!("{bin}: error: could not write the description: {e}"));
+                    ExitCode::from(EXIT_POOL)
+                }
+            }
+        }
         Ok(cli) => run::<B>(cli, &signals),
         Err(e) => usage_error(e),
     }
@@ -244,6 +260,10 @@ fn run<B: Backend>(cli: Cli<B::Options>, signals: &Signals) -> ExitCode {
         Ok(pool) => pool,
         Err(e @ (PoolError::NoWorkers | PoolError::TooManyWorkers { .. })) => {
             say(&format!("error: invalid value '{}' for '--workers <N>': {e}", spec.workers));
+            return ExitCode::from(EXIT_USAGE);
+        }
+        Err(e @ PoolError::NoSuchFlavor { .. }) => {
+            say(&format!("error: invalid value '{}' for '--flavor <FLAVOR>': {e}", spec.flavor));
             return ExitCode::from(EXIT_USAGE);
         }
         Err(e) => {

@@ -5,13 +5,29 @@
 
 use std::fmt;
 
-/// The form of a backend a run uses. A pool-wide setting: every backend has
-/// both, the sequential baseline ignores it (it has no hand-off to tune).
+/// The form of a backend a run uses. A pool-wide setting: a backend has
+/// the ones its [`Backend::FLAVORS`](crate::Backend::FLAVORS) names (the
+/// in-process ones both), the sequential baseline ignores it (it has no
+/// hand-off to tune).
 ///
 /// Three hidden values take the tuned form apart for the ablation: chunks
 /// without batched results, batched results without chunks, both without
 /// the quick path (every job on its own through the per-job path).
-#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum Flavor {
     /// The seed's shape: one hand-off per job and one per result.
     #[default]

@@ -8,7 +8,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::worker::{Shared, silence_job_panics};
-use crate::{Crew, Flavor, JobId, JobOutcome, Jobs, Log, OutcomeSink, Work, WorkerId};
+use crate::{Crew, Flavor, JobId, JobOutcome, Jobs, Log, Need, OutcomeSink, Work, WorkerId};
 
 /// A worker-pool substrate. The implementor holds only what is specific to
 /// it: how jobs travel from the producer to the workers, how workers are
@@ -20,8 +20,20 @@ pub trait Backend {
     /// The most workers this backend agrees to start; more is refused rather
     /// than attempted.
     const MAX_WORKERS: u32;
+    /// The flavors it runs (a diagnostic tuned flavor counts as tuned);
+    /// [`Pool::new`] refuses the others.
+    const FLAVORS: &'static [Flavor] = &Flavor::ALL;
+    /// The crates its substrate is, by name, for the report's versions;
+    /// empty for the standard library alone.
+    const SUBSTRATE: &'static [&'static str] = &[];
     /// Settings only this backend has, as extra command-line flags.
     type Options: clap::Args + Clone + Default + fmt::Debug + Send + Sync;
+
+    /// What it needs on the machine beyond itself (a broker, say), and
+    /// whether it is there now: what `--describe` tells the xtask.
+    fn needs() -> Vec<Need> {
+        Vec::new()
+    }
 
     /// Starts the crew's workers, feeds them every job of `jobs` (through a
     /// queue bounded by [`Crew::queue`], if set), passes each outcome to
@@ -57,6 +69,15 @@ pub enum PoolError {
         /// Its limit.
         max: u32,
     },
+    /// The backend has no such flavor (pool-redis has only the textbook one).
+    NoSuchFlavor {
+        /// The backend.
+        backend: &'static str,
+        /// The flavor asked for.
+        flavor: Flavor,
+        /// The ones it has.
+        has: &'static [Flavor],
+    },
     /// The operating system refused a thread or runtime.
     Spawn(std::io::Error),
     /// A worker did not exit: its thread or task died outside a job.
@@ -80,6 +101,10 @@ impl fmt::Display for PoolError {
             PoolError::NoWorkers => f.write_str("a pool needs at least one worker"),
             PoolError::TooManyWorkers { backend, requested, max } => {
                 write!(f, "{requested} workers is more than the {backend} backend starts (at most {max})")
+            }
+            PoolError::NoSuchFlavor { backend, flavor, has } => {
+                let has: Vec<&str> = has.iter().map(|f| f.name()).collect();
+                write!(f, "the {backend} backend has no {flavor} flavor (it has: {})", has.join(", "))
             }
             PoolError::Spawn(e) => write!(f, "could not start a worker: {e}"),
             PoolError::WorkerLost { exited, workers } => {
@@ -218,6 +243,9 @@ impl<B: Backend> Pool<B> {
         }
         if config.workers > B::MAX_WORKERS {
             return Err(PoolError::TooManyWorkers { backend: B::NAME, requested: config.workers, max: B::MAX_WORKERS });
+        }
+        if !crate::describe::runs(B::FLAVORS, config.flavor) {
+            return Err(PoolError::NoSuchFlavor { backend: B::NAME, flavor: config.flavor, has: B::FLAVORS });
         }
         Ok(Pool { config, options })
     }

@@ -904,13 +904,45 @@ pub fn binary_sigint_with_a_backlog(bin: &str) {
     assert!(stderr.contains(&expected), "{bin}: stderr lacks {expected:?}: {stderr}");
 }
 
-/// The backend's own limit on workers, as its `-w` message names it.
+/// What the binary says of itself (`--describe`).
+pub fn description(bin: &str) -> crate::Description {
+    let (out, _) = run_binary(bin, &["--describe"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{bin} --describe: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout.lines().count(), 1, "{bin} --describe: one line: {stdout}");
+    crate::Description::parse(&stdout).unwrap_or_else(|e| panic!("{bin} --describe: {e}"))
+}
+
+/// `--describe` is one JSON line on stdout and runs nothing; each flavor it
+/// names runs, every other is refused with status 2; a description that
+/// cannot be written is status 3.
+pub fn binary_describes_itself(bin: &str) {
+    use std::process::Stdio;
+    let d = description(bin);
+    assert!(d.max_workers >= 1, "{bin}: {d:?}");
+    for flavor in Flavor::ALL {
+        let (out, _) = run_binary(bin, &["-j", "2", "--work", "noop", "--quiet", "--flavor", flavor.name()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let expected = if d.runs(flavor) { 0 } else { 2 };
+        assert_eq!(out.status.code(), Some(expected), "{bin} --flavor {flavor} ({:?}): {stderr}", d.flavors);
+        if expected == 2 {
+            assert!(stderr.lines().count() == 1 && stderr.contains("--flavor"), "{bin}: {stderr}");
+        }
+    }
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("open /dev/full");
+    let status = Command::new(bin).arg("--describe").stdout(full).stderr(Stdio::null()).status().expect("run");
+    assert_eq!(status.code(), Some(3), "{bin} --describe >/dev/full");
+}
+
+/// The backend's own limit on workers, as it describes itself; its `-w`
+/// message names the same bound.
 fn max_workers(bin: &str) -> u32 {
+    let most = description(bin).max_workers;
     let (out, _) = run_binary(bin, &["-w", "-1"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{bin} -w -1: {stderr}");
-    let bound = stderr.split("from 1 to ").nth(1).and_then(|rest| rest.split(' ').next());
-    bound.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{bin}: -w -1 names no limit: {stderr}"))
+    assert!(stderr.contains(&format!("from 1 to {most} ")), "{bin}: -w -1 names another limit than {most}: {stderr}");
+    most
 }
 
 /// How long starting and stopping the most workers a backend takes may
@@ -1436,6 +1468,11 @@ macro_rules! binary_tests {
             $(#[$attr])*
             fn one_worker_is_byte_exact() {
                 testing::binary_one_worker_is_byte_exact($bin);
+            }
+            #[test]
+            $(#[$attr])*
+            fn describes_itself() {
+                testing::binary_describes_itself($bin);
             }
             #[test]
             $(#[$attr])*

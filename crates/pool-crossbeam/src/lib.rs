@@ -27,6 +27,7 @@ fn channel<T>(crew: &Crew) -> (Sender<T>, Receiver<T>) {
 impl Backend for Crossbeam {
     const NAME: &'static str = "crossbeam";
     const MAX_WORKERS: u32 = 10_000;
+    const SUBSTRATE: &'static [&'static str] = &["crossbeam-channel", "crossbeam-deque"];
     type Options = CrossbeamOptions;
 
     fn run<I>(crew: Crew, _: &CrossbeamOptions, jobs: Jobs<I>, on_result: impl OutcomeSink) -> Result<(), PoolError>

@@ -40,6 +40,7 @@ impl Backend for Rayon {
     /// 2000 60 s). At 256 a run starts and stops as fast as the thread
     /// backends start 10,000.
     const MAX_WORKERS: u32 = 256;
+    const SUBSTRATE: &'static [&'static str] = &["rayon", "rayon-core"];
     type Options = RayonOptions;
 
     fn run<I>(crew: Crew, _: &RayonOptions, jobs: Jobs<I>, mut on_result: impl OutcomeSink) -> Result<(), PoolError>

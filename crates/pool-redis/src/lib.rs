@@ -35,7 +35,7 @@ mod url;
 
 use std::time::Duration;
 
-use pool_core::{Backend, Crew, JobId, JobOutcome, Jobs, OutcomeSink, PoolError};
+use pool_core::{Backend, Crew, Flavor, JobId, JobOutcome, Jobs, Need, OutcomeSink, PoolError};
 
 pub use broker::{NO_SERVER, PrivateServer, find_on_path};
 pub use keys::{MAX_RUN_NAME, parse_run_name};
@@ -104,7 +104,19 @@ fn local_run_name() -> String {
 impl Backend for Redis {
     const NAME: &'static str = "redis";
     const MAX_WORKERS: u32 = MAX_WORKERS;
+    // One job per round trip: a tuned flavor is issue 19's to build.
+    const FLAVORS: &'static [Flavor] = &[Flavor::Textbook];
+    const SUBSTRATE: &'static [&'static str] = &["redis"];
     type Options = RedisOptions;
+
+    fn needs() -> Vec<Need> {
+        let url = std::env::var_os(URL_ENV).is_some_and(|v| !v.is_empty());
+        vec![Need {
+            what: format!("redis-server on PATH, nor ${URL_ENV}"),
+            met: url || find_on_path("redis-server").is_some(),
+            how: format!("apt-get install redis-server, or point ${URL_ENV} at a broker"),
+        }]
+    }
 
     fn run<I>(
         crew: Crew,

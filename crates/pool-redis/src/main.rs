@@ -26,6 +26,9 @@ fn main() -> ExitCode {
     let Ok(cli) = Cli::<RedisOptions>::from_arg_matches(&matches) else {
         return pool_core::cli::main_from::<Redis>(args);
     };
+    if cli.describe {
+        return pool_core::cli::main_from::<Redis>(args);
+    }
     if let Some(n) = cli.backend.remote_workers {
         match matches.value_source("workers") {
             Some(ValueSource::DefaultValue) | None => args.extend(["--workers".into(), n.to_string().into()]),

@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 use clap::{CommandFactory, FromArgMatches, Parser};
 use pool_core::cli::{EXIT_POOL, EXIT_USAGE, say};
 use pool_core::{
-    Backend, Crew, Format, JobId, Jobs, Log, OutcomeSink, Pool, PoolConfig, PoolError, Sink, Work, WorkSpec, WorkerId,
+    Backend, Crew, Flavor, Format, JobId, Jobs, Log, OutcomeSink, Pool, PoolConfig, PoolError, Sink, Work, WorkSpec,
+    WorkerId,
 };
 use redis::{Connection, Value};
 
@@ -211,6 +212,8 @@ pub struct RemoteOptions {
 impl Backend for RemoteWorker {
     const NAME: &'static str = "redis-worker";
     const MAX_WORKERS: u32 = 1;
+    const FLAVORS: &'static [Flavor] = &[Flavor::Textbook];
+    const SUBSTRATE: &'static [&'static str] = &["redis"];
     type Options = RemoteOptions;
 
     fn run<I>(crew: Crew, options: &RemoteOptions, _: Jobs<I>, _: impl OutcomeSink) -> Result<(), PoolError>

@@ -162,6 +162,7 @@ async fn work(mut worker: Worker, jobs: Receiver<JobId>, results: ResultTx, cpu:
 impl Backend for Tokio {
     const NAME: &'static str = "tokio";
     const MAX_WORKERS: u32 = 1_000_000;
+    const SUBSTRATE: &'static [&'static str] = &["tokio", "async-channel"];
     type Options = TokioOptions;
 
     fn run<I>(
