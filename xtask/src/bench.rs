@@ -12,191 +12,15 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
-use pool_core::{Completeness, Description, Format, Kind, Record, RunSpec, RunSummary, check};
-use serde::Serialize;
+use pool_core::{Completeness, Description, Format, Record, RunSpec, RunSummary, check};
 
+use crate::analysis::{DEFAULT_PRECISION, deciding_ratios, summarise, tracing_cost};
 use crate::child;
 use crate::latency::{Latencies, Percentiles};
-use crate::program::{Program, Role};
-use crate::stats::{self, Interval, Spread, Stop, StoppingRule};
-use crate::workload::{Baseline, Cell, Family, TraceCell, ideal_makespan};
-
-/// One counted run.
-#[derive(Clone, Debug, Serialize)]
-pub struct Sample {
-    /// The round it ran in (0 is the first counted round).
-    pub round: u32,
-    /// Makespan as the pool reports it: from starting the workers to the
-    /// last one's exit, seconds (the binary prints it to the microsecond).
-    pub makespan_s: f64,
-    /// Wall time of the whole process, spawn to reaping, seconds, as the
-    /// measuring helper saw it (its own start is not in it).
-    pub wall_s: f64,
-    /// Wall time of the same program's 0-job run of the same cell, right
-    /// after this one in the same round, seconds: the process's start and
-    /// exit with no jobs (cells with [`Cell::start`] only).
-    pub start_wall_s: Option<f64>,
-    /// User CPU time of the process, seconds.
-    pub user_s: f64,
-    /// System CPU time of the process, seconds.
-    pub sys_s: f64,
-    /// Peak resident set size of the process, KiB.
-    pub max_rss_kib: u64,
-}
-
-/// Figures derived from a program's counted runs in one cell.
-#[derive(Clone, Debug, Serialize)]
-pub struct Stats {
-    /// Makespan, seconds: median and min–max of the raw samples.
-    pub makespan_s: Spread,
-    /// Jobs per second (jobs / makespan).
-    pub jobs_per_s: Spread,
-    /// (makespan − ideal) / jobs, nanoseconds: what each job cost beyond the
-    /// ideal. For `noop` the ideal is 0, so this is the handoff itself.
-    pub overhead_ns: Spread,
-    /// The whole process per job, ns: wall time (spawn to reaping) / jobs.
-    /// Process start is in it.
-    pub whole_ns: Spread,
-    /// The whole process less its start per job, ns: (wall time − the same
-    /// program's 0-job run's, in the same round) / jobs, median and 95%
-    /// interval over the rounds; cells that measure the start only.
-    pub whole_less_start_ns: Option<Interval>,
-    /// ideal / makespan; absent where the ideal is 0.
-    pub efficiency: Option<Spread>,
-    /// makespan / ideal; absent where the ideal is 0.
-    pub makespan_over_ideal: Option<Spread>,
-    /// makespan / the measured ideal (the `longest-first` reference's
-    /// makespan in the same round: the same jobs, longest first, taken one
-    /// at a time by min(workers, cores) threads), paired by round: median
-    /// and 95% interval; CPU cells of pools only.
-    pub makespan_over_measured_ideal: Option<Interval>,
-    /// User + system CPU time, seconds.
-    pub cpu_s: Spread,
-    /// Peak RSS, MiB.
-    pub max_rss_mib: Spread,
-    /// Makespan / the fastest backend's, paired by round: median and 95%
-    /// interval. The fastest backend's own is exactly 1.
-    pub vs_fastest: Interval,
-    /// 1 + the number of programs distinguishably faster (their paired
-    /// ratio's interval lies wholly below 1).
-    pub rank: usize,
-    /// Whether the interval of `vs_fastest` contains 1.
-    pub indistinguishable_from_fastest: bool,
-}
-
-/// One program in one cell.
-#[derive(Clone, Debug, Serialize)]
-pub struct ProgramResult {
-    /// The program.
-    pub backend: Program,
-    /// Workers it ran with (1 for one-worker programs).
-    pub workers: u32,
-    /// The ideal makespan at its worker count, seconds.
-    pub ideal_s: f64,
-    /// Every counted run.
-    pub samples: Vec<Sample>,
-    /// Why it has no figures here: the failed run's status and last stderr
-    /// line. Its samples before the failure are kept but not summarised.
-    pub failure: Option<String>,
-    /// Figures from the samples; absent after a failure.
-    pub stats: Option<Stats>,
-}
-
-/// The ratio of two programs' makespans in one cell, paired by round.
-#[derive(Clone, Debug, Serialize)]
-pub struct Pair {
-    /// The numerator.
-    pub a: Program,
-    /// The denominator.
-    pub b: Program,
-    /// `a / b` per round: median and 95% interval over the rounds.
-    pub ratio: Interval,
-}
-
-/// One cell of the matrix, measured.
-#[derive(Clone, Debug, Serialize)]
-pub struct CellResult {
-    /// Workload family.
-    pub workload: Family,
-    /// Work spec of every job.
-    pub spec: String,
-    /// Workers of the pools.
-    pub workers: u32,
-    /// Jobs.
-    pub jobs: u64,
-    /// Seed for ranged durations.
-    pub seed: u64,
-    /// The ideal makespan (see `workload::ideal_makespan`), seconds.
-    pub ideal_s: f64,
-    /// The measured ideal: the median makespan of the `longest-first`
-    /// reference (the same jobs, longest first, taken one at a time by
-    /// min(workers, cores) threads, no pool), seconds; CPU cells only.
-    pub measured_ideal_s: Option<f64>,
-    /// What became of the sequential baseline here.
-    pub baseline: Baseline,
-    /// Counted rounds run.
-    pub rounds: u32,
-    /// Why the rounds stopped there.
-    pub stop: Stop,
-    /// Backends whose ratio to the fastest was left wider than the stopping
-    /// rule's precision (undecided by the budget or the round limit).
-    pub undecided: Vec<Program>,
-    /// Every pair of programs that ran here (in report order, `a` before
-    /// `b`), paired by round.
-    pub pairs: Vec<Pair>,
-    /// Each program, sorted fastest first once summarised.
-    pub backends: Vec<ProgramResult>,
-}
-
-impl CellResult {
-    /// The paired ratio `a / b` in this cell, either way round.
-    pub fn ratio(&self, a: Program, b: Program) -> Option<Interval> {
-        self.pairs.iter().find_map(|p| {
-            if (p.a, p.b) == (a, b) {
-                Some(p.ratio)
-            } else if (p.a, p.b) == (b, a) {
-                let r = p.ratio;
-                Some(Interval { median: 1.0 / r.median, lo: 1.0 / r.hi, hi: 1.0 / r.lo, ..r })
-            } else {
-                None
-            }
-        })
-    }
-}
-
-/// One backend's traced runs of one traced cell.
-#[derive(Clone, Debug, Serialize)]
-pub struct TraceResult {
-    /// Workload family.
-    pub workload: Family,
-    /// Work spec.
-    pub spec: String,
-    /// Workers (1 for the sequential baseline).
-    pub workers: u32,
-    /// Jobs.
-    pub jobs: u64,
-    /// The program.
-    pub backend: Program,
-    /// Makespan of each traced run: the last `exiting` timestamp, seconds.
-    pub traced_makespan_s: Vec<f64>,
-    /// Makespan of each paired quiet run (empty if not paired), seconds.
-    pub quiet_makespan_s: Vec<f64>,
-    /// What tracing cost per job, ns: (traced − quiet) / jobs per round,
-    /// median and 95% interval over the rounds.
-    pub tracing_cost_ns: Option<Interval>,
-    /// Queue wait: start time since pool start (whole batch submitted at start).
-    pub queue_wait: Percentiles,
-    /// End-to-end: finish time since pool start.
-    pub end_to_end: Percentiles,
-    /// Pickup: gap from the worker's previous event to the job's start.
-    pub pickup: Percentiles,
-    /// Service: start to finish.
-    pub service: Percentiles,
-    /// End-to-end CDF over all traced runs: (µs, fraction of jobs done).
-    pub end_to_end_cdf: Vec<(u64, f64)>,
-    /// Why it has no figures: a failed run or a log the checker rejected.
-    pub failure: Option<String>,
-}
+use crate::program::Program;
+use crate::results::{CellResult, ProgramResult, Sample, TraceResult};
+use crate::stats::{Stop, StoppingRule};
+use crate::workload::{Baseline, Cell, TraceCell, ideal_makespan};
 
 /// The order of round `round`: the list rotated by one more each round.
 pub fn rotated<T: Copy>(items: &[T], round: u32) -> Vec<T> {
@@ -303,23 +127,6 @@ pub struct RunOutput {
     pub run: child::Run,
     /// Its summary line (quiet runs).
     pub summary: Option<RunSummary>,
-}
-
-/// The deciding ratios of a cell so far: every backend's paired ratio to
-/// the backend with the lowest median makespan.
-fn deciding_ratios(results: &[ProgramResult]) -> Vec<Interval> {
-    let series: Vec<(Program, Vec<(u32, f64)>)> = results
-        .iter()
-        .filter(|r| r.failure.is_none() && r.backend.entry().role == Role::Backend && !r.samples.is_empty())
-        .map(|r| (r.backend, r.samples.iter().map(|s| (s.round, s.makespan_s)).collect()))
-        .collect();
-    let Some(fastest) = series.iter().min_by(|a, b| {
-        let m = |s: &[(u32, f64)]| stats::median(&s.iter().map(|x| x.1).collect::<Vec<_>>()).unwrap_or(f64::INFINITY);
-        m(&a.1).total_cmp(&m(&b.1))
-    }) else {
-        return Vec::new();
-    };
-    series.iter().filter(|s| s.0 != fastest.0).filter_map(|s| stats::paired_ratio(&s.1, &fastest.1)).collect()
 }
 
 impl Bencher<'_> {
@@ -582,129 +389,11 @@ fn traced_makespan(stdout: &[u8], run: &RunSpec) -> Result<(f64, Vec<Record>), S
     Ok((end as f64 / 1e6, records))
 }
 
-/// (traced − quiet) / jobs in ns, paired by round (the i-th traced run with
-/// the i-th quiet run: they ran back to back).
-pub fn tracing_cost(traced_s: &[f64], quiet_s: &[f64], jobs: u64) -> Option<Interval> {
-    let by_round = |xs: &[f64]| xs.iter().enumerate().map(|(i, &x)| (i as u32, x)).collect::<Vec<_>>();
-    stats::paired_difference(&by_round(traced_s), &by_round(quiet_s), 1e9 / jobs.max(1) as f64)
-}
-
-/// The precision a fixed-count run's figures are judged "decided" at.
-pub const DEFAULT_PRECISION: f64 = 0.05;
-
-/// Derives every program's figures: raw spreads, paired ratios between every
-/// two programs, ranks; notes which ratios to the fastest are still wider
-/// than `precision`; sorts the cell fastest first (failed programs last).
-pub fn summarise(cell: &mut CellResult, precision: f64) {
-    let jobs = cell.jobs as f64;
-    let per = |samples: &[Sample], f: &dyn Fn(&Sample) -> f64| Spread::of(&samples.iter().map(f).collect::<Vec<_>>());
-    let series = |r: &ProgramResult| -> Vec<(u32, f64)> { r.samples.iter().map(|s| (s.round, s.makespan_s)).collect() };
-    let ok: Vec<usize> = (0..cell.backends.len())
-        .filter(|&i| cell.backends[i].failure.is_none() && !cell.backends[i].samples.is_empty())
-        .collect();
-    cell.pairs.clear();
-    for (x, &i) in ok.iter().enumerate() {
-        for &j in &ok[x + 1..] {
-            let (a, b) = (&cell.backends[i], &cell.backends[j]);
-            let (a, b) = if a.backend < b.backend { (a, b) } else { (b, a) };
-            if let Some(ratio) = stats::paired_ratio(&series(a), &series(b)) {
-                cell.pairs.push(Pair { a: a.backend, b: b.backend, ratio });
-            }
-        }
-    }
-    cell.pairs.sort_by_key(|p| (p.a, p.b));
-    let median_of = |r: &ProgramResult| per(&r.samples, &|s| s.makespan_s).map_or(f64::INFINITY, |s| s.median);
-    // The fastest backend (not the baseline nor a reference) is what every
-    // program is measured against.
-    let fastest = ok
-        .iter()
-        .copied()
-        .filter(|&i| cell.backends[i].backend.entry().role == Role::Backend)
-        .min_by(|&i, &j| median_of(&cell.backends[i]).total_cmp(&median_of(&cell.backends[j])))
-        .or_else(|| {
-            ok.iter().copied().min_by(|&i, &j| median_of(&cell.backends[i]).total_cmp(&median_of(&cell.backends[j])))
-        });
-    let Some(fastest) = fastest.map(|i| cell.backends[i].backend) else { return };
-    let programs: Vec<Program> = ok.iter().map(|&i| cell.backends[i].backend).collect();
-    let ranks = stats::ranks(programs.len(), |i, j| cell.ratio(programs[i], programs[j]));
-    let one = Interval { median: 1.0, lo: 1.0, hi: 1.0, n: cell.rounds as usize, confidence: 1.0 };
-    let vs: Vec<Interval> =
-        programs.iter().map(|&p| if p == fastest { one } else { cell.ratio(p, fastest).unwrap_or(one) }).collect();
-    let mut undecided = Vec::new();
-    for ((&b, rank), vs_fastest) in ok.iter().zip(ranks).zip(vs) {
-        let program = cell.backends[b].backend;
-        if program != fastest && program.entry().role == Role::Backend && !vs_fastest.within(precision) {
-            undecided.push(program);
-        }
-        let r = &mut cell.backends[b];
-        let s = &r.samples;
-        let ideal = r.ideal_s;
-        let with_ideal = |f: &dyn Fn(&Sample) -> f64| (ideal > 0.0).then(|| per(s, f)).flatten();
-        r.stats = Some(Stats {
-            makespan_s: per(s, &|x| x.makespan_s).expect("samples exist"),
-            jobs_per_s: per(s, &|x| jobs / x.makespan_s).expect("samples exist"),
-            overhead_ns: per(s, &|x| (x.makespan_s - ideal) * 1e9 / jobs.max(1.0)).expect("samples exist"),
-            whole_ns: per(s, &|x| x.wall_s * 1e9 / jobs.max(1.0)).expect("samples exist"),
-            whole_less_start_ns: stats::paired_difference(
-                &s.iter().map(|x| (x.round, x.wall_s)).collect::<Vec<_>>(),
-                &s.iter().filter_map(|x| Some((x.round, x.start_wall_s?))).collect::<Vec<_>>(),
-                1e9 / jobs.max(1.0),
-            ),
-            efficiency: with_ideal(&|x| ideal / x.makespan_s),
-            makespan_over_ideal: with_ideal(&|x| x.makespan_s / ideal),
-            makespan_over_measured_ideal: None,
-            cpu_s: per(s, &|x| x.user_s + x.sys_s).expect("samples exist"),
-            max_rss_mib: per(s, &|x| x.max_rss_kib as f64 / 1024.0).expect("samples exist"),
-            vs_fastest,
-            rank,
-            indistinguishable_from_fastest: vs_fastest.indistinguishable(),
-        });
-    }
-    cell.undecided = undecided;
-    cell.backends.sort_by(|a, b| match (&a.stats, &b.stats) {
-        (Some(x), Some(y)) => x.makespan_s.median.total_cmp(&y.makespan_s.median),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.backend.cmp(&b.backend),
-    });
-}
-
-/// Sets each CPU cell's measured ideal from its `longest-first` reference:
-/// the same jobs on the same machine, their lengths known, longest first,
-/// each taken by the next free one of as many threads as the pool could use
-/// (one atomic add), with no queue and no results handed back. Each pool's
-/// makespan is divided by the reference's in the same round, so the spin
-/// loop's calibration, the machine's speed with every core busy and
-/// whatever else ran in that round drop out together. The sequential
-/// baseline runs at 1 worker, not the cell's, so it gets no ratio where the
-/// cell has more.
-pub fn apply_measured_ideals(cells: &mut [CellResult]) {
-    for c in cells.iter_mut() {
-        // The reference for CPU work: the one program timed on it alone.
-        let Some(reference) =
-            c.backends.iter().find(|b| b.backend.entry().timed_on == [Kind::Spin] && b.stats.is_some())
-        else {
-            continue;
-        };
-        let series =
-            |r: &ProgramResult| -> Vec<(u32, f64)> { r.samples.iter().map(|s| (s.round, s.makespan_s)).collect() };
-        let ideal = series(reference);
-        c.measured_ideal_s = reference.stats.as_ref().map(|st| st.makespan_s.median);
-        for b in &mut c.backends {
-            if b.backend.is_reference() || b.workers != c.workers {
-                continue;
-            }
-            let ratio = stats::paired_ratio(&series(b), &ideal);
-            if let Some(st) = &mut b.stats {
-                st.makespan_over_measured_ideal = ratio;
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::Interval;
+    use crate::workload::Family;
 
     #[test]
     fn every_backend_leads_a_round_in_turn() {
@@ -733,34 +422,6 @@ mod tests {
         };
         assert_eq!(bencher.rounds(overhead), (1, rule.min_rounds));
         assert_eq!(bencher.rounds(throughput), (0, rule.min_rounds));
-    }
-
-    #[test]
-    fn the_whole_process_less_its_start_is_paired_by_round() {
-        use crate::report::tests::{backend, cell, with_start};
-        // Rounds 1 and 2 were slow to start: taken off round by round, every
-        // round ran its jobs in 10 ms.
-        let seq = with_start(
-            backend(Program::known("sequential"), 1, 0.0, &[0.010, 0.028, 0.012, 0.010, 0.010, 0.010]),
-            &[0.002, 0.020, 0.004, 0.002, 0.002, 0.002],
-        );
-        let c = cell(Family::Throughput, "noop", 2, 1_000_000, 0.0, vec![seq]);
-        let st = c.backends[0].stats.as_ref().unwrap();
-        let less = st.whole_less_start_ns.unwrap();
-        assert!((less.median - 10.0).abs() < 1e-6 && (less.lo - 10.0).abs() < 1e-6 && (less.hi - 10.0).abs() < 1e-6);
-        // Whole process: makespan + 2 ms (the helper in `backend`).
-        assert!((st.whole_ns.median - 12.0).abs() < 1e-6 && (st.whole_ns.hi - 30.0).abs() < 1e-6, "{:?}", st.whole_ns);
-        let plain =
-            cell(Family::Overhead, "noop", 2, 1_000_000, 0.0, vec![backend(Program::known("std"), 2, 0.0, &[0.01; 3])]);
-        assert!(plain.backends[0].stats.as_ref().unwrap().whole_less_start_ns.is_none(), "no 0-job runs, no figure");
-    }
-
-    #[test]
-    fn tracing_cost_pairs_each_traced_run_with_its_quiet_run() {
-        // Per round: 0.20, 0.21, 0.19 s over 1,000,000 jobs.
-        let c = tracing_cost(&[0.30, 0.32, 0.31], &[0.10, 0.11, 0.12], 1_000_000).unwrap();
-        assert!((c.median - 200.0).abs() < 1e-6 && (c.lo - 190.0).abs() < 1e-6 && (c.hi - 210.0).abs() < 1e-6);
-        assert!(tracing_cost(&[0.3], &[], 10).is_none());
     }
 
     #[test]

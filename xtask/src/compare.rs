@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::bench::{self, Bencher, Rounds};
+use crate::analysis;
+use crate::bench::{Bencher, Rounds};
 use crate::program::Program;
 use crate::report::{self, Results, SCHEMA_VERSION};
 use crate::stats::StoppingRule;
@@ -168,7 +169,7 @@ pub fn run(args: &Args) -> Result<bool> {
         }
         cell_results.push(result);
     }
-    bench::apply_measured_ideals(&mut cell_results);
+    analysis::apply_measured_ideals(&mut cell_results);
     let mut trace_results = Vec::new();
     for trace in &traces {
         trace_results.extend(bencher.run_trace(trace, &traced));

@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::bench::{CellResult, Stats, TraceResult};
 use crate::program::{Program, Role};
 use crate::report::{duration, interval, micros, ratio, sig3, spread, spread_ratio, spread_time, thousands};
+use crate::results::{CellResult, Stats, TraceResult};
 use crate::stats::{Interval, Stop};
 use crate::workload::Family;
 
@@ -91,7 +91,7 @@ fn overhead_cells(cells: &[CellResult]) -> Vec<&CellResult> {
 fn std_vs_crossbeam(cells: &[CellResult], workers: u32) -> Option<(Interval, bool)> {
     let cell = overhead_cells(cells).into_iter().find(|c| c.workers == workers)?;
     let q = cell.ratio(Program::known("std"), Program::known("crossbeam"))?;
-    Some((q, q.within(crate::bench::DEFAULT_PRECISION)))
+    Some((q, q.within(crate::analysis::DEFAULT_PRECISION)))
 }
 
 /// What the run itself says about a backend's result in a cell: how many
@@ -539,8 +539,8 @@ fn meaning(cells: &[CellResult]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::ProgramResult;
     use crate::report::tests::{backend, cell, with_start};
+    use crate::results::ProgramResult;
 
     fn target<'a>(f: &'a Findings, what: &str) -> &'a Target {
         f.targets.iter().find(|t| t.what == what).unwrap_or_else(|| panic!("no target {what:?} in {:#?}", f.targets))
@@ -676,7 +676,7 @@ mod tests {
             backend(p("std"), 2, 0.5, &[0.52; 3]),
             backend(p("crossbeam"), 2, 0.5, &[0.535; 3]),
         ])];
-        crate::bench::apply_measured_ideals(&mut cells);
+        crate::analysis::apply_measured_ideals(&mut cells);
         let f = judge(&cells, &[]);
         fn spin<'a>(f: &'a Findings, name: &str) -> &'a Target {
             target(f, &format!("`spin:100us` at 2 workers within 2% of the measured ideal: {name}"))

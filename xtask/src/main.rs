@@ -7,6 +7,7 @@
 //! One module per concern: `verify`, `check`, `bench`,
 //! `stats`, `latency`, `machine`, `report`.
 
+mod analysis;
 mod bench;
 mod binaries;
 mod check;
@@ -18,6 +19,7 @@ mod machine;
 mod program;
 mod readme;
 mod report;
+mod results;
 mod stats;
 mod verify;
 mod workload;

@@ -12,8 +12,8 @@ use anyhow::Result;
 
 use super::table::{Align, Table};
 use super::{Exporter, Results, duration, interval, micros, ratio, sig3, spread, spread_time, thousands};
-use crate::bench::{CellResult, ProgramResult};
 use crate::program::{Program, Role};
+use crate::results::{CellResult, ProgramResult};
 use crate::stats::Stop;
 use crate::workload::{Baseline, Family};
 
@@ -54,7 +54,7 @@ fn present_backends(r: &Results) -> Vec<Program> {
 }
 
 /// A program's figure in a cell, or why there is none.
-fn figure(c: &CellResult, p: Program, f: impl Fn(&crate::bench::Stats) -> Option<String>) -> String {
+fn figure(c: &CellResult, p: Program, f: impl Fn(&crate::results::Stats) -> Option<String>) -> String {
     match c.backends.iter().find(|x| x.backend == p) {
         Some(x) => match (&x.stats, &x.failure) {
             (Some(st), _) => f(st).unwrap_or_else(|| "–".to_owned()),

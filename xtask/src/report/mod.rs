@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use crate::bench::{CellResult, TraceResult};
 use crate::findings::Findings;
 use crate::machine::Machine;
 use crate::program::Program;
+use crate::results::{CellResult, TraceResult};
 use crate::stats::{Interval, Spread};
 use crate::verify::CaseResult;
 
@@ -153,8 +153,9 @@ pub fn sig3(v: f64) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::bench::{ProgramResult, Sample, summarise};
+    use crate::analysis::summarise;
     use crate::latency::Percentiles;
+    use crate::results::{ProgramResult, Sample};
     use crate::workload::{Baseline, Family};
     use std::collections::BTreeMap;
 
@@ -170,7 +171,7 @@ pub(crate) mod tests {
         let noop =
             cell(Family::Overhead, "noop", 1, 10, 0.0, vec![backend(Program::known("std"), 1, 0.0, &[0.001; 3])]);
         let mut cells = vec![two, noop];
-        crate::bench::apply_measured_ideals(&mut cells);
+        crate::analysis::apply_measured_ideals(&mut cells);
         assert!((cells[0].measured_ideal_s.unwrap() - 0.00052).abs() < 1e-12, "the reference's median");
         let stats = |p: &str| cells[0].backends.iter().find(|b| b.backend.name() == p).unwrap().stats.clone().unwrap();
         let q = stats("std").makespan_over_measured_ideal.unwrap();
@@ -292,7 +293,7 @@ pub(crate) mod tests {
             backend: Program::known("std"),
             traced_makespan_s: vec![0.05],
             quiet_makespan_s: vec![0.01],
-            tracing_cost_ns: crate::bench::tracing_cost(&[0.05], &[0.01], 100_000),
+            tracing_cost_ns: crate::analysis::tracing_cost(&[0.05], &[0.01], 100_000),
             queue_wait: Percentiles { p50_us: 20_000, p99_us: 40_000, max_us: 41_000 },
             end_to_end: Percentiles { p50_us: 20_001, p99_us: 40_001, max_us: 41_001 },
             pickup: Percentiles { p50_us: 0, p99_us: 1, max_us: 90 },
@@ -305,7 +306,7 @@ pub(crate) mod tests {
             noop(4, &[0.30, 0.31, 0.33, 0.30, 0.31, 0.33], &[0.15, 0.16, 0.17, 0.15, 0.16, 0.17]),
             cpu,
         ];
-        crate::bench::apply_measured_ideals(&mut cells);
+        crate::analysis::apply_measured_ideals(&mut cells);
         let traces = vec![trace];
         Results {
             findings: crate::findings::judge(&cells, &traces),
