@@ -344,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "loses-one at 1 workers: job 10 never came back (1 job missing)")]
+    #[should_panic(expected = "loses-one at 1 workers: jobs were lost: the backend took 10 jobs and 9 came back")]
     fn a_lost_result_fails_the_run() {
         let work: Work = Work::new("noop".parse().unwrap(), DEFAULT_SEED);
         let pool = Pool::<LosesOne>::new(PoolConfig::new(1, work), SequentialOptions::default()).unwrap();

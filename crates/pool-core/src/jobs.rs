@@ -52,6 +52,9 @@ pub struct Jobs<I: Iterator<Item = JobId>> {
     /// until a [`Pool`](crate::Pool) runs it.
     watch: Option<Arc<Shared>>,
     ended: bool,
+    /// How many ids were handed out: the pool checks, once the backend has
+    /// dropped the stream, that each came back.
+    handed: u64,
 }
 
 impl<I: Iterator<Item = JobId>> std::fmt::Debug for Jobs<I> {
@@ -64,7 +67,7 @@ impl<I: Iterator<Item = JobId>> Jobs<I> {
     /// The stream of `jobs`, any ids in any order. Runs of consecutive ids
     /// are found one id at a time.
     pub fn new(jobs: I) -> Self {
-        Jobs { head: Run { first: 0, len: 0 }, rest: jobs.peekable(), watch: None, ended: false }
+        Jobs { head: Run { first: 0, len: 0 }, rest: jobs.peekable(), watch: None, ended: false, handed: 0 }
     }
 
     /// Ends the stream once `shared`'s run stops.
@@ -94,6 +97,7 @@ impl<I: Iterator<Item = JobId>> Jobs<I> {
         if !self.head.is_empty() {
             let (run, rest) = self.head.split_at(max);
             self.head = rest;
+            self.handed += run.len;
             return Some(run);
         }
         let first = self.rest.next()?.0;
@@ -101,7 +105,20 @@ impl<I: Iterator<Item = JobId>> Jobs<I> {
         while len < max && self.rest.next_if(|j| Some(j.0) == first.checked_add(len)).is_some() {
             len += 1;
         }
+        self.handed += len;
         Some(Run { first, len })
+    }
+}
+
+/// Tells the pool, as the backend lets go of the stream, how many ids it
+/// handed out and whether it was drained: [`Pool`](crate::Pool) checks
+/// that a run that was not stopped drained it and got every id back.
+impl<I: Iterator<Item = JobId>> Drop for Jobs<I> {
+    fn drop(&mut self) {
+        if let Some(shared) = &self.watch {
+            let drained = self.head.is_empty() && self.rest.peek().is_none();
+            *shared.stream.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((self.handed, drained));
+        }
     }
 }
 
@@ -111,7 +128,7 @@ impl Jobs<Empty<JobId>> {
     pub fn range(ids: RangeInclusive<u64>) -> Self {
         let (first, last) = (*ids.start(), *ids.end());
         let len = if first > last { 0 } else { last - first + 1 };
-        Jobs { head: Run { first, len }, rest: std::iter::empty().peekable(), watch: None, ended: false }
+        Jobs { head: Run { first, len }, rest: std::iter::empty().peekable(), watch: None, ended: false, handed: 0 }
     }
 }
 
@@ -126,9 +143,12 @@ impl<I: Iterator<Item = JobId>> Iterator for Jobs<I> {
         if !self.head.is_empty() {
             let job = JobId(self.head.first);
             self.head = self.head.split_at(1).1;
+            self.handed += 1;
             return Some(job);
         }
-        self.rest.next()
+        let job = self.rest.next();
+        self.handed += u64::from(job.is_some());
+        job
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -87,6 +87,17 @@ pub enum PoolError {
         /// How many there were.
         workers: u32,
     },
+    /// The backend returned from a run nobody stopped with jobs it was
+    /// handed unaccounted for, or the job stream not drained: a defect of
+    /// the backend, reported rather than passed off as a finished run.
+    JobsLost {
+        /// How many ids the backend took from the job stream.
+        handed_out: u64,
+        /// How many came back (finished, failed or skipped).
+        came_back: u64,
+        /// Whether it took every id of the stream.
+        drained: bool,
+    },
     /// The log could not be written (standard output closed, say).
     Log(std::io::Error),
     /// What the pool runs on failed: a broker that cannot be reached, refuses
@@ -110,6 +121,11 @@ impl fmt::Display for PoolError {
             PoolError::WorkerLost { exited, workers } => {
                 write!(f, "only {exited} of {workers} workers exited; a worker died outside a job")
             }
+            PoolError::JobsLost { handed_out, came_back, drained } => write!(
+                f,
+                "jobs were lost: the backend took {handed_out} jobs and {came_back} came back{}",
+                if *drained { "" } else { ", and it stopped before the job stream ended" }
+            ),
             PoolError::Log(e) => write!(f, "could not write the log: {e}"),
             PoolError::Substrate(message) => f.write_str(message),
         }
@@ -308,6 +324,69 @@ impl<B: Backend> Pool<B> {
         if let Some(e) = shared.log_error.lock().unwrap_or_else(PoisonError::into_inner).take() {
             return Err(PoolError::Log(e));
         }
+        // A run nobody stopped drains the stream and gets every id back. (A
+        // stopped one leaves jobs queued, uncounted: see `Worker::serve`.)
+        let stream = *shared.stream.lock().unwrap_or_else(PoisonError::into_inner);
+        if let (false, Some((handed_out, drained))) = (shared.stopping(), stream) {
+            let came_back = report.finished + report.failed + report.skipped;
+            if !drained || came_back != handed_out {
+                return Err(PoolError::JobsLost { handed_out, came_back, drained });
+            }
+        }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{SequentialOptions, WorkSpec};
+
+    /// A defective backend: its one worker runs the first three jobs, then
+    /// exits, leaving the rest of the stream.
+    struct StopsEarly;
+
+    impl Backend for StopsEarly {
+        const NAME: &'static str = "stops-early";
+        const MAX_WORKERS: u32 = 1;
+        type Options = SequentialOptions;
+
+        fn run<I>(
+            crew: Crew,
+            _: &SequentialOptions,
+            jobs: Jobs<I>,
+            mut on_result: impl OutcomeSink,
+        ) -> Result<(), PoolError>
+        where
+            I: Iterator<Item = JobId> + Send,
+        {
+            let mut worker = crew.into_workers().next().expect("one worker");
+            for job in jobs.take(3) {
+                if let Some(outcome) = worker.run(job) {
+                    on_result.one(outcome);
+                }
+            }
+            worker.exit();
+            Ok(())
+        }
+    }
+
+    fn pool<B: Backend<Options = SequentialOptions>>() -> Pool<B> {
+        let work = Work::new("noop".parse::<WorkSpec>().unwrap(), crate::DEFAULT_SEED);
+        Pool::new(PoolConfig::new(1, work), SequentialOptions::default()).unwrap()
+    }
+
+    /// A backend that returns before the stream ends is an error, never Ok
+    /// with jobs that never ran; the same run stopped by a cancel is not.
+    #[test]
+    fn a_backend_that_leaves_the_stream_is_caught() {
+        let err = pool::<StopsEarly>().run((1..=10).map(JobId), |_| {}).expect_err("caught");
+        assert!(matches!(err, PoolError::JobsLost { handed_out: 3, came_back: 3, drained: false }), "{err:?}");
+        assert!(err.to_string().contains("stopped before the job stream ended"), "{err}");
+        assert_eq!(pool::<StopsEarly>().run((1..=3).map(JobId), |_| {}).map(|r| r.finished).ok(), Some(3));
+        let stopped = pool::<StopsEarly>();
+        stopped.config().cancel.store(true, Relaxed);
+        assert!(stopped.run((1..=10).map(JobId), |_| {}).is_ok(), "a cancelled run leaves jobs by design");
+        assert_eq!(pool::<crate::Sequential>().run((1..=10).map(JobId), |_| {}).map(|r| r.finished).ok(), Some(10));
     }
 }

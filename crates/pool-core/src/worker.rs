@@ -25,6 +25,9 @@ pub(crate) struct Shared {
     pub(crate) stop: AtomicBool,
     pub(crate) exited: AtomicU32,
     pub(crate) skipped: AtomicU64,
+    /// What the run's job stream told when the backend dropped it: how many
+    /// ids it handed out, and whether it was drained (see [`Jobs`](crate::Jobs)).
+    pub(crate) stream: Mutex<Option<(u64, bool)>>,
     pub(crate) log_error: Mutex<Option<std::io::Error>>,
     log_failed: AtomicBool,
 }
@@ -45,6 +48,7 @@ impl Shared {
             stop: AtomicBool::new(false),
             exited: AtomicU32::new(0),
             skipped: AtomicU64::new(0),
+            stream: Mutex::new(None),
             log_error: Mutex::new(None),
             log_failed: AtomicBool::new(false),
         }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::task::Poll;
 
-use async_channel::{Receiver, Sender, TryRecvError, bounded};
+use async_channel::{Receiver, Sender, TryRecvError, TrySendError, bounded};
 use pool_core::JobId;
 use pool_core::tuned::{Run, Source};
 use tokio::sync::Notify;
@@ -78,17 +78,33 @@ impl Feed {
     /// empty. So the producer rarely needs a wake-up of its own: at
     /// `spin:100us` on 2 workers, with a batch every half millisecond, the
     /// queue of 32 runs is topped up before it is half empty.
+    ///
+    /// A claimed run is never dropped while a task is left: `try_send` can
+    /// say "full" although `is_full` just said there was room (a queue of
+    /// one is a single slot that a task may still be reading out), so such
+    /// a run is held and sent first once a task makes room.
     pub(crate) async fn feed<I: Iterator<Item = JobId>>(self, source: &Source<I>, grain: &AtomicUsize) {
         let notified = self.room.notify.notified();
         let mut notified = pin!(notified);
+        let mut held: Option<Run> = None;
         poll_fn(|cx| {
             loop {
-                // `tx` is the only sender: room seen here is still there at
-                // `try_send`, and a run is claimed only when it can go in.
                 while !self.tx.is_full() {
-                    let Some(run) = source.claim(grain.load(Relaxed), &mut || {}) else { return Poll::Ready(()) };
-                    if self.tx.try_send(run).is_err() {
-                        return Poll::Ready(());
+                    let run = match held.take() {
+                        Some(run) => run,
+                        None => match source.claim(grain.load(Relaxed), &mut || {}) {
+                            Some(run) => run,
+                            None => return Poll::Ready(()),
+                        },
+                    };
+                    match self.tx.try_send(run) {
+                        Ok(()) => {}
+                        // A task is mid-read: it wakes us once it is done.
+                        Err(TrySendError::Full(run)) => {
+                            held = Some(run);
+                            break;
+                        }
+                        Err(TrySendError::Closed(_)) => return Poll::Ready(()),
                     }
                 }
                 if self.tx.is_closed() {
@@ -225,5 +241,46 @@ mod tests {
             assert!(fed.is_ok(), "the producer still waits for room");
         });
         assert_eq!(source.claim(1, &mut || {}).map(|run| run.first), Some(3), "two runs were claimed");
+    }
+
+    /// A queue of one run (one task, `--queue 1`) with a task taking from
+    /// it on another thread: every id comes out. async-channel keeps a
+    /// queue of one as a single slot whose `try_send` says "full" while a
+    /// taker is still reading it out, although `is_full` just said there
+    /// was room; a producer that took that for "closed" lost the run it had
+    /// claimed and ended the queue, and the pool returned Ok with jobs
+    /// never run (issue 20).
+    #[test]
+    fn a_queue_of_one_loses_no_run_to_a_taker_mid_read() {
+        const IDS: u64 = 200_000;
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        let source = Source::new(Jobs::range(1..=IDS));
+        let grain = AtomicUsize::new(1);
+        let (feed, runs) = queue(1);
+        let taken = runtime.block_on(async {
+            let taker = tokio::spawn(async move {
+                let mut ids = 0;
+                while let Some(run) = runs.take().await {
+                    ids += run.len;
+                }
+                ids
+            });
+            // As the result loop beside it in the pool does, something
+            // keeps waking the producer, which then tops the queue up at
+            // any moment, also while the taker reads.
+            let done = std::sync::atomic::AtomicBool::new(false);
+            let fed = async {
+                feed.feed(&source, &grain).await;
+                done.store(true, Relaxed);
+            };
+            let poke = async {
+                while !done.load(Relaxed) {
+                    tokio::task::yield_now().await;
+                }
+            };
+            tokio::join!(fed, poke);
+            taker.await.unwrap()
+        });
+        assert_eq!((taken, source.remaining()), (IDS, Some(0)), "ids taken, ids left in the source");
     }
 }
