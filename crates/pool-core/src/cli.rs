@@ -218,26 +218,48 @@ pub fn main_from<B: Backend>(args: impl IntoIterator<Item = OsString>) -> ExitCo
     }
 }
 
-/// Whether standard output is closed (`>&-`). std cannot say so itself: at
-/// startup it puts `/dev/null`, opened read-write, in place of a closed
-/// descriptor 1 (so nothing else is opened there), and it counts writing to
-/// a closed descriptor as success. A shell's `>/dev/null` opens it
-/// write-only, so a read-write `/dev/null` on descriptor 1 is the closed one.
+/// Whether standard output was closed when the process started (`>&-`).
+/// std cannot say so itself: before `main` it puts `/dev/null`, opened
+/// read-write, in place of a closed descriptor 1, and a `/dev/null` a parent
+/// opened read-write (`1<>/dev/null`, Python's `subprocess.DEVNULL`) looks
+/// the same. So descriptor 1 is looked at before std does, by
+/// [`stdout_probe::CLOSED_AT_START`].
 fn stdout_is_closed() -> bool {
-    use nix::fcntl::{FcntlArg, OFlag, fcntl};
-    use nix::sys::stat::{SFlag, fstat, stat};
-    let out = io::stdout();
-    let flags = match fcntl(&out, FcntlArg::F_GETFL) {
-        Ok(flags) => OFlag::from_bits_truncate(flags),
-        Err(_) => return true,
-    };
-    if flags & OFlag::O_ACCMODE != OFlag::O_RDWR {
-        return false;
+    stdout_probe::closed_at_start()
+}
+
+/// The look at descriptor 1 before `main`: a function in `.init_array`,
+/// which the loader runs before the program's `main` and so before std
+/// reopens closed standard descriptors. The one `unsafe` of the driver: a
+/// section attribute, and borrowing descriptor 1 by number.
+#[allow(unsafe_code)]
+mod stdout_probe {
+    use std::os::fd::BorrowedFd;
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+    /// Set before `main` if descriptor 1 was not open.
+    static CLOSED: AtomicBool = AtomicBool::new(false);
+
+    extern "C" fn probe() {
+        // SAFETY: descriptor 1 is only asked about (F_GETFD), never used for
+        // I/O or closed; a closed descriptor makes `fcntl` fail with EBADF.
+        let fd = unsafe { BorrowedFd::borrow_raw(1) };
+        let closed = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_err();
+        CLOSED.store(closed, Relaxed);
     }
-    let is_char = |mode| SFlag::from_bits_truncate(mode) & SFlag::S_IFMT == SFlag::S_IFCHR;
-    match (fstat(&out), stat("/dev/null")) {
-        (Ok(out), Ok(null)) => is_char(out.st_mode) && out.st_rdev == null.st_rdev,
-        _ => false,
+
+    /// Run by the loader before `main` (Linux and the BSDs: ELF
+    /// `.init_array`).
+    #[used]
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".init_array"))]
+    pub(super) static CLOSED_AT_START: extern "C" fn() = probe;
+
+    /// Whether descriptor 1 was closed when the process started.
+    pub(super) fn closed_at_start() -> bool {
+        // Referenced here, so the linker keeps the probe wherever the
+        // driver is linked in.
+        std::hint::black_box(&CLOSED_AT_START);
+        CLOSED.load(Relaxed)
     }
 }
 

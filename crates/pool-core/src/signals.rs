@@ -10,10 +10,20 @@
 //! inherits the mask, so there is no moment in which a signal finds no
 //! handler: one that comes before the watcher runs waits, pending, until it
 //! does. No handler runs in signal context (nothing here is `unsafe`).
+//!
+//! One stop request can arrive twice: GNU `timeout` sends SIGTERM to the
+//! program and then to its process group, which the program is in. The same
+//! signal again within [`DUPLICATE`] of the first is taken for that echo,
+//! not for a second request.
+//!
+//! SIGXFSZ (a write past `ulimit -f`) is blocked too, and never taken: the
+//! write then fails with `EFBIG`, which the log reports as any unwritable
+//! log (status 3, one line), instead of the signal killing the process.
 
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::SeqCst};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{SigSet, Signal};
 
@@ -21,6 +31,12 @@ use crate::cli::say;
 
 /// The signals that stop a run.
 pub const STOP_SIGNALS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
+
+/// How soon after a stop signal the same signal is taken for the same
+/// request delivered twice (`timeout`'s echo through the process group),
+/// not for a second one: far longer than the echo takes, far shorter than a
+/// person pressing Ctrl-C again.
+pub const DUPLICATE: Duration = Duration::from_millis(100);
 
 /// The exit status after signal `signal` stopped a run: 128 + its number.
 pub fn exit_status(signal: Signal) -> u8 {
@@ -43,18 +59,25 @@ impl Signals {
             set.add(s);
             set
         });
-        set.thread_block().map_err(io::Error::from)?;
+        let mut blocked = set;
+        blocked.add(Signal::SIGXFSZ);
+        blocked.thread_block().map_err(io::Error::from)?;
         let cancel = Arc::new(AtomicBool::new(false));
         let received = Arc::new(AtomicI32::new(0));
         let (stop, got, bin) = (Arc::clone(&cancel), Arc::clone(&received), bin.to_owned());
         let watcher = move || {
+            let mut first: Option<(Signal, Instant)> = None;
             loop {
                 // `sigwait` fails only for an invalid set.
                 let Ok(signal) = set.wait() else { return };
+                if first.is_some_and(|(s, at)| s == signal && at.elapsed() < DUPLICATE) {
+                    continue;
+                }
                 if stop.load(SeqCst) {
                     say(&format!("{bin}: {} again, quitting at once", name(signal)));
                     std::process::exit(i32::from(exit_status(signal)));
                 }
+                first = Some((signal, Instant::now()));
                 got.store(signal as i32, SeqCst);
                 stop.store(true, SeqCst);
                 let again = if signal == Signal::SIGINT { "Ctrl-C again" } else { "send it again" };

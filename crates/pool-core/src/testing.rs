@@ -838,6 +838,53 @@ pub fn binary_second_signal_quits_at_once(bin: &str) {
     assert!(said.contains("again, quitting at once"), "{bin}: {said}");
 }
 
+/// GNU `timeout` stops a run gracefully: it sends SIGTERM to the program and
+/// then to its process group, and the program takes the two for one
+/// request: status 143, no "quitting at once", and a valid partial log
+/// (every started job ended, every worker exited). Several runs, as the
+/// echo races the first signal's handling.
+pub fn binary_timeout_is_one_stop(bin: &str) {
+    for run in 0..6 {
+        let args = ["--preserve-status", "-s", "TERM", "0.3", bin, "-w", "2", "-j", "100", "--work", "sleep:1s"];
+        let mut cmd = Command::new("timeout");
+        cmd.args(args).args(["--format", "jsonl"]);
+        let out = output_bounded(bin, &mut cmd, INTERRUPT_BOUND + Duration::from_secs(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(143), "{bin} under timeout, run {run}: {stderr}");
+        assert!(
+            !stderr.contains("quitting at once"),
+            "{bin} under timeout, run {run}: one request, two stops: {stderr}"
+        );
+        let log = String::from_utf8_lossy(&out.stdout);
+        let summary = judge(&log, &case(2, 100, "sleep:1s"), Completeness::Partial);
+        assert!(summary.counts().2 > 0, "{bin}: the stop left nothing unstarted");
+    }
+}
+
+/// A log past the file-size limit (`ulimit -f`) is an unwritable log:
+/// status 3 and one line, not death by SIGXFSZ.
+pub fn binary_file_size_limit(bin: &str) {
+    let dir = std::env::temp_dir().join(format!("workerpools-fsize-{}-{}", std::process::id(), unique()));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    let log = dir.join("log");
+    let script = "ulimit -f 8 && exec \"$0\" \"$@\" > \"$LOG\"";
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", script, bin, "-w", "2", "-j", "100000", "--work", "noop", "--format", "jsonl"]).env("LOG", &log);
+    let out = output_bounded(bin, &mut cmd, REFUSED_THREAD_BOUND);
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{bin} past ulimit -f: {:?}: {stderr}", out.status);
+    assert_eq!(stderr.lines().count(), 1, "{bin}: one line: {stderr}");
+    assert!(stderr.contains("could not write the log"), "{bin}: {stderr}");
+}
+
+/// A number no other call in this process got.
+fn unique() -> u32 {
+    use std::sync::atomic::AtomicU32;
+    static N: AtomicU32 = AtomicU32::new(0);
+    N.fetch_add(1, Relaxed)
+}
+
 /// A signal in the first moments of a run, before or while the pool starts,
 /// is handled like a later one: status 143 and a valid (perhaps empty)
 /// log with every worker that started exiting. A signal can only find the
@@ -1063,8 +1110,12 @@ pub fn binary_stdout_closed_from_the_start(bin: &str) {
     assert!(stderr.contains("standard output is closed"), "{bin}: {stderr}");
     let out = run(">&-", true);
     assert_eq!(out.status.code(), Some(0), "{bin} --quiet >&-: {}", String::from_utf8_lossy(&out.stderr));
-    let out = run(">/dev/null", false);
-    assert_eq!(out.status.code(), Some(0), "{bin} >/dev/null: {}", String::from_utf8_lossy(&out.stderr));
+    // `/dev/null` opened read-write by the parent (Python's
+    // `subprocess.DEVNULL`, daemon launchers) is open, not closed.
+    for redirect in [">/dev/null", "1<>/dev/null"] {
+        let out = run(redirect, false);
+        assert_eq!(out.status.code(), Some(0), "{bin} {redirect}: {}", String::from_utf8_lossy(&out.stderr));
+    }
 }
 
 /// How long a run the OS refuses threads may take to end: "did not hang",
@@ -1468,6 +1519,16 @@ macro_rules! binary_tests {
             $(#[$attr])*
             fn one_worker_is_byte_exact() {
                 testing::binary_one_worker_is_byte_exact($bin);
+            }
+            #[test]
+            $(#[$attr])*
+            fn timeout_is_one_stop() {
+                testing::binary_timeout_is_one_stop($bin);
+            }
+            #[test]
+            $(#[$attr])*
+            fn file_size_limit() {
+                testing::binary_file_size_limit($bin);
             }
             #[test]
             $(#[$attr])*
