@@ -125,7 +125,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
 fn usage_line(e: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue};
     let text = e.render().to_string();
-    let mut line = text.lines().next().unwrap_or("error: bad usage").trim_end().to_owned();
+    let mut line = shorten_echo(text.lines().next().unwrap_or("error: bad usage").trim_end());
     if let Some(ContextValue::Strings(values)) =
         e.get(ContextKind::ValidValue).filter(|v| !matches!(v, ContextValue::Strings(v) if v.is_empty()))
     {
@@ -144,6 +144,24 @@ fn usage_line(e: &clap::Error) -> String {
         }
     }
     line
+}
+
+/// The most of a bad value a usage line echoes; longer ones are cut, with
+/// their length said, so a 100 KB value makes one short line.
+pub const ECHOED: usize = 60;
+
+/// `line` with the value it quotes (`invalid value '…' for`) cut to
+/// [`ECHOED`] characters.
+pub fn shorten_echo(line: &str) -> String {
+    const OPEN: &str = "invalid value '";
+    let Some(start) = line.find(OPEN).map(|i| i + OPEN.len()) else { return line.to_owned() };
+    let Some(len) = line[start..].rfind("' for '") else { return line.to_owned() };
+    let value = &line[start..start + len];
+    if value.chars().count() <= ECHOED {
+        return line.to_owned();
+    }
+    let kept: String = value.chars().take(ECHOED).collect();
+    format!("{}{kept}… ({} bytes){}", &line[..start], value.len(), &line[start + len..])
 }
 
 /// Parses `args` as the command line of backend `B`'s binary.
@@ -342,5 +360,22 @@ fn run<B: Backend>(cli: Cli<B::Options>, signals: &Signals) -> ExitCode {
         ExitCode::from(EXIT_FAILED)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_bad_value_is_echoed_short() {
+        let long = "x".repeat(100_000);
+        let line = format!("error: invalid value '{long}' for '--run <NAME>': expected 1 to 64 letters");
+        let short = shorten_echo(&line);
+        assert!(short.len() < 200, "{short}");
+        assert!(short.contains("(100000 bytes)") && short.ends_with("for '--run <NAME>': expected 1 to 64 letters"));
+        let plain = "error: invalid value 'abc' for '--jobs <N>': expected a whole number";
+        assert_eq!(shorten_echo(plain), plain);
+        assert_eq!(shorten_echo("error: unexpected argument"), "error: unexpected argument");
     }
 }

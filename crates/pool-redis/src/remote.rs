@@ -77,7 +77,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let text = e.render().to_string();
-            let mut line = text.lines().next().unwrap_or("error: bad usage").trim_end().to_owned();
+            let mut line = pool_core::cli::shorten_echo(text.lines().next().unwrap_or("error: bad usage").trim_end());
             // clap names a missing flag on the next line.
             if let Some(clap::error::ContextValue::Strings(missing)) = e.get(clap::error::ContextKind::InvalidArg) {
                 if !missing.iter().any(|m| line.contains(m.as_str())) {

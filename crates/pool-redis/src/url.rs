@@ -42,23 +42,31 @@ impl BrokerUrl {
     }
 }
 
-/// `url` with what may hold a secret masked: the user information
-/// (`user:password@`) and the query (unix socket URLs take `?pass=`).
+/// `url` with what may hold a secret masked: everything up to the last `@`
+/// (the user information, `user:password@`), and the query and fragment
+/// (unix socket URLs take `?pass=`).
+///
+/// Deliberately not a URL parser's reading: a password may hold any
+/// character, and a parser takes an unescaped `/`, `?` or `#` in it for the
+/// end of the authority, which is how a password was once printed whole. A
+/// host never holds `@`, so whatever precedes the last one is masked, and
+/// only the host, port and path after it are shown; where a `?` comes
+/// before that `@`, either may be the password's, so nothing is shown.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         // Not URL-shaped: it may be anything, so show none of it.
         return "(the given URL)".to_owned();
     };
-    let (rest, query) = match rest.split_once('?') {
-        Some((rest, _)) => (rest, "?***"),
+    let (user, rest) = match rest.rfind('@') {
+        Some(at) if rest[..at].contains('?') => return format!("{scheme}://***"),
+        Some(at) => ("***@", &rest[at + 1..]),
+        None => ("", rest),
+    };
+    let (rest, tail) = match rest.find(['?', '#']) {
+        Some(i) => (&rest[..i], if rest[i..].starts_with('?') { "?***" } else { "#***" }),
         None => (rest, ""),
     };
-    let authority_end = rest.find(['/', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rfind('@') {
-        Some(at) => format!("{scheme}://***@{}{path}{query}", &authority[at + 1..]),
-        None => format!("{scheme}://{rest}{query}"),
-    }
+    format!("{scheme}://{user}{rest}{tail}")
 }
 
 impl fmt::Display for BrokerUrl {
@@ -99,7 +107,8 @@ mod tests {
     #[test]
     fn passwords_are_masked() {
         assert_eq!(redact("redis://:hunter2@db.example:6379/0"), "redis://***@db.example:6379/0");
-        assert_eq!(redact("redis://me:hunter2@db/1?x=@"), "redis://***@db/1?***");
+        assert_eq!(redact("redis://me:hunter2@db/1?x=@"), "redis://***");
+        assert_eq!(redact("redis://me:hunter2@db/1?x=y"), "redis://***@db/1?***");
         assert_eq!(redact("unix:///tmp/r.sock?pass=hunter2"), "unix:///tmp/r.sock?***");
         assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
         assert_eq!(redact("unix:///tmp/r.sock"), "unix:///tmp/r.sock");
@@ -107,6 +116,34 @@ mod tests {
         let url = BrokerUrl::parse("redis://:hunter2@localhost:1").unwrap();
         assert!(!format!("{url} {url:?}").contains("hunter2"));
         assert_eq!(url.secret(), "redis://:hunter2@localhost:1");
+    }
+
+    /// A password may hold any character: none of it is ever shown, in
+    /// every place a URL takes one.
+    #[test]
+    fn no_character_in_a_password_lets_it_through() {
+        let odd = ['é', '€', '😀', '\u{7f}'];
+        for c in (' '..='~').chain(odd) {
+            for password in [format!("Zq{c}9secret"), format!("{c}Zq9secret"), format!("Zq9secret{c}")] {
+                for url in [
+                    format!("redis://:{password}@127.0.0.1:17379"),
+                    format!("redis://me:{password}@db.example:6379/2"),
+                    format!("rediss://:{password}@h"),
+                    format!("unix:///tmp/r.sock?pass={password}"),
+                    format!("redis+unix:///tmp/r.sock?db=0&pass={password}"),
+                ] {
+                    let shown = redact(&url);
+                    assert!(!shown.contains("secret") && !shown.contains("Zq"), "{c:?}: {url} shown as {shown}");
+                    if let Ok(parsed) = BrokerUrl::parse(&url) {
+                        assert!(!format!("{parsed} {parsed:?}").contains("secret"), "{c:?}: {url}");
+                    }
+                }
+            }
+        }
+        // What is not secret stays readable.
+        assert_eq!(redact("redis://:Zq#9secret@127.0.0.1:17379"), "redis://***@127.0.0.1:17379");
+        assert_eq!(redact("redis://:a/b#c@h:1/0"), "redis://***@h:1/0");
+        assert_eq!(redact("redis://:a/b?c@h:1/0"), "redis://***", "a ? before the @: show nothing");
     }
 
     #[test]

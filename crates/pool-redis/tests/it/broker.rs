@@ -184,3 +184,41 @@ fn help_names_the_environment_variable() {
         "{help}"
     );
 }
+
+/// A password with the characters that end a URL's authority (`#`, `/`,
+/// `?`, `@`) is never printed: not by the coordinator, given by flag or
+/// environment, nor by a worker, whether the URL is refused as bad (2) or
+/// its broker cannot be reached (3).
+#[test]
+fn passwords_with_url_delimiters_are_never_printed() {
+    for c in ['#', '/', '?', '@', '%', ' ', ':'] {
+        let url = format!("redis://:Zq{c}9secret@127.0.0.1:1");
+        let runs = [
+            pool_redis(&["--redis", &url, "-j", "1", "--work", "noop"]),
+            {
+                let mut cmd = pool_redis(&["-j", "1", "--work", "noop"]);
+                cmd.env(pool_redis::URL_ENV, &url);
+                cmd
+            },
+            pool_redis(&["worker", "--redis", &url]),
+        ];
+        for mut cmd in runs {
+            let (code, out, err) = run(&mut cmd);
+            assert!(matches!(code, Some(2 | 3)), "{url}: {code:?} {err}");
+            assert!(!err.contains("secret") && !out.contains("secret"), "{url}: {err}");
+            assert!(!err.contains("Zq"), "{url}: {err}");
+        }
+    }
+}
+
+/// A 100 KB bad `--run` is refused with one short line, by the coordinator
+/// and by a worker.
+#[test]
+fn a_huge_bad_run_name_is_echoed_short() {
+    let name = "x".repeat(100_000);
+    for args in [&["--redis", "redis://127.0.0.1:1", "--run", &name, "-j", "1"][..], &["worker", "--run", &name]] {
+        let (code, _, err) = run(&mut pool_redis(args));
+        assert_eq!(code, Some(2), "{err}");
+        assert!(one_line(&err).len() < 300, "{} bytes: {}", err.len(), &err[..200]);
+    }
+}
