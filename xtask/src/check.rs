@@ -33,6 +33,10 @@ pub struct Args {
     /// have started, but every job that started ended and every worker exited.
     #[arg(long)]
     pub partial: bool,
+    /// The log is a distributed run's (`pool-redis --remote-workers`), whose
+    /// workers may die mid-job: only then may jobs be `reclaimed`.
+    #[arg(long)]
+    pub distributed: bool,
     /// The log to judge [default: standard input].
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
@@ -41,6 +45,7 @@ pub struct Args {
 /// Judges the log; prints the summary or the first violation; the exit status.
 pub fn main(args: &Args) -> ExitCode {
     let spec = match args.run.spec() {
+        Ok(spec) if args.distributed => spec.distributed(),
         Ok(spec) => spec,
         Err(line) => {
             eprintln!("{line}");

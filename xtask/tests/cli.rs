@@ -149,3 +149,17 @@ fn check_bad_usage_is_one_line_and_exit_2() {
         assert!(out.is_empty(), "{args:?}: {out}");
     }
 }
+
+/// A reclaim (worker 2 says it took job 1 over from worker 1, which never
+/// logged a thing) is refused in a log of an in-process run; `--distributed`
+/// says the log is `pool-redis --remote-workers`', whose workers can die
+/// between taking a job and logging its start, and then it stands.
+#[test]
+fn check_refuses_a_reclaim_in_an_in_process_log() {
+    let flags = ["-w", "2", "-j", "1", "--work", "noop", "--format", "jsonl"];
+    let (code, _, err) = check("made-up-reclaim.jsonl", &flags);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("line 1") && err.contains("only a distributed run"), "{err}");
+    let (code, _, err) = check("made-up-reclaim.jsonl", &[&flags[..], &["--distributed"]].concat());
+    assert_eq!(code, Some(0), "{err}");
+}

@@ -174,7 +174,11 @@ pub fn check(log: &[Record], run: &RunSpec, completeness: Completeness) -> Resul
     let mut outcomes = vec![LoggedOutcome::NotStarted; state.len()];
     let mut running: Vec<Option<JobId>> = vec![None; nworkers];
     let mut exited = vec![false; nworkers];
-    let mut reclaimed_from = vec![false; nworkers];
+    // The line of the last reclaim from each worker (0: none), and of each
+    // worker's last event: a missing exit is excused only for a worker
+    // that logged nothing after a job was taken from it (it is gone).
+    let mut reclaimed_from = vec![0usize; nworkers];
+    let mut last_line = vec![0usize; nworkers];
     let mut last_t = vec![0u64; nworkers];
     let mut in_flight = 0usize;
     let mut started_at = vec![0u64; state.len()];
@@ -190,6 +194,7 @@ pub fn check(log: &[Record], run: &RunSpec, completeness: Completeness) -> Resul
         if exited[wi] {
             return Err(fail(format!("event from worker {w} after it exited")));
         }
+        last_line[wi] = record.line;
         if let Some(t) = record.t_us {
             if t < last_t[wi] {
                 return Err(fail(format!("time went back for worker {w}: {t} µs after {} µs", last_t[wi])));
@@ -255,6 +260,12 @@ pub fn check(log: &[Record], run: &RunSpec, completeness: Completeness) -> Resul
                 exited[wi] = true;
             }
             Event::Reclaimed { job, from } => {
+                if !run.reclaims {
+                    return Err(fail(format!(
+                        "worker {w} reclaimed job {job}, but only a distributed run's workers (pool-redis \
+                         --remote-workers) reclaim jobs"
+                    )));
+                }
                 let j = job_index(*job)?;
                 if from.0 == 0 || from.0 > workers {
                     return Err(fail(format!("worker {from} is not one of 1..={workers}")));
@@ -285,7 +296,7 @@ pub fn check(log: &[Record], run: &RunSpec, completeness: Completeness) -> Resul
                     JobState::Unseen => {}
                 }
                 state[j] = JobState::Unseen;
-                reclaimed_from[fi] = true;
+                reclaimed_from[fi] = record.line;
                 reclaimed[j] = true;
             }
         }
@@ -301,8 +312,9 @@ pub fn check(log: &[Record], run: &RunSpec, completeness: Completeness) -> Resul
             return Err(at_end(format!("job {} never started", j + 1)));
         }
     }
-    if let Some(w) = (0..nworkers).find(|&w| !exited[w] && !reclaimed_from[w]) {
-        return Err(at_end(format!("worker {} never exited", w + 1)));
+    if let Some(w) = (0..nworkers).find(|&w| !exited[w] && reclaimed_from[w] <= last_line[w]) {
+        let why = if reclaimed_from[w] > 0 { " (it logged more after its job was reclaimed: not gone)" } else { "" };
+        return Err(at_end(format!("worker {} never exited{why}", w + 1)));
     }
     if completeness == Completeness::Complete {
         no_work_left_at_an_exit(log, &work, nworkers, &reclaimed)?;
@@ -420,7 +432,14 @@ mod tests {
         RunSpec::new(workers, jobs, "noop".parse().unwrap())
     }
 
+    /// Checks a log of a distributed run (reclaims allowed); see `local`.
     fn run(log: &str, workers: u32, jobs: u64) -> Result<Summary, Violation> {
+        let records = Format::Jsonl.parse(log).expect("test log parses");
+        check(&records, &noop(workers, jobs).distributed(), Completeness::Complete)
+    }
+
+    /// Checks a log of an in-process run, whose workers never reclaim.
+    fn local(log: &str, workers: u32, jobs: u64) -> Result<Summary, Violation> {
         let records = Format::Jsonl.parse(log).expect("test log parses");
         check(&records, &noop(workers, jobs), Completeness::Complete)
     }
@@ -512,6 +531,21 @@ mod tests {
         assert!(run(&log(stalled), 2, 2).is_ok());
         // Taken over twice.
         assert!(run(&log("0 1 s 1; 5 2 r 1 1; 5 2 s 1; 9 3 r 1 2; 9 3 s 1; 10 3 f 1 2; 11 3 e"), 3, 1).is_ok());
+    }
+
+    /// A made-up reclaim: worker 1 never started job 1 and never exits,
+    /// worker 2 says it took the job over. Refused in any run but a
+    /// distributed one; and there, a worker that logs again after its job
+    /// was taken over is alive and must exit.
+    #[test]
+    fn a_made_up_reclaim_excuses_nothing() {
+        let made_up = "0 2 r 1 1; 1 2 s 1; 2 2 f 1 2; 3 2 e";
+        let err = local(&log(made_up), 2, 1).expect_err("a reclaim in an in-process run");
+        assert_eq!(err.line, 1, "{err}");
+        assert!(err.message.contains("only a distributed run"), "{err}");
+        let alive = "0 1 s 1; 1 2 r 1 1; 2 2 s 1; 3 2 f 1 2; 4 1 s 2; 5 1 f 2 4; 6 2 e";
+        violates(alive, 2, 2, 0, "worker 1 never exited (it logged more after its job was reclaimed");
+        assert!(run(&log(&format!("{alive}; 7 1 e")), 2, 2).is_ok(), "and once it exits, all is well");
     }
 
     #[test]

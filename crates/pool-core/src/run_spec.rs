@@ -29,6 +29,10 @@ pub struct RunSpec {
     pub format: Option<Format>,
     /// Which form of the backend runs it.
     pub flavor: Flavor,
+    /// Whether its workers are processes that may die mid-job and have
+    /// their jobs reclaimed (pool-redis's `--remote-workers`): only then may
+    /// the log hold `reclaimed` events. Not a flag of the binaries.
+    pub reclaims: bool,
 }
 
 impl RunSpec {
@@ -44,7 +48,15 @@ impl RunSpec {
             panic_on: Vec::new(),
             format: Some(Format::Text),
             flavor: Flavor::Textbook,
+            reclaims: false,
         }
+    }
+
+    /// Run by workers in other processes, whose jobs may be reclaimed (see
+    /// [`reclaims`](Self::reclaims)).
+    pub fn distributed(mut self) -> Self {
+        self.reclaims = true;
+        self
     }
 
     /// Run by the backend's `flavor` form.

@@ -48,7 +48,8 @@ fn remote_workers_run_every_job_once_and_exit() {
     all_exit_with(&mut remote, 0);
     // Judged with the work rule: each line carries the remote worker's own
     // timestamp (see `clock`), so a job's service time is its own.
-    let summary = judge(&lines.text(), &case(3, 40, "spin:5ms..10ms").panics([7]), Completeness::Complete);
+    let summary =
+        judge(&lines.text(), &case(3, 40, "spin:5ms..10ms").panics([7]).distributed(), Completeness::Complete);
     let mut expected = Summary::expected(3, 40, true);
     expected.jobs[6] = LoggedOutcome::Failed("job 7 panicked (--panic-on)".into());
     assert_eq!(summary, expected);
@@ -75,7 +76,7 @@ fn a_worker_killed_mid_job_has_its_job_reclaimed() {
     let log = lines.text();
     // Judged with the work rule (a sleep:300ms job takes at least 299 ms):
     // the log carries the remote workers' own timestamps.
-    let summary = judge(&log, &case(3, 12, "sleep:300ms"), Completeness::Complete);
+    let summary = judge(&log, &case(3, 12, "sleep:300ms").distributed(), Completeness::Complete);
     assert_eq!(summary, Summary::expected(3, 12, true), "{log}");
     let records = Format::Jsonl.parse(&log).unwrap();
     let reclaims: Vec<_> = records
@@ -117,7 +118,7 @@ fn a_stalled_worker_whose_job_was_taken_over_reports_no_second_result() {
     // twice") and break the checker's rules.
     assert_eq!(status.code(), Some(0), "{stderr}");
     let log = lines.text();
-    let summary = judge(&log, &case(2, 8, "sleep:400ms"), Completeness::Complete);
+    let summary = judge(&log, &case(2, 8, "sleep:400ms").distributed(), Completeness::Complete);
     assert_eq!(summary, Summary::expected(2, 8, true), "{log}");
     for w in &mut remote {
         let _ = finish(w, "a remote worker", LIMIT);
@@ -137,7 +138,7 @@ fn ctrl_c_in_the_coordinator_tells_the_workers_to_exit() {
     assert_eq!(status.code(), Some(130), "{stderr}");
     all_exit_with(&mut remote, 0);
     let (finished, failed, not_started) =
-        judge(&lines.text(), &case(2, 200, "sleep:100ms"), Completeness::Partial).counts();
+        judge(&lines.text(), &case(2, 200, "sleep:100ms").distributed(), Completeness::Partial).counts();
     assert_eq!(failed, 0);
     assert!(not_started > 0, "every job ran after Ctrl-C");
     assert!(stderr.contains(&format!("{finished} finished, 0 failed, {not_started} never started")), "{stderr}");
