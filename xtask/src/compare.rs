@@ -212,14 +212,23 @@ pub fn run(args: &Args) -> Result<bool> {
     for path in written {
         eprintln!("xtask: wrote {}", path.display());
     }
-    if !excluded.is_empty() {
-        eprintln!("xtask: verification failed for {}: see above; they were not benchmarked", names(&excluded));
+    let verdict = verdict(&results);
+    for line in verdict.as_ref().err().into_iter().flatten() {
+        eprintln!("xtask: {line}");
     }
-    let failed_runs = failed_runs(&results);
-    for f in &failed_runs {
-        eprintln!("xtask: FAILED: {f}");
+    Ok(verdict.is_ok())
+}
+
+/// Whether the comparison passed: every backend verified and benchmarked,
+/// and no timed or traced run failed; if not, one line for each reason.
+fn verdict(results: &Results) -> Result<(), Vec<String>> {
+    let mut why = Vec::new();
+    if !results.excluded.is_empty() {
+        let names: Vec<&str> = results.excluded.iter().map(|p| p.name()).collect();
+        why.push(format!("verification failed for {}: see above; they were not benchmarked", names.join(", ")));
     }
-    Ok(excluded.is_empty() && failed_runs.is_empty())
+    why.extend(failed_runs(results).into_iter().map(|f| format!("FAILED: {f}")));
+    if why.is_empty() { Ok(()) } else { Err(why) }
 }
 
 /// Every timed or traced run that failed (exited badly, timed out, or left a
@@ -235,4 +244,28 @@ fn failed_runs(results: &Results) -> Vec<String> {
         t.failure.as_ref().map(|f| format!("{} on {} {} × {} (traced): {f}", t.backend, t.spec, t.workers, t.jobs))
     });
     timed.chain(traced).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::Program;
+    use crate::report::tests::sample_results;
+
+    /// The command fails when verification excluded a backend, when a timed
+    /// or traced run failed, and only then.
+    #[test]
+    fn the_verdict_fails_on_an_excluded_backend_or_a_failed_run() {
+        let mut r = sample_results();
+        // The sample's tokio run failed ("out of memory").
+        let why = verdict(&r).expect_err("a failed run fails the command");
+        assert!(why.iter().any(|l| l.starts_with("FAILED: tokio") && l.contains("out of memory")), "{why:?}");
+        for c in &mut r.cells {
+            c.backends.retain(|b| b.failure.is_none());
+        }
+        assert_eq!(verdict(&r), Ok(()), "nothing failed, nothing excluded");
+        r.excluded = vec![Program::known("rayon")];
+        let why = verdict(&r).expect_err("an excluded backend fails the command");
+        assert_eq!(why, ["verification failed for rayon: see above; they were not benchmarked"]);
+    }
 }

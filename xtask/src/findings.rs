@@ -694,4 +694,47 @@ mod tests {
             ("1.04× (1.04–1.04) of the nominal ideal (no measured one in this run)", Some(false))
         );
     }
+
+    /// Each target's rule at its edges: a paired interval straddling the
+    /// threshold, wholly above it, wholly below it (and a median on either
+    /// side of a threshold on medians).
+    #[test]
+    fn every_target_is_judged_at_the_right_edge() {
+        // tuned / textbook in a sleep cell: "no slower" is met unless the
+        // whole interval lies above 1 (per round: tuned over textbook).
+        let sleep = |tuned: &[f64]| {
+            let textbook = backend(p("std"), 100, 0.1, &[0.100; 6]);
+            cell(Family::Sleep, "sleep:10ms", 100, 1_000, 0.1, vec![textbook, backend(p("std-tuned"), 100, 0.1, tuned)])
+        };
+        let no_slower = "`sleep:10ms` 100×1,000: std-tuned no slower than textbook";
+        for (tuned, met) in [
+            (&[0.098, 0.099, 0.101, 0.102, 0.100, 0.097][..], true), // straddles 1
+            (&[0.102, 0.103, 0.104, 0.105, 0.106, 0.101][..], false), // wholly above
+            (&[0.090, 0.091, 0.092, 0.093, 0.094, 0.095][..], true), // wholly below
+        ] {
+            let f = judge(&[sleep(tuned)], &[]);
+            assert_eq!(target(&f, no_slower).met, Some(met), "{tuned:?}: {:?}", target(&f, no_slower));
+        }
+        // Within 5% of the ideal (100 ms): on the median of the ratio.
+        let within = "`sleep:10ms` 100 × 1,000 within 5% of ideal: std-tuned";
+        for (tuned, met) in [(&[0.104; 6][..], true), (&[0.106; 6][..], false), (&[0.101, 0.109, 0.104][..], true)] {
+            let f = judge(&[sleep(tuned)], &[]);
+            assert_eq!(target(&f, within).met, Some(met), "{tuned:?}");
+        }
+        // Per-job overhead at 2 workers under 155 ns: on the median.
+        let noop = |seconds: f64| {
+            cell(Family::Overhead, "noop", 2, 1_000_000, 0.0, vec![backend(p("std"), 2, 0.0, &[seconds; 3])])
+        };
+        let overhead = "per-job overhead at 2 workers < 155 ns (Go): std";
+        assert_eq!(target(&judge(&[noop(0.154)], &[]), overhead).met, Some(true));
+        assert_eq!(target(&judge(&[noop(0.156)], &[]), overhead).met, Some(false));
+        // std no more than 1.3 x crossbeam at 4 workers: on the paired median.
+        let four = |std: &[f64]| {
+            let cb = backend(p("crossbeam"), 4, 0.0, &[0.100; 3]);
+            cell(Family::Overhead, "noop", 4, 1_000_000, 0.0, vec![backend(p("std"), 4, 0.0, std), cb])
+        };
+        let ratio = "std no more than 1.3× crossbeam at 4 workers";
+        assert_eq!(target(&judge(&[four(&[0.129, 0.140, 0.120])], &[]), ratio).met, Some(true), "median 1.29");
+        assert_eq!(target(&judge(&[four(&[0.131, 0.120, 0.140])], &[]), ratio).met, Some(false), "median 1.31");
+    }
 }
