@@ -380,6 +380,10 @@ impl Ledger {
         if let (false, Some(job)) = (cancelled, lowest) {
             return Err(BadOutcome::Missing { job, count: missing });
         }
+        // A second, independent account: while the per-outcome checks and
+        // the bitmap agree it always holds; it catches a fault in the
+        // ledger's own bookkeeping (an id marked whose result was not
+        // summed, a run marked twice), which no outcome can cause.
         let twice_failed: u128 = self.failed.iter().map(|&j| u128::from(j) * 2).sum();
         let expected = twice_sum(1, self.jobs) - twice_failed - twice_missing;
         if self.sum != expected {
@@ -583,5 +587,23 @@ mod tests {
         assert_eq!(twice_sum(1, 10_000), 100_010_000);
         assert_eq!(twice_sum(4, 3), 0);
         assert_eq!(twice_sum(1, 1 << 40), (1u128 << 40) * ((1u128 << 40) + 1));
+    }
+
+    /// The closed-form total checks the ledger's own bookkeeping: outcomes
+    /// that each check out cannot break it, so it is tested on a ledger whose
+    /// account was corrupted behind its back: the run's ids marked as back,
+    /// one result's worth missing from the sum.
+    #[test]
+    fn the_closed_form_total_catches_a_bookkeeping_fault() {
+        let mut ledger = Ledger::new(&run(10));
+        for j in 1..=10 {
+            ledger.record(&ok(j, 2 * j));
+        }
+        ledger.sum -= 14;
+        assert_eq!(ledger.close(false), Err(BadOutcome::WrongTotal { sum: 110 - 14, expected: 110 }));
+        let mut ledger = Ledger::new(&run(10));
+        ledger.record_finished(WorkerId(1), JobId(1), &[2, 4, 6]);
+        ledger.sum += 1;
+        assert!(matches!(ledger.close(true), Err(BadOutcome::WrongTotal { .. })), "also in a cancelled run");
     }
 }

@@ -117,6 +117,31 @@ fn check_outcomes(case: &RunSpec, run: &Run) {
     assert_eq!((run.report.finished, run.report.failed, run.report.skipped), (finished, failed, 0));
 }
 
+/// Each outcome handed back names the worker the log shows ending that job:
+/// in release builds as in debug (a tuned batch whose reused buffer kept
+/// the previous worker's id would hand back valid-looking outcomes under
+/// the wrong worker, which only a `debug_assert!` saw).
+fn outcomes_are_the_logs(backend: &str, case: &RunSpec, run: &Run) {
+    use crate::Event;
+    let format = case.format.expect("a run with a log");
+    let records = format.parse(&run.log).unwrap_or_else(|e| panic!("log does not parse: {e}"));
+    let mut ended_by = std::collections::HashMap::new();
+    for r in &records {
+        if let Event::Finished { job, .. } | Event::Failed { job, .. } = &r.event {
+            ended_by.insert(*job, r.worker);
+        }
+    }
+    for o in &run.outcomes {
+        assert_eq!(
+            Some(&o.worker),
+            ended_by.get(&o.job),
+            "{backend} {case:?}: job {} handed back from worker {}, but the log ends it on another",
+            o.job,
+            o.worker
+        );
+    }
+}
+
 /// Parses a log of `run` (in its format) and checks it, panicking with the
 /// violation.
 pub fn judge(log: &str, run: &RunSpec, completeness: Completeness) -> Summary {
@@ -139,6 +164,7 @@ where
         check_outcomes(case, &run);
         let Some(format) = format else { continue };
         let summary = judge(&run.log, case, Completeness::Complete);
+        outcomes_are_the_logs(B::NAME, case, &run);
         let expected = case.expected();
         if let Some(diff) = summary.first_difference(&expected) {
             panic!("{} {case:?} ({format:?}): summary differs from the expected one: {diff}", B::NAME);
