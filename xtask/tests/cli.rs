@@ -2,10 +2,45 @@
 //! non-zero exit; the measuring helper passes the child's exit through and
 //! reports its usage.
 
-use std::process::Command;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Waits for `child` (stdout and stderr piped) at most a minute, then
+/// kills it and fails, naming `what`: a hang fails the test, not CI.
+fn finish(mut child: Child, what: &str) -> Output {
+    use std::io::Read;
+    let read = |mut from: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = from.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let (out, err) = (read(Box::new(child.stdout.take().unwrap())), read(Box::new(child.stderr.take().unwrap())));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after a minute, so it was killed: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output { status, stdout: out.join().unwrap(), stderr: err.join().unwrap() }
+}
 
 fn xtask(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).output().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = finish(child, &format!("xtask {}", args.join(" ")));
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -48,7 +83,6 @@ fn the_helper_passes_exit_and_output_through_and_reports_usage() {
 /// stderr.
 fn check(fixture: &str, flags: &[&str]) -> (Option<i32>, String, String) {
     use std::io::Write as _;
-    use std::process::Stdio;
     let path = format!("{}/tests/fixtures/{fixture}", env!("CARGO_MANIFEST_DIR"));
     let mut args = vec!["check"];
     args.extend(flags);
@@ -61,7 +95,7 @@ fn check(fixture: &str, flags: &[&str]) -> (Option<i32>, String, String) {
         .spawn()
         .unwrap();
     child.stdin.take().unwrap().write_all(&std::fs::read(&path).unwrap()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = finish(child, &format!("xtask {} < {fixture}", args.join(" ")));
     let from_stdin = (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

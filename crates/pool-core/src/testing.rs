@@ -489,11 +489,38 @@ pub fn flavored(bin: &str, flavor: &str) -> &'static str {
     })
 }
 
-/// Runs a binary with `args`, returning its output and wall time.
+/// Runs a binary with `args`, returning its output and wall time; fails,
+/// naming the command, if it runs longer than [`CHILD_BOUND`].
 pub fn run_binary(bin: &str, args: &[&str]) -> (Output, Duration) {
     let start = Instant::now();
-    let output = Command::new(bin).args(args).output().unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
+    let output = output_within(Command::new(bin).args(args));
     (output, start.elapsed())
+}
+
+/// The longest any test waits for a child process before it kills it and
+/// fails, naming the command: "it hangs", not a benchmark.
+pub const CHILD_BOUND: Duration = Duration::from_secs(120);
+
+/// The command as a line, for messages.
+fn shown(command: &Command) -> String {
+    let args: Vec<String> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+    format!("{} {}", command.get_program().to_string_lossy(), args.join(" "))
+}
+
+/// `command`'s output (stdout and stderr captured), waiting at most
+/// [`CHILD_BOUND`]: past it the child is killed and the test fails, naming
+/// the command.
+pub fn output_within(command: &mut Command) -> Output {
+    let name = shown(command);
+    output_bounded(&name, command, CHILD_BOUND)
+}
+
+/// `command`'s exit status, its standard streams as set, waiting at most
+/// [`CHILD_BOUND`] (as [`output_within`]).
+pub fn status_within(command: &mut Command) -> std::process::ExitStatus {
+    let name = shown(command);
+    let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot run {name}: {e}"));
+    wait_bounded(&name, &mut child, CHILD_BOUND)
 }
 
 /// The binary with no arguments runs the seed: 13 lines that a correct pool
@@ -735,9 +762,13 @@ pub fn binary_closed_stdout(bin: &str) {
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
     drop(child.stdout.take());
-    let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    let status = child.wait().unwrap();
+    let mut from = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut stderr = String::new();
+        from.read_to_string(&mut stderr).map(|_| stderr)
+    });
+    let status = wait_bounded(bin, &mut child, CHILD_BOUND);
+    let stderr = reader.join().expect("read stderr").expect("stderr is text");
     assert_eq!(status.code(), Some(3), "{bin}: {status:?}: {stderr}");
     assert!(stderr.contains("could not write the log"), "{bin}: {stderr}");
     assert_no_panic_report(bin, &args, &stderr);
@@ -768,7 +799,7 @@ fn wait_bounded(bin: &str, child: &mut std::process::Child, bound: Duration) -> 
         if start.elapsed() > bound {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("{bin} still running {bound:?} after it was told to stop");
+            panic!("{bin}: still running after {bound:?}, so it was killed: it hangs");
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -1003,7 +1034,7 @@ pub fn binary_describes_itself(bin: &str) {
         }
     }
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("open /dev/full");
-    let status = Command::new(bin).arg("--describe").stdout(full).stderr(Stdio::null()).status().expect("run");
+    let status = status_within(Command::new(bin).arg("--describe").stdout(full).stderr(Stdio::null()));
     assert_eq!(status.code(), Some(3), "{bin} --describe >/dev/full");
 }
 
@@ -1102,7 +1133,7 @@ pub fn binary_unwritable_stderr(bin: &str) {
     for &(args, code) in cases {
         // The log goes to /dev/full too in the status-3 case.
         let stdout = if code == Some(3) { Stdio::from(dev_full()) } else { Stdio::null() };
-        let status = Command::new(bin).args(args).stdout(stdout).stderr(dev_full()).status().expect("runs");
+        let status = status_within(Command::new(bin).args(args).stdout(stdout).stderr(dev_full()));
         assert_eq!(status.code(), code, "{bin} {args:?} 2>/dev/full: {status:?}");
     }
     let mut child = Command::new(bin)
@@ -1162,7 +1193,13 @@ pub fn run_with_thread_limit(bin: &str, tasks: u32, args: &[&str]) -> Option<Out
     static RUN: AtomicU32 = AtomicU32::new(0);
 
     let root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
-    let has = |tool: &str| Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+    let has = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .is_ok_and(|mut child| wait_bounded(tool, &mut child, CHILD_BOUND).success())
+    };
     if !root || !has("setpriv") || !has("prlimit") {
         return None;
     }
@@ -1675,4 +1712,25 @@ macro_rules! binary_tests {
             $crate::testing::bounded_memory_jobs()
         );
     };
+}
+
+#[cfg(test)]
+mod bounded_waits {
+    use super::*;
+
+    /// A child that outlives its bound is killed, and the test fails naming
+    /// the command.
+    #[test]
+    fn a_child_past_its_bound_is_killed_and_named() {
+        let mut child = Command::new("sleep").arg("30").spawn().expect("sleep runs");
+        let pid = child.id();
+        let err = panic::catch_unwind(AssertUnwindSafe(|| {
+            wait_bounded("sleep 30", &mut child, Duration::from_millis(100));
+        }))
+        .expect_err("the wait is bounded");
+        let message = err.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(message.contains("sleep 30") && message.contains("it hangs"), "{message}");
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the child was killed and reaped");
+        assert_eq!(shown(Command::new("sleep").arg("30")), "sleep 30");
+    }
 }

@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use pool_core::Completeness;
-use pool_core::testing::{case, judge};
+use pool_core::testing::{case, judge, status_within};
 
 use crate::support::{BIN, Lines, Server, finish, pool_redis};
 
 /// Runs the binary to the end and returns (status code, stdout, stderr).
 fn run(cmd: &mut std::process::Command) -> (Option<i32>, String, String) {
-    let out = cmd.output().expect("run pool-redis");
+    let out = pool_core::testing::output_within(cmd);
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -82,9 +82,9 @@ fn the_binarys_own_usage_errors_are_one_line_and_status_2() {
     assert!(line.contains("'--workers <N>'") && line.contains("--remote-workers 2 sets the number"), "{line}");
     assert!(out.is_empty());
     let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").expect("open /dev/full");
-    let status = pool_redis(&["--remote-workers", "2", "-w", "3", "-j", "1"]).stderr(full()).status().unwrap();
+    let status = status_within(pool_redis(&["--remote-workers", "2", "-w", "3", "-j", "1"]).stderr(full()));
     assert_eq!(status.code(), Some(2), "--remote-workers 2 -w 3 2>/dev/full");
-    let status = pool_redis(&["-j", "1"]).env("PATH", "").stderr(full()).status().unwrap();
+    let status = status_within(pool_redis(&["-j", "1"]).env("PATH", "").stderr(full()));
     assert_eq!(status.code(), Some(2), "no redis-server, 2>/dev/full");
 }
 
@@ -177,7 +177,7 @@ fn the_private_broker_is_stopped_and_removed_also_after_sigkill() {
 
 #[test]
 fn help_names_the_environment_variable() {
-    let out = std::process::Command::new(BIN).arg("--help").output().unwrap();
+    let out = pool_core::testing::output_within(std::process::Command::new(BIN).arg("--help"));
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(
         help.contains(pool_redis::URL_ENV) && help.contains("--remote-workers") && help.contains("--lease"),
