@@ -935,6 +935,29 @@ pub fn binary_file_size_limit(bin: &str) {
     assert!(stderr.contains("could not write the log"), "{bin}: {stderr}");
 }
 
+/// A run of 2^40 `noop` jobs with `--queue 1024`, stopped by Ctrl-C after a
+/// moment: its memory stays bounded while it runs (peak RSS under 100 MB),
+/// and it ends with 130 within [`INTERRUPT_BOUND`] of the signal, whatever
+/// it has in flight.
+pub fn binary_huge_run_stops_fast_in_bounded_memory(bin: &str) {
+    use nix::sys::signal::Signal;
+    let args = ["-w", "8", "-j", "1099511627776", "--work", "noop", "--quiet", "--queue", "1024"];
+    let w = if bin.contains("sequential") { "1" } else { "8" };
+    let args: Vec<&str> = args.iter().map(|&a| if a == "8" { w } else { a }).collect();
+    let mut child = spawn_piped(bin, &args);
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    send(&child, Signal::SIGINT);
+    let stopped = wait_bounded(bin, &mut child, INTERRUPT_BOUND);
+    assert!(peak_kib < 100 * 1024, "{bin} {args:?}: peak RSS {peak_kib} KiB after 1.5 s");
+    assert_eq!(stopped.code(), Some(130), "{bin} {args:?}: {stopped:?}");
+}
+
 /// A number no other call in this process got.
 fn unique() -> u32 {
     use std::sync::atomic::AtomicU32;
@@ -1592,6 +1615,11 @@ macro_rules! binary_tests {
             $(#[$attr])*
             fn file_size_limit() {
                 testing::binary_file_size_limit($bin);
+            }
+            #[test]
+            $(#[$attr])*
+            fn huge_run_stops_fast_in_bounded_memory() {
+                testing::binary_huge_run_stops_fast_in_bounded_memory($bin);
             }
             #[test]
             $(#[$attr])*

@@ -43,6 +43,13 @@ use pool_core::{Crew, JobId, Jobs, OutcomeSink, PoolError, Worker};
 /// How much faster than the last block the next one grows.
 const GROWTH: u64 = 4;
 
+/// The most ids a block holds, per thread. Blocks stop growing there: the
+/// ids out at once (and so the caller's window of ids handed out but not
+/// yet back) stay bounded however long the run, and a cancel or the run's
+/// end walks a window of a few blocks. At `noop` speed a block this size
+/// is still about a millisecond of work per thread.
+const MOST_PER_THREAD: u64 = 1 << 16;
+
 /// A thread's worker and its batch of results, reachable from rayon's
 /// closures by the thread's index (only that thread locks it).
 struct Slot {
@@ -100,6 +107,7 @@ where
                 slots: &slots,
                 timing: &timing,
                 chunk: limits.chunk,
+                most: MOST_PER_THREAD.saturating_mul(threads as u64),
                 result_tx,
                 stopped: Default::default(),
             };
@@ -133,6 +141,8 @@ struct Feed<'a, I: Iterator<Item = JobId>> {
     slots: &'a [Mutex<Option<Slot>>],
     timing: &'a Timing,
     chunk: usize,
+    /// The most ids a block holds (see [`MOST_PER_THREAD`]).
+    most: u64,
     result_tx: &'a StdSender<Results>,
     /// Set by the first job a cancel skips: the tasks still queued then
     /// return at once, whatever ids they hold.
@@ -150,7 +160,7 @@ impl<'a, I: Iterator<Item = JobId> + Send> Feed<'a, I> {
     /// the stream is still claimed only by a thread with nothing to run.
     fn claim<'s>(&'s self, scope: &rayon::Scope<'s>, size: usize) {
         let Some(block) = self.source.claim(size, &mut || {}) else { return };
-        let next = usize::try_from(block.len.saturating_mul(GROWTH)).unwrap_or(usize::MAX);
+        let next = usize::try_from(block.len.saturating_mul(GROWTH).min(self.most)).unwrap_or(usize::MAX);
         scope.spawn(move |scope| self.claim(scope, next));
         self.split(scope, block, self.timing.leaf(self.chunk) as u64);
     }
