@@ -60,7 +60,7 @@ impl Backend for Rayon {
         let slot = |index: usize| workers[index].lock().unwrap_or_else(PoisonError::into_inner);
 
         std::thread::scope(|s| {
-            s.spawn(move || {
+            let feeding = std::thread::Builder::new().name("feed".into()).spawn_scoped(s, move || {
                 pool.install(|| {
                     jobs.par_bridge().for_each(|job| {
                         let index = rayon::current_thread_index().expect("runs on the pool");
@@ -77,15 +77,30 @@ impl Backend for Rayon {
                     }
                 });
             });
+            if let Err(e) = feeding {
+                // Refused before any job ran (the pool went with the closure).
+                return Err(exit_all(
+                    workers.iter().map(|w| w.lock().unwrap_or_else(PoisonError::into_inner).take()),
+                    e,
+                ));
+            }
             for outcome in result_rx {
                 on_result.one(outcome);
             }
-        });
+            Ok(())
+        })?;
         // The pool was dropped at the end of the scoped thread.
         let ended = ended_rx.iter().take(threads).count();
         debug_assert_eq!(ended, threads, "every rayon thread reports its end");
         Ok(())
     }
+}
+
+/// The OS refused the thread that feeds the pool, `e`, before any job ran:
+/// every worker exits (so the log stays valid) and the run fails.
+fn exit_all(workers: impl Iterator<Item = Option<Worker>>, e: std::io::Error) -> PoolError {
+    workers.flatten().for_each(Worker::exit);
+    PoolError::Spawn(e)
 }
 
 /// A rayon pool of `threads` worker threads, and a channel on which each

@@ -98,13 +98,14 @@ where
     let source = Source::new(jobs);
     let timing = Timing::default();
 
+    let slots = &slots;
     std::thread::scope(|s| {
-        s.spawn(move || {
+        let feeding = std::thread::Builder::new().name("feed".into()).spawn_scoped(s, move || {
             let result_tx = &result_tx;
             let deliver = move |batch| result_tx.send(batch).is_ok();
             let feed = Feed {
                 source: &source,
-                slots: &slots,
+                slots,
                 timing: &timing,
                 chunk: limits.chunk,
                 most: MOST_PER_THREAD.saturating_mul(threads as u64),
@@ -119,10 +120,15 @@ where
                 }
             });
         });
+        if let Err(e) = feeding {
+            // Refused before any job ran (the pool went with the closure).
+            return Err(crate::exit_all(slots.iter().map(|slot| lock(slot).take().map(|s| s.worker)), e));
+        }
         for batch in patiently(result_rx, threads) {
             spares.consume(batch, &mut on_result);
         }
-    });
+        Ok(())
+    })?;
     // The pool was dropped at the end of the scoped thread; wait until every
     // thread has run its exit handler.
     let ended = ended_rx.iter().take(threads).count();

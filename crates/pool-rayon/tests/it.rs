@@ -13,6 +13,14 @@ fn refused_thread() {
     pool_core::testing::binary_refused_thread(env!("CARGO_BIN_EXE_pool-rayon"), &["-w", "50"]);
 }
 
+/// The OS starts the pool's threads but refuses the one that feeds them
+/// (the limit is 8 threads: the main one, the signal watcher and 6
+/// workers): status 3 and one line, not a panic, and every worker exits.
+#[test]
+fn refused_feeding_thread() {
+    pool_core::testing::binary_refused_thread(env!("CARGO_BIN_EXE_pool-rayon"), &["-w", "6"]);
+}
+
 /// The ablation's diagnostic flavors keep the contract.
 #[test]
 fn diagnostic_flavors() {
