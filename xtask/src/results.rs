@@ -24,7 +24,7 @@ pub struct Sample {
     pub wall_s: f64,
     /// Wall time of the same program's 0-job run of the same cell, right
     /// after this one in the same round, seconds: the process's start and
-    /// exit with no jobs (cells with [`Cell::start`] only).
+    /// exit with no jobs (cells with [`Cell::start`](crate::workload::Cell::start) only).
     pub start_wall_s: Option<f64>,
     /// User CPU time of the process, seconds.
     pub user_s: f64,
