@@ -43,6 +43,26 @@ pub fn exit_status(signal: Signal) -> u8 {
     u8::try_from(128 + signal as i32).unwrap_or(u8::MAX)
 }
 
+/// Blocks [`STOP_SIGNALS`] (and SIGXFSZ) on the calling thread, and so on
+/// every thread it starts: for a binary that does something before the
+/// driver's [`Signals::watch`] (pool-redis starts its private broker), so a
+/// signal meanwhile waits for the watcher. Failing changes nothing.
+pub fn block_stop_signals() {
+    let _ = stop_set(true).thread_block();
+}
+
+/// [`STOP_SIGNALS`], and SIGXFSZ if `and_file_size`.
+fn stop_set(and_file_size: bool) -> SigSet {
+    let mut set = STOP_SIGNALS.iter().fold(SigSet::empty(), |mut set, &s| {
+        set.add(s);
+        set
+    });
+    if and_file_size {
+        set.add(Signal::SIGXFSZ);
+    }
+    set
+}
+
 /// The watcher of [`STOP_SIGNALS`] for one process (see the module docs).
 #[derive(Debug)]
 pub struct Signals {
@@ -55,13 +75,8 @@ impl Signals {
     /// starts from now on) and starts the thread that takes them. `bin` names
     /// the program in its messages.
     pub fn watch(bin: &str) -> io::Result<Self> {
-        let set = STOP_SIGNALS.iter().fold(SigSet::empty(), |mut set, &s| {
-            set.add(s);
-            set
-        });
-        let mut blocked = set;
-        blocked.add(Signal::SIGXFSZ);
-        blocked.thread_block().map_err(io::Error::from)?;
+        let set = stop_set(false);
+        stop_set(true).thread_block().map_err(io::Error::from)?;
         let cancel = Arc::new(AtomicBool::new(false));
         let received = Arc::new(AtomicI32::new(0));
         let (stop, got, bin) = (Arc::clone(&cancel), Arc::clone(&received), bin.to_owned());

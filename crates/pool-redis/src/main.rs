@@ -16,6 +16,11 @@ fn main() -> ExitCode {
         worker_args.extend(args.drain(2..));
         return pool_redis::remote::main(worker_args);
     }
+    // The coordinator's stop signals are held back from here: the private
+    // broker starts before the driver's watcher, and a Ctrl-C meanwhile
+    // must wait, pending, for the watcher (a graceful stop), not take its
+    // default action. The driver blocks them again and takes them.
+    pool_core::signals::block_stop_signals();
     // What the shared driver cannot know: --remote-workers N sets the
     // number of workers, and a private broker needs a redis-server.
     // Bad usage is the driver's to report; every line goes through `say`,

@@ -222,3 +222,22 @@ fn a_huge_bad_run_name_is_echoed_short() {
         assert!(one_line(&err).len() < 300, "{} bytes: {}", err.len(), &err[..200]);
     }
 }
+
+/// Ctrl-C while the private broker starts (before the driver's signal
+/// watcher runs) stops the run as a later one does: status 130 and the
+/// summary, never death by the signal itself.
+#[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
+fn an_early_signal_during_the_private_brokers_start_is_a_graceful_stop() {
+    for delay_ms in [20, 30, 40, 60, 80, 100, 150, 200, 300, 400] {
+        let mut child =
+            pool_redis(&["-w", "2", "-j", "200", "--work", "sleep:10ms", "--format", "jsonl"]).spawn().unwrap();
+        let lines = Lines::collect(child.stdout.take().unwrap());
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        crate::support::interrupt(&child);
+        let (status, stderr) = finish(&mut child, "pool-redis after an early Ctrl-C", Duration::from_secs(30));
+        assert_eq!(status.code(), Some(130), "signal after {delay_ms} ms: {status:?}: {stderr}");
+        assert!(stderr.contains("never started (interrupted)"), "after {delay_ms} ms: {stderr}");
+        judge(&lines.text(), &case(2, 200, "sleep:10ms"), Completeness::Partial);
+    }
+}
