@@ -315,7 +315,7 @@ mod tests {
     fn failures_are_expected_with_their_message() {
         let c = case("failures");
         let s = c.run.expected();
-        assert_eq!(s.jobs[2], LoggedOutcome::Failed("job 3 panicked (--panic-on)".into()));
+        assert_eq!(s.outcome(pool_core::JobId(3)), &LoggedOutcome::Failed("job 3 panicked (--panic-on)".into()));
         assert_eq!(s.counts(), (8, 2, 0));
         assert_eq!(
             c.run.args(),

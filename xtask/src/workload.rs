@@ -178,9 +178,8 @@ impl ExpectedLine {
     pub fn of(expected: &Summary) -> Self {
         let (finished, failed, _) = expected.counts();
         let sum = expected
-            .jobs
-            .iter()
-            .map(|o| match o {
+            .started()
+            .map(|(_, o)| match o {
                 LoggedOutcome::Finished(Some(r)) => u128::from(*r),
                 _ => 0,
             })

@@ -162,8 +162,24 @@ fn check_judges_an_interrupted_run_with_partial() {
     assert!(err.contains("never started"), "{err}");
     let (code, out, err) = check("std-interrupted-2x1000-sleep100ms.jsonl", &[&flags[..], &["--partial"]].concat());
     assert_eq!(code, Some(0), "{err}");
-    assert!(out.contains("job 1000: not started\n"), "{out}");
+    assert!(out.ends_with(": not started\nworkers 1..=2 exited\n"), "{out}");
+    assert!(out.contains("..=1000: not started\n"), "never-started jobs are said as ranges: {out}");
     assert_eq!(err, "xtask check: the log keeps every rule: 12 finished, 0 failed, 988 never started\n");
+}
+
+/// The checker's memory grows with the log, not with `-j` or `-w`: the same
+/// twelve-job log judged as part of a run of 2^40 jobs (which once asked for
+/// 17.6 TB and aborted), and of 2^32 - 1 workers.
+#[test]
+fn check_judges_a_huge_runs_log_in_memory_for_the_log() {
+    let flags = ["-w", "2", "-j", "1099511627776", "--work", "sleep:100ms", "--format", "jsonl", "--partial"];
+    let (code, out, err) = check("std-interrupted-2x1000-sleep100ms.jsonl", &flags);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.ends_with("..=1099511627776: not started\nworkers 1..=2 exited\n"), "{out}");
+    assert_eq!(err, "xtask check: the log keeps every rule: 12 finished, 0 failed, 1099511627764 never started\n");
+    let flags = ["-w", "4294967295", "-j", "1000", "--work", "sleep:100ms", "--format", "jsonl", "--partial"];
+    let (code, _, err) = check("std-interrupted-2x1000-sleep100ms.jsonl", &flags);
+    assert_eq!((code, err.as_str()), (Some(1), "xtask check: at end of log: worker 3 never exited\n"));
 }
 
 #[test]

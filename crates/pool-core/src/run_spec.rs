@@ -149,7 +149,7 @@ impl RunSpec {
         let with_results = self.format != Some(Format::Text);
         let mut summary = Summary::expected(self.workers, self.jobs, with_results);
         for &j in &self.panic_on {
-            summary.jobs[j as usize - 1] = LoggedOutcome::Failed(RunSpec::panic_message(j));
+            summary.record(JobId(j), LoggedOutcome::Failed(RunSpec::panic_message(j)));
         }
         summary
     }
@@ -260,10 +260,14 @@ mod tests {
             LoggedOutcome::Failed("job 3 panicked (--panic-on)".into()),
             LoggedOutcome::Finished(Some(8)),
         ];
-        assert_eq!(run.expected().jobs, want);
+        let outcomes = |s: Summary| s.started().map(|(_, o)| o.clone()).collect::<Vec<_>>();
+        assert_eq!(outcomes(run.expected()), want);
         assert_eq!(run.expected().workers, 2);
         assert_eq!(run.expected_exit(), 1);
-        assert_eq!(spec(2, 2, "noop").expected().jobs, [LoggedOutcome::Finished(None), LoggedOutcome::Finished(None)]);
+        assert_eq!(
+            outcomes(spec(2, 2, "noop").expected()),
+            [LoggedOutcome::Finished(None), LoggedOutcome::Finished(None)]
+        );
         assert_eq!(spec(2, 2, "noop").expected_exit(), 0);
     }
 

@@ -1,9 +1,16 @@
 //! The trace checker: judges a parsed log against the rules every correct
 //! pool obeys, and reduces it to a canonical [`Summary`] — what "the same
-//! output" means across backends, whatever order their lines came in.
+//! output" means across backends, whatever order their lines came in. Its
+//! memory grows with the log, never with the run's `-j` or `-w` alone.
+
+mod canonical;
+mod table;
 
 use std::fmt;
 use std::time::Duration;
+
+pub use canonical::{LoggedOutcome, Summary};
+use table::Table;
 
 use crate::{Event, JobId, Kind, Record, RunSpec, Work, WorkerId};
 
@@ -25,77 +32,6 @@ pub const SPIN_DIVISOR: u32 = 4;
 /// claims jobs in chunks (the tuned flavor) holds at most about this much
 /// unstarted when the queue runs dry.
 pub const HOLD: Duration = Duration::from_millis(1);
-
-/// What became of one job, as the log tells it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LoggedOutcome {
-    /// Finished; the result if the format records it.
-    Finished(Option<u64>),
-    /// Failed with this message.
-    Failed(String),
-    /// Never started (only in a partial run's log).
-    NotStarted,
-}
-
-/// The canonical content of a log: each job's outcome in job order, and the
-/// workers, every one of which exited.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Summary {
-    /// Number of workers; each of `1..=workers` exited exactly once.
-    pub workers: u32,
-    /// Outcome of job `j` at index `j - 1`.
-    pub jobs: Vec<LoggedOutcome>,
-}
-
-impl Summary {
-    /// The summary of a complete, correct run: every job finished with
-    /// `j * 2` (or with no result recorded, for the text format).
-    pub fn expected(workers: u32, jobs: u64, with_results: bool) -> Self {
-        let jobs =
-            (1..=jobs).map(|j| LoggedOutcome::Finished(with_results.then(|| JobId(j).expected_result()))).collect();
-        Summary { workers, jobs }
-    }
-
-    /// Where `self` and `other` first differ, said in a line; `None` if equal.
-    pub fn first_difference(&self, other: &Summary) -> Option<String> {
-        if self.workers != other.workers {
-            return Some(format!("{} workers vs {}", self.workers, other.workers));
-        }
-        if let Some((i, (a, b))) = self.jobs.iter().zip(&other.jobs).enumerate().find(|(_, (a, b))| a != b) {
-            return Some(format!("job {}: {a} vs {b}", i + 1));
-        }
-        (self.jobs.len() != other.jobs.len()).then(|| format!("{} jobs vs {}", self.jobs.len(), other.jobs.len()))
-    }
-
-    /// Counts of finished, failed and never-started jobs.
-    pub fn counts(&self) -> (u64, u64, u64) {
-        self.jobs.iter().fold((0, 0, 0), |(f, x, n), o| match o {
-            LoggedOutcome::Finished(_) => (f + 1, x, n),
-            LoggedOutcome::Failed(_) => (f, x + 1, n),
-            LoggedOutcome::NotStarted => (f, x, n + 1),
-        })
-    }
-}
-
-impl fmt::Display for LoggedOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LoggedOutcome::Finished(Some(r)) => write!(f, "finished with {r}"),
-            LoggedOutcome::Finished(None) => f.write_str("finished"),
-            LoggedOutcome::Failed(e) => write!(f, "failed: {e}"),
-            LoggedOutcome::NotStarted => f.write_str("not started"),
-        }
-    }
-}
-
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, outcome) in self.jobs.iter().enumerate() {
-            writeln!(f, "job {}: {outcome}", i + 1)?;
-        }
-        write!(f, "workers 1..={} exited", self.workers)
-    }
-}
 
 /// The first rule a log breaks.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,11 +63,38 @@ pub enum Completeness {
     Partial,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
 enum JobState {
+    #[default]
     Unseen,
-    Running { worker: WorkerId, line: usize },
+    Running {
+        worker: WorkerId,
+        line: usize,
+    },
     Ended,
+}
+
+/// What the checker holds of one job.
+#[derive(Clone, Copy, Default)]
+struct JobEntry {
+    state: JobState,
+    /// `t_us` of its start.
+    started_at: u64,
+    /// It was reclaimed from a worker at least once.
+    reclaimed: bool,
+}
+
+/// What the checker holds of one worker.
+#[derive(Clone, Copy, Default)]
+struct WorkerEntry {
+    running: Option<JobId>,
+    exited: bool,
+    /// The line of the last reclaim from it (0: none), and of its last
+    /// event: a missing exit is excused only for a worker that logged
+    /// nothing after a job was taken from it (it is gone).
+    reclaimed_from: usize,
+    last_line: usize,
+    last_t: u64,
 }
 
 /// Judges `log` (records in line order) of `run`: a run of `run.workers`
@@ -169,20 +132,10 @@ enum JobState {
 pub fn check(log: &[Record], run: &RunSpec, completeness: Completeness) -> Result<Summary, Violation> {
     let (workers, jobs) = (run.workers, run.jobs);
     let work = run.work();
-    let nworkers = workers as usize;
-    let mut state = vec![JobState::Unseen; usize::try_from(jobs).expect("job count fits in memory")];
-    let mut outcomes = vec![LoggedOutcome::NotStarted; state.len()];
-    let mut running: Vec<Option<JobId>> = vec![None; nworkers];
-    let mut exited = vec![false; nworkers];
-    // The line of the last reclaim from each worker (0: none), and of each
-    // worker's last event: a missing exit is excused only for a worker
-    // that logged nothing after a job was taken from it (it is gone).
-    let mut reclaimed_from = vec![0usize; nworkers];
-    let mut last_line = vec![0usize; nworkers];
-    let mut last_t = vec![0u64; nworkers];
-    let mut in_flight = 0usize;
-    let mut started_at = vec![0u64; state.len()];
-    let mut reclaimed = vec![false; state.len()];
+    let mut job_table: Table<JobEntry> = Table::new(jobs, log.len());
+    let mut worker_table: Table<WorkerEntry> = Table::new(u64::from(workers), log.len());
+    let mut outcomes = Vec::new();
+    let mut in_flight = 0u64;
 
     for record in log {
         let fail = |message: String| Violation { line: record.line, message };
@@ -190,44 +143,44 @@ pub fn check(log: &[Record], run: &RunSpec, completeness: Completeness) -> Resul
         if w.0 == 0 || w.0 > workers {
             return Err(fail(format!("worker {w} is not one of 1..={workers}")));
         }
-        let wi = w.0 as usize - 1;
-        if exited[wi] {
+        let mut me = worker_table.get(u64::from(w.0));
+        if me.exited {
             return Err(fail(format!("event from worker {w} after it exited")));
         }
-        last_line[wi] = record.line;
+        me.last_line = record.line;
         if let Some(t) = record.t_us {
-            if t < last_t[wi] {
-                return Err(fail(format!("time went back for worker {w}: {t} µs after {} µs", last_t[wi])));
+            if t < me.last_t {
+                return Err(fail(format!("time went back for worker {w}: {t} µs after {} µs", me.last_t)));
             }
-            last_t[wi] = t;
+            me.last_t = t;
         }
-        let job_index = |job: JobId| {
+        let known = |job: JobId| {
             if job.0 == 0 || job.0 > jobs {
                 Err(fail(format!("job {job} is not one of 1..={jobs}")))
             } else {
-                Ok(job.0 as usize - 1)
+                Ok(job.0)
             }
         };
         match &record.event {
             Event::Started { job } => {
-                let j = job_index(*job)?;
-                if state[j] != JobState::Unseen {
+                let entry = job_table.get_mut(known(*job)?);
+                if entry.state != JobState::Unseen {
                     return Err(fail(format!("job {job} started a second time")));
                 }
-                if let Some(other) = running[wi] {
+                if let Some(other) = me.running {
                     return Err(fail(format!("worker {w} started job {job} while running job {other}")));
                 }
                 in_flight += 1;
-                if in_flight > nworkers {
+                if in_flight > u64::from(workers) {
                     return Err(fail(format!("{in_flight} jobs in flight, more than {workers} workers")));
                 }
-                state[j] = JobState::Running { worker: w, line: record.line };
-                running[wi] = Some(*job);
-                started_at[j] = record.t_us.unwrap_or_default();
+                entry.state = JobState::Running { worker: w, line: record.line };
+                entry.started_at = record.t_us.unwrap_or_default();
+                me.running = Some(*job);
             }
             Event::Finished { job, .. } | Event::Failed { job, .. } => {
-                let j = job_index(*job)?;
-                match state[j] {
+                let entry = job_table.get_mut(known(*job)?);
+                match entry.state {
                     JobState::Unseen => return Err(fail(format!("job {job} ended but never started"))),
                     JobState::Ended => return Err(fail(format!("job {job} ended a second time"))),
                     JobState::Running { worker, .. } if worker != w => {
@@ -236,12 +189,12 @@ pub fn check(log: &[Record], run: &RunSpec, completeness: Completeness) -> Resul
                     JobState::Running { .. } => {}
                 }
                 if let (Event::Finished { .. }, Some(t)) = (&record.event, record.t_us) {
-                    let took = Duration::from_micros(t.saturating_sub(started_at[j]));
+                    let took = Duration::from_micros(t.saturating_sub(entry.started_at));
                     if let Some(rule) = too_short(&work, *job, took) {
                         return Err(fail(rule));
                     }
                 }
-                outcomes[j] = match &record.event {
+                let outcome = match &record.event {
                     Event::Finished { result: Some(r), .. } if *r != job.expected_result() => {
                         return Err(fail(format!("job {job} yielded {r}, not {}", job.expected_result())));
                     }
@@ -249,15 +202,16 @@ pub fn check(log: &[Record], run: &RunSpec, completeness: Completeness) -> Resul
                     Event::Failed { error, .. } => LoggedOutcome::Failed(error.clone()),
                     _ => unreachable!(),
                 };
-                state[j] = JobState::Ended;
-                running[wi] = None;
+                entry.state = JobState::Ended;
+                outcomes.push((*job, outcome));
+                me.running = None;
                 in_flight -= 1;
             }
             Event::Exiting => {
-                if let Some(job) = running[wi] {
+                if let Some(job) = me.running {
                     return Err(fail(format!("worker {w} exited while running job {job}")));
                 }
-                exited[wi] = true;
+                me.exited = true;
             }
             Event::Reclaimed { job, from } => {
                 if !run.reclaims {
@@ -266,21 +220,22 @@ pub fn check(log: &[Record], run: &RunSpec, completeness: Completeness) -> Resul
                          --remote-workers) reclaim jobs"
                     )));
                 }
-                let j = job_index(*job)?;
+                let j = known(*job)?;
                 if from.0 == 0 || from.0 > workers {
                     return Err(fail(format!("worker {from} is not one of 1..={workers}")));
                 }
-                let fi = from.0 as usize - 1;
-                if fi == wi {
+                if *from == w {
                     return Err(fail(format!("worker {w} reclaimed job {job} from itself")));
                 }
-                if let Some(other) = running[wi] {
+                if let Some(other) = me.running {
                     return Err(fail(format!("worker {w} reclaimed job {job} while running job {other}")));
                 }
-                if exited[fi] {
+                let gone = worker_table.get_mut(u64::from(from.0));
+                if gone.exited {
                     return Err(fail(format!("job {job} reclaimed from worker {from}, which had exited")));
                 }
-                match state[j] {
+                let entry = job_table.get_mut(j);
+                match entry.state {
                     JobState::Ended => return Err(fail(format!("job {job} reclaimed after it ended"))),
                     JobState::Running { worker, .. } if worker != *from => {
                         return Err(fail(format!(
@@ -288,38 +243,45 @@ pub fn check(log: &[Record], run: &RunSpec, completeness: Completeness) -> Resul
                         )));
                     }
                     JobState::Running { .. } => {
-                        running[fi] = None;
+                        gone.running = None;
                         in_flight -= 1;
                     }
                     // Worker `from` took the job but died before its start
                     // reached the log.
                     JobState::Unseen => {}
                 }
-                state[j] = JobState::Unseen;
-                reclaimed_from[fi] = record.line;
-                reclaimed[j] = true;
+                entry.state = JobState::Unseen;
+                entry.reclaimed = true;
+                gone.reclaimed_from = record.line;
             }
         }
+        *worker_table.get_mut(u64::from(w.0)) = me;
     }
 
     let at_end = |message: String| Violation { line: 0, message };
-    if let Some(j) = state.iter().position(|s| matches!(s, JobState::Running { .. })) {
-        let JobState::Running { worker, line } = state[j] else { unreachable!() };
-        return Err(Violation { line, message: format!("job {} started on worker {worker} never ended", j + 1) });
+    let running = |e: &JobEntry| matches!(e.state, JobState::Running { .. });
+    if let Some(j) = job_table.lowest(jobs, running) {
+        let JobState::Running { worker, line } = job_table.get(j).state else { unreachable!() };
+        return Err(Violation { line, message: format!("job {j} started on worker {worker} never ended") });
     }
     if completeness == Completeness::Complete {
-        if let Some(j) = state.iter().position(|s| *s == JobState::Unseen) {
-            return Err(at_end(format!("job {} never started", j + 1)));
+        if let Some(j) = job_table.lowest(jobs, |e| e.state == JobState::Unseen) {
+            return Err(at_end(format!("job {j} never started")));
         }
     }
-    if let Some(w) = (0..nworkers).find(|&w| !exited[w] && reclaimed_from[w] <= last_line[w]) {
-        let why = if reclaimed_from[w] > 0 { " (it logged more after its job was reclaimed: not gone)" } else { "" };
-        return Err(at_end(format!("worker {} never exited{why}", w + 1)));
+    let not_gone = |w: &WorkerEntry| !w.exited && w.reclaimed_from <= w.last_line;
+    if let Some(w) = worker_table.lowest(u64::from(workers), not_gone) {
+        let why = if worker_table.get(w).reclaimed_from > 0 {
+            " (it logged more after its job was reclaimed: not gone)"
+        } else {
+            ""
+        };
+        return Err(at_end(format!("worker {w} never exited{why}")));
     }
     if completeness == Completeness::Complete {
-        no_work_left_at_an_exit(log, &work, nworkers, &reclaimed)?;
+        no_work_left_at_an_exit(log, &work, |job| job_table.get(job.0).reclaimed)?;
     }
-    Ok(Summary { workers, jobs: outcomes })
+    Ok(Summary::from_unordered(workers, jobs, outcomes))
 }
 
 /// The work rule: `None` if `job`, which took `took` from start to finish,
@@ -358,17 +320,17 @@ fn starts_and_exits(log: &[Record]) -> Option<Vec<&Record>> {
 }
 
 /// The rule that workers leave only when no work is left (see [`check`]).
-fn no_work_left_at_an_exit(log: &[Record], work: &Work, workers: usize, reclaimed: &[bool]) -> Result<(), Violation> {
+fn no_work_left_at_an_exit(log: &[Record], work: &Work, reclaimed: impl Fn(JobId) -> bool) -> Result<(), Violation> {
     let Some(events) = starts_and_exits(log) else { return Ok(()) };
     let mut first_exit: Option<&Record> = None;
-    // Per worker: jobs started since the first exit, and their planned work
-    // beyond the first.
-    let mut since = vec![(0u32, Duration::ZERO); workers];
+    // Per worker seen since the first exit: jobs started since, and their
+    // planned work beyond the first.
+    let mut since: std::collections::HashMap<WorkerId, (u32, Duration)> = std::collections::HashMap::new();
     for r in events {
         match (&r.event, first_exit) {
             (Event::Exiting, None) => first_exit = Some(r),
-            (Event::Started { job }, Some(exit)) if !reclaimed[job.0 as usize - 1] => {
-                let held = &mut since[r.worker.0 as usize - 1];
+            (Event::Started { job }, Some(exit)) if !reclaimed(*job) => {
+                let held = since.entry(r.worker).or_default();
                 held.0 += 1;
                 if held.0 > 1 {
                     held.1 += work.duration(*job);
@@ -480,13 +442,10 @@ mod tests {
     fn accepts_a_correct_log_and_summarises_it() {
         let good = "0 1 s 1; 0 2 s 2; 5 2 f 2 4; 6 2 s 3; 7 2 x 3; 1 1 f 1 2; 7 1 e; 8 2 e; 8 3 e";
         let summary = run(&log(good), 3, 3).unwrap();
+        let outcomes: Vec<_> = (1..=3).map(|j| summary.outcome(JobId(j)).clone()).collect();
         assert_eq!(
-            summary.jobs,
-            vec![
-                LoggedOutcome::Finished(Some(2)),
-                LoggedOutcome::Finished(Some(4)),
-                LoggedOutcome::Failed("boom".into())
-            ]
+            outcomes,
+            [LoggedOutcome::Finished(Some(2)), LoggedOutcome::Finished(Some(4)), LoggedOutcome::Failed("boom".into())]
         );
         assert_eq!(summary.counts(), (2, 1, 0));
         assert_eq!(summary.workers, 3);
@@ -573,10 +532,8 @@ mod tests {
     fn partial_logs_allow_unstarted_jobs_only() {
         let records = Format::Jsonl.parse(&log("0 1 s 2; 1 1 f 2 4; 2 1 e")).unwrap();
         let summary = check(&records, &noop(1, 3), Completeness::Partial).unwrap();
-        assert_eq!(
-            summary.jobs,
-            vec![LoggedOutcome::NotStarted, LoggedOutcome::Finished(Some(4)), LoggedOutcome::NotStarted]
-        );
+        let outcomes: Vec<_> = (1..=3).map(|j| summary.outcome(JobId(j)).clone()).collect();
+        assert_eq!(outcomes, [LoggedOutcome::NotStarted, LoggedOutcome::Finished(Some(4)), LoggedOutcome::NotStarted]);
         let records = Format::Jsonl.parse(&log("0 1 s 2; 2 1 e")).unwrap();
         assert!(check(&records, &noop(1, 3), Completeness::Partial).is_err());
     }
@@ -586,17 +543,6 @@ mod tests {
         let text = "worker 1 started  job 1\nworker 2 exiting\nworker 1 finished job 1\nworker 1 exiting\n";
         let records = Format::Text.parse(text).unwrap();
         assert_eq!(check(&records, &noop(2, 1), Completeness::Complete).unwrap(), Summary::expected(2, 1, false));
-    }
-
-    #[test]
-    fn first_difference_names_the_job() {
-        let a = Summary::expected(2, 3, true);
-        let mut b = a.clone();
-        assert_eq!(a.first_difference(&b), None);
-        b.jobs[1] = LoggedOutcome::Failed("x".into());
-        assert_eq!(a.first_difference(&b).unwrap(), "job 2: finished with 4 vs failed: x");
-        assert_eq!(a.first_difference(&Summary::expected(3, 3, true)).unwrap(), "2 workers vs 3");
-        assert_eq!(a.first_difference(&Summary::expected(2, 2, true)).unwrap(), "3 jobs vs 2");
     }
 
     fn with_work(log_text: &str, workers: u32, jobs: u64, work: &str) -> Result<Summary, Violation> {
