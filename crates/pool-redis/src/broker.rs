@@ -25,6 +25,7 @@ use pool_core::PoolError;
 use redis::{ConnectionAddr, IntoConnectionInfo, RedisError};
 
 use crate::url::{BrokerUrl, URL_ENV};
+use crate::wire::Wire;
 
 /// How long connecting to the broker may take.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,6 +43,11 @@ pub const NO_SERVER: &str = "no redis-server on PATH to start a private broker: 
 
 /// A short description of a client error, with no URL or password in it.
 pub(crate) fn describe(e: &RedisError) -> String {
+    if e.is_timeout() {
+        // The socket's timeout, said as what it means here.
+        let waited = humantime::format_duration(BLOCK + REPLY_TIMEOUT);
+        return format!("it stopped answering (nothing for {waited})");
+    }
     let text = e.to_string();
     // The client adds " - KindName" to its own errors; the first part says it.
     let text = text.split(" - ").next().unwrap_or(&text).trim().to_owned();
@@ -99,15 +105,15 @@ impl Broker {
     }
 
     /// A new connection, with timeouts so that a broker that goes away is
-    /// noticed within [`BLOCK`] + [`REPLY_TIMEOUT`].
-    pub(crate) fn connect(&self) -> Result<redis::Connection, PoolError> {
+    /// noticed within [`BLOCK`] + [`REPLY_TIMEOUT`] of a round trip.
+    pub(crate) fn connect(&self) -> Result<Wire, PoolError> {
         let refused = |e: RedisError| {
             PoolError::Substrate(format!("cannot reach the broker at {}: {}", self.shown, describe(&e)))
         };
         let conn = self.client.get_connection_with_timeout(CONNECT_TIMEOUT).map_err(refused)?;
         conn.set_read_timeout(Some(BLOCK + REPLY_TIMEOUT)).map_err(refused)?;
         conn.set_write_timeout(Some(REPLY_TIMEOUT)).map_err(refused)?;
-        Ok(conn)
+        Ok(Wire::new(conn))
     }
 
     /// The error for a command that failed mid-run.

@@ -21,12 +21,13 @@ use std::time::{Duration, Instant};
 
 use pool_core::cli::say;
 use pool_core::{Crew, Event, Format, JobId, JobOutcome, PoolError, Worker, WorkerId};
-use redis::{Connection, Value};
+use redis::Value;
 
 use crate::broker::Broker;
 use crate::clock;
-use crate::keys::{GROUP, Keys};
+use crate::keys::{GROUP, KEY_TTL, Keys, RENEW_EVERY};
 use crate::stream::{self, Permits, text};
+use crate::wire::Wire;
 
 /// How long the coordinator waits for worker events before it looks at
 /// cancellation and liveness again.
@@ -52,7 +53,7 @@ struct Coordinator<'a> {
     broker: &'a Broker,
     keys: &'a Keys,
     lease: Duration,
-    conn: Connection,
+    conn: Wire,
     proxies: Vec<Option<Worker>>,
     /// Remote workers that have joined.
     joined: Vec<bool>,
@@ -85,8 +86,7 @@ where
 {
     let workers = crew.size();
     let mut conn = broker.connect()?;
-    let ttl = owner_ttl(lease).as_millis() as u64;
-    if !keys.claim(&mut conn, Some(ttl)).map_err(|e| broker.lost(&e))? {
+    if !keys.claim(&mut conn, owner_ttl(lease)).map_err(|e| broker.lost(&e))? {
         return Err(PoolError::Substrate(format!(
             "run name '{}' is in use on the broker at {}",
             keys.run,
@@ -106,7 +106,7 @@ where
         }
         coordinator.join().unwrap_or_else(|_| Err(PoolError::Substrate("the coordinator thread panicked".into())))
     });
-    let _ = keys.delete_all(&mut conn, workers);
+    keys.clean_up(&mut conn, workers, outcome.is_err());
     outcome
 }
 
@@ -125,10 +125,30 @@ impl<'a> Coordinator<'a> {
         keys.create_jobs(&mut conn).map_err(lost)?;
         let work = crew.work();
         let panic_on: Vec<String> = work.panic_on().iter().map(|j| j.0.to_string()).collect();
+        // Every key is made with its expiry (see `Keys::renew`): the event
+        // stream empty, before any worker adds to it, and the join counter
+        // at 0 (INCR keeps the expiry).
+        let ttl = KEY_TTL.as_millis() as u64;
         redis::pipe()
             .cmd("DEL")
-            .arg(&keys.joined)
             .arg(&keys.state)
+            .ignore()
+            .cmd("SET")
+            .arg(&keys.joined)
+            .arg(0)
+            .arg("PX")
+            .arg(ttl)
+            .ignore()
+            .cmd("XGROUP")
+            .arg("CREATE")
+            .arg(&keys.events)
+            .arg("coordinator")
+            .arg("$")
+            .arg("MKSTREAM")
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&keys.events)
+            .arg(ttl)
             .ignore()
             .cmd("HSET")
             .arg(&keys.config)
@@ -144,6 +164,10 @@ impl<'a> Coordinator<'a> {
             .arg(workers)
             .arg("epoch_us")
             .arg(clock::to_unix_us(crew.epoch()))
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&keys.config)
+            .arg(ttl)
             .ignore()
             .exec(&mut conn)
             .map_err(lost)?;
@@ -188,8 +212,8 @@ impl<'a> Coordinator<'a> {
         let mut renewed = Instant::now();
         let mut checked = Instant::now();
         loop {
-            if renewed.elapsed() >= Duration::from_secs(1) {
-                self.renew_owner()?;
+            if renewed.elapsed() >= RENEW_EVERY {
+                self.renew()?;
                 renewed = Instant::now();
             }
             if !cancelled && self.proxies.iter().flatten().any(Worker::stopping) {
@@ -277,9 +301,10 @@ impl Coordinator<'_> {
         self.broker.lost(&e)
     }
 
-    fn renew_owner(&mut self) -> Result<(), PoolError> {
-        let ttl = owner_ttl(self.lease).as_millis() as u64;
-        redis::cmd("PEXPIRE").arg(&self.keys.owner).arg(ttl).exec(&mut self.conn).map_err(|e| self.lost(e))
+    /// Renews the run's keys: the name's claim, which workers watch to
+    /// know the coordinator lives, and the rest (see [`Keys::renew`]).
+    fn renew(&mut self) -> Result<(), PoolError> {
+        self.keys.renew(&mut self.conn, owner_ttl(self.lease)).map_err(|e| self.lost(e))
     }
 
     /// Reads what the workers published since last time (waiting up to
@@ -404,7 +429,7 @@ impl Coordinator<'_> {
         for _ in 0..self.proxies.len() {
             pipe.cmd("XADD").arg(&self.keys.jobs).arg("*").arg("stop").arg(1).ignore();
         }
-        pipe.cmd("SET").arg(&self.keys.state).arg("over").ignore();
+        pipe.cmd("SET").arg(&self.keys.state).arg("over").arg("PX").arg(KEY_TTL.as_millis() as u64).ignore();
         pipe.exec(&mut self.conn).map_err(|e| self.lost(e))
     }
 

@@ -2,7 +2,21 @@
 //! Redis Cluster hash tag, so one run's keys live together and a script may
 //! touch several), and all are deleted when the run ends.
 
-use redis::Connection;
+use std::time::Duration;
+
+use crate::wire::Wire;
+
+/// How long a run's keys outlive the last renewal by the process that owns
+/// them: a run killed without its clean-up (SIGKILL) leaves nothing on a
+/// shared broker after this. A process stopped for longer (Ctrl-Z) finds
+/// its run gone when it resumes, and ends with status 3.
+pub(crate) const KEY_TTL: Duration = Duration::from_secs(600);
+
+/// How often the owning process renews its run's keys.
+pub(crate) const RENEW_EVERY: Duration = Duration::from_secs(1);
+
+/// How long a failed run's clean-up waits for the broker.
+const CLEANUP_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The consumer group the workers read jobs through.
 pub(crate) const GROUP: &str = "workers";
@@ -62,19 +76,31 @@ impl Keys {
         format!("{}alive:{k}", self.prefix)
     }
 
-    /// Claims the run name on this broker; `false` if another run has it.
-    pub(crate) fn claim(&self, conn: &mut Connection, expire_ms: Option<u64>) -> redis::RedisResult<bool> {
+    /// Claims the run name on this broker for `owner_ttl` (renewed by
+    /// [`renew`](Self::renew)); `false` if another run has it.
+    pub(crate) fn claim(&self, conn: &mut Wire, owner_ttl: Duration) -> redis::RedisResult<bool> {
         let mut cmd = redis::cmd("SET");
-        cmd.arg(&self.owner).arg(std::process::id()).arg("NX");
-        if let Some(ms) = expire_ms {
-            cmd.arg("PX").arg(ms);
-        }
+        cmd.arg(&self.owner).arg(std::process::id()).arg("NX").arg("PX").arg(millis(owner_ttl));
         let reply: Option<String> = cmd.query(conn)?;
         Ok(reply.is_some())
     }
 
-    /// A fresh job stream with the workers' consumer group.
-    pub(crate) fn create_jobs(&self, conn: &mut Connection) -> redis::RedisResult<()> {
+    /// Renews the owner's claim for `owner_ttl` and every other key of the
+    /// run (a key not made yet is skipped) for [`KEY_TTL`]; the owning
+    /// process calls it every [`RENEW_EVERY`]. Remote workers' `alive` keys
+    /// are their own, with a lease.
+    pub(crate) fn renew(&self, conn: &mut Wire, owner_ttl: Duration) -> redis::RedisResult<()> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("PEXPIRE").arg(&self.owner).arg(millis(owner_ttl)).ignore();
+        for key in [&self.jobs, &self.events, &self.config, &self.joined, &self.state] {
+            pipe.cmd("PEXPIRE").arg(key).arg(millis(KEY_TTL)).ignore();
+        }
+        pipe.exec(conn)
+    }
+
+    /// A fresh job stream with the workers' consumer group, expiring as
+    /// [`renew`](Self::renew) says.
+    pub(crate) fn create_jobs(&self, conn: &mut Wire) -> redis::RedisResult<()> {
         redis::pipe()
             .cmd("DEL")
             .arg(&self.jobs)
@@ -87,11 +113,25 @@ impl Keys {
             .arg("0")
             .arg("MKSTREAM")
             .ignore()
+            .cmd("PEXPIRE")
+            .arg(&self.jobs)
+            .arg(millis(KEY_TTL))
+            .ignore()
             .exec(conn)
     }
 
+    /// At the end of a run, deletes every key of the run (remote workers
+    /// `1..=workers`), if the broker is there to hear it: after a failed
+    /// run (the broker may be gone) it waits at most [`CLEANUP_TIMEOUT`].
+    pub(crate) fn clean_up(&self, conn: &mut Wire, workers: u32, failed: bool) {
+        if failed && conn.set_read_timeout(CLEANUP_TIMEOUT).is_err() {
+            return;
+        }
+        let _ = self.delete_all(conn, workers);
+    }
+
     /// Deletes every key of the run (remote workers `1..=workers`).
-    pub(crate) fn delete_all(&self, conn: &mut Connection, workers: u32) -> redis::RedisResult<()> {
+    fn delete_all(&self, conn: &mut Wire, workers: u32) -> redis::RedisResult<()> {
         let mut cmd = redis::cmd("DEL");
         cmd.arg(&self.jobs).arg(&self.events).arg(&self.config).arg(&self.joined).arg(&self.state);
         for k in 0..=workers {
@@ -100,6 +140,10 @@ impl Keys {
         cmd.arg(&self.owner);
         cmd.exec(conn)
     }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

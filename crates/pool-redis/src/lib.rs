@@ -32,6 +32,7 @@ mod scripts;
 mod signals;
 mod stream;
 mod url;
+mod wire;
 
 use std::time::Duration;
 

@@ -7,15 +7,18 @@
 //! entry per worker.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Mutex, PoisonError};
 use std::thread;
+use std::time::Instant;
 
 use pool_core::threads::{StdSender, WORKER_STACK, std_channel};
 use pool_core::{Crew, JobId, JobOutcome, PoolError, Worker};
 
 use crate::broker::{BLOCK, Broker};
-use crate::keys::Keys;
+use crate::keys::{KEY_TTL, Keys, RENEW_EVERY};
 use crate::stream::{self, Permits, Taken};
+use crate::wire::Wire;
 
 /// The first broker failure of a run; once set, every thread winds down.
 #[derive(Default)]
@@ -51,7 +54,7 @@ where
     I: Iterator<Item = JobId> + Send,
 {
     let mut conn = broker.connect()?;
-    if !keys.claim(&mut conn, None).map_err(|e| broker.lost(&e))? {
+    if !keys.claim(&mut conn, KEY_TTL).map_err(|e| broker.lost(&e))? {
         return Err(PoolError::Substrate(format!(
             "run name '{}' is in use on the broker at {}",
             keys.run,
@@ -61,7 +64,7 @@ where
     let outcome = serve_all(crew, broker, keys, jobs, on_result, &mut conn);
     // Every key of the run goes, also after a failure (if the broker is
     // still there to hear it).
-    let _ = keys.delete_all(&mut conn, 0);
+    keys.clean_up(&mut conn, 0, outcome.is_err());
     outcome
 }
 
@@ -71,7 +74,7 @@ fn serve_all<I>(
     keys: &Keys,
     jobs: I,
     on_result: &mut dyn FnMut(JobOutcome),
-    conn: &mut redis::Connection,
+    conn: &mut Wire,
 ) -> Result<(), PoolError>
 where
     I: Iterator<Item = JobId> + Send,
@@ -110,8 +113,19 @@ where
                 failure.record(PoolError::Spawn(e));
             }
         }
-        for outcome in received {
-            on_result(outcome);
+        // Between outcomes, the run's keys are renewed (see `Keys::renew`);
+        // the workers notice a lost broker themselves.
+        let mut renewed = Instant::now();
+        loop {
+            match received.recv_timeout(RENEW_EVERY) {
+                Ok(outcome) => on_result(outcome),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if renewed.elapsed() >= RENEW_EVERY {
+                renewed = Instant::now();
+                let _ = keys.renew(conn, KEY_TTL);
+            }
         }
     });
     failure.take().map_or(Ok(()), Err)

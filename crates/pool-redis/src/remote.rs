@@ -29,13 +29,14 @@ use pool_core::{
     Backend, Crew, Flavor, Format, JobId, Jobs, Log, OutcomeSink, Pool, PoolConfig, PoolError, Sink, Work, WorkSpec,
     WorkerId,
 };
-use redis::{Connection, Value};
+use redis::Value;
 
 use crate::broker::{BLOCK, Broker};
 use crate::keys::{GROUP, Keys, parse_run_name};
 use crate::scripts::{FINISH, PUBLISH_IF_MINE, RECLAIM, RENEW};
 use crate::stream::{self, Taken, text};
 use crate::url::{BrokerUrl, URL_ENV, UrlParser};
+use crate::wire::Wire;
 
 /// The run a worker joins and a coordinator starts when `--run` is not given.
 pub const DEFAULT_RUN: &str = "pool";
@@ -271,7 +272,7 @@ fn heartbeat(joined: &Joined, current: &Mutex<Option<String>>, stop: mpsc::Recei
 /// The serving side of a joined worker.
 struct Session<'a> {
     joined: &'a Joined,
-    conn: Connection,
+    conn: Wire,
     consumer: String,
     current: &'a Mutex<Option<String>>,
     last_reclaim: Instant,

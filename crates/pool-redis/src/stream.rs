@@ -6,7 +6,9 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use pool_core::JobId;
-use redis::{Cmd, Connection, RedisResult, Value};
+use redis::{Cmd, RedisResult, Value};
+
+use crate::wire::Wire;
 
 use crate::keys::{GROUP, Keys};
 
@@ -50,7 +52,7 @@ pub(crate) fn add_ack(pipe: &mut redis::Pipeline, keys: &Keys, id: &str) {
 
 /// Acknowledges `done` (if any) and takes the next entry, in one round trip.
 pub(crate) fn ack_and_read(
-    conn: &mut Connection,
+    conn: &mut Wire,
     keys: &Keys,
     consumer: &str,
     done: Option<&str>,
@@ -66,7 +68,7 @@ pub(crate) fn ack_and_read(
 }
 
 /// Acknowledges and deletes one entry.
-pub(crate) fn ack(conn: &mut Connection, keys: &Keys, id: &str) -> RedisResult<()> {
+pub(crate) fn ack(conn: &mut Wire, keys: &Keys, id: &str) -> RedisResult<()> {
     let mut pipe = redis::pipe();
     add_ack(&mut pipe, keys, id);
     pipe.exec(conn)
@@ -127,7 +129,7 @@ pub(crate) fn text(v: &Value) -> Option<String> {
 /// a permit for each if the queue is bounded; then `stops` stop entries.
 /// Returns how many jobs it added.
 pub(crate) fn produce(
-    conn: &mut Connection,
+    conn: &mut Wire,
     keys: &Keys,
     jobs: impl Iterator<Item = JobId>,
     permits: Option<&Permits>,

@@ -141,6 +141,29 @@ fn the_broker_lost_mid_run_is_status_3_and_no_hang() {
     judge(&lines.text(), &case(3, 1_000_000, "sleep:1ms"), Completeness::Partial);
 }
 
+/// A broker that stops answering mid-run (paused: the socket stays open)
+/// ends the run with status 3 after one reply timeout (5.5 s) and a short
+/// clean-up, not one timeout per command of a pipeline: the run once took
+/// 23 s with its producer done, and far longer with a batch of 512 jobs in
+/// flight, which this run has.
+#[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
+fn a_broker_that_stops_answering_ends_the_run_after_one_timeout() {
+    let server = Server::start(&[]);
+    let url = server.url(None);
+    let args = ["--redis", &url, "-w", "2", "-j", "100000000", "--work", "sleep:1ms", "--format", "jsonl"];
+    let mut child = pool_redis(&args).spawn().unwrap();
+    let lines = Lines::collect(child.stdout.take().unwrap());
+    lines.wait_for("a few jobs", Duration::from_secs(30), |ls| ls.len() >= 30);
+    server.pause();
+    let (status, stderr) = finish(&mut child, "pool-redis with its broker paused", Duration::from_secs(15));
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    let line = one_line(&stderr);
+    assert!(line.contains("lost the broker") && line.contains("stopped answering (nothing for 5s 500ms)"), "{line}");
+    std::thread::sleep(Duration::from_millis(100));
+    judge(&lines.text(), &case(2, 100_000_000, "sleep:1ms"), Completeness::Partial);
+}
+
 fn private_dirs(pid: u32) -> Vec<std::path::PathBuf> {
     let prefix = format!("pool-redis-{pid}-");
     std::fs::read_dir(std::env::temp_dir())

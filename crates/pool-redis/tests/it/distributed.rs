@@ -125,6 +125,53 @@ fn a_stalled_worker_whose_job_was_taken_over_reports_no_second_result() {
     }
 }
 
+/// A coordinator killed without its clean-up (SIGKILL) leaves keys on the
+/// broker, but none for ever: each expires (the run's name within the
+/// owner's short claim, the rest within ten minutes).
+#[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
+fn a_killed_coordinators_keys_all_expire() {
+    let server = Server::start(&[]);
+    let args = ["--remote-workers", "2", "-j", "200", "--work", "sleep:100ms", "--format", "jsonl"];
+    let (mut coord, lines) = coordinator(&server, "killed", &args);
+    let mut remote = workers(&server, "killed", 2);
+    // Well within the first renewal (a second): every key is made with
+    // its expiry, also those the workers add to.
+    lines.wait_for("a few jobs", LIMIT, |ls| ls.len() >= 10);
+    coord.kill().expect("SIGKILL the coordinator");
+    let _ = coord.wait();
+    let ttls = server.ttls();
+    for key in ["jobs", "events", "config", "joined", "owner"] {
+        assert!(ttls.iter().any(|(k, _)| k.ends_with(&format!(":{key}"))), "no {key} key: {ttls:?}");
+    }
+    for (key, ttl) in &ttls {
+        assert!((1..=600_000).contains(ttl), "{key} has no expiry ({ttl}): {ttls:?}");
+    }
+    for w in &mut remote {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+}
+
+/// The same for a local run on a shared broker.
+#[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
+fn a_killed_local_runs_keys_all_expire() {
+    let server = Server::start(&[]);
+    let url = server.url(None);
+    let args = ["--redis", &url, "-w", "2", "-j", "1000", "--work", "sleep:10ms", "--format", "jsonl"];
+    let mut child = pool_redis(&args).spawn().unwrap();
+    let lines = Lines::collect(child.stdout.take().unwrap());
+    lines.wait_for("a few jobs", LIMIT, |ls| ls.len() >= 10);
+    child.kill().expect("SIGKILL the run");
+    let _ = child.wait();
+    let ttls = server.ttls();
+    assert!(ttls.iter().any(|(k, _)| k.ends_with(":jobs")), "no job stream: {ttls:?}");
+    for (key, ttl) in &ttls {
+        assert!((1..=600_000).contains(ttl), "{key} has no expiry ({ttl}): {ttls:?}");
+    }
+}
+
 #[test]
 #[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
 fn ctrl_c_in_the_coordinator_tells_the_workers_to_exit() {

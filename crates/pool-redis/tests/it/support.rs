@@ -67,6 +67,22 @@ impl Server {
         redis::cmd("KEYS").arg("*").query(&mut conn).unwrap()
     }
 
+    /// Every key on it with its time to live in ms (-1: none).
+    pub fn ttls(&self) -> Vec<(String, i64)> {
+        let client = redis::Client::open(self.url(None).as_str()).unwrap();
+        let mut conn = client.get_connection().unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
+        keys.into_iter().map(|k| (k.clone(), redis::cmd("PTTL").arg(&k).query(&mut conn).unwrap())).collect()
+    }
+
+    /// Pauses it (SIGSTOP): the broker is there but answers nothing, as
+    /// one whose host froze or whose network dropped us.
+    pub fn pause(&self) {
+        use nix::sys::signal::{Signal, kill};
+        let child = self.child.as_ref().expect("the server runs");
+        kill(nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()), Signal::SIGSTOP).unwrap();
+    }
+
     /// Kills it (SIGKILL): the broker is gone.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
