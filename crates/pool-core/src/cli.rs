@@ -212,6 +212,7 @@ pub fn main<B: Backend>() -> ExitCode {
 /// starts nothing before it: the stop signals are taken over here).
 pub fn main_from<B: Backend>(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let bin = format!("pool-{}", B::NAME);
+    crate::limits::fit_address_space();
     let signals = match Signals::watch(&bin) {
         Ok(signals) => signals,
         Err(e) => {

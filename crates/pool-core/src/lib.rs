@@ -17,6 +17,7 @@ mod flavor;
 mod ids;
 mod jobs;
 mod ledger;
+pub mod limits;
 mod log;
 mod outcome;
 mod pool;

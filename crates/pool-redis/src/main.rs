@@ -10,6 +10,8 @@ use pool_core::cli::{Cli, EXIT_POOL, EXIT_USAGE, say};
 use pool_redis::{NO_SERVER, PrivateServer, Redis, RedisOptions, URL_ENV, find_on_path};
 
 fn main() -> ExitCode {
+    // Before any thread: a worker process starts threads of its own.
+    pool_core::limits::fit_address_space();
     let mut args: Vec<OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == "worker") {
         let mut worker_args = vec![OsString::from("pool-redis worker")];

@@ -164,6 +164,26 @@ fn a_broker_that_stops_answering_ends_the_run_after_one_timeout() {
     judge(&lines.text(), &case(2, 100_000_000, "sleep:1ms"), Completeness::Partial);
 }
 
+/// Under an address-space limit with room for the run, it runs: 64 worker
+/// threads, each with a connection, under `prlimit --as` 350 MB. Before
+/// malloc was kept to one arena under a limit, each thread's arena reserved
+/// 64 MiB and half such runs aborted on a small allocation (SIGABRT), the
+/// rest were refused a thread.
+#[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
+fn an_address_space_limit_with_room_for_the_run_is_no_abort() {
+    if pool_redis::find_on_path("prlimit").is_none() {
+        eprintln!("no prlimit on PATH (util-linux): the address-space limit cannot be set; not checked");
+        return;
+    }
+    for _ in 0..3 {
+        let mut cmd = std::process::Command::new("prlimit");
+        cmd.args(["--as=350000000", "--", BIN, "-w", "64", "-j", "1000", "--work", "noop", "--quiet"]);
+        let (code, _, err) = run(cmd.env_remove(pool_redis::URL_ENV));
+        assert_eq!(code, Some(0), "{err}");
+    }
+}
+
 fn private_dirs(pid: u32) -> Vec<std::path::PathBuf> {
     let prefix = format!("pool-redis-{pid}-");
     std::fs::read_dir(std::env::temp_dir())
