@@ -1,7 +1,8 @@
-//! Builds every program of [`PROGRAMS`](crate::program::PROGRAMS) once and
-//! finds the binaries: the Rust ones in release through cargo's own JSON
-//! messages (so a `CARGO_TARGET_DIR` elsewhere works too), the Go ones with
-//! `go build` when `go` is on PATH.
+//! Finds the backends of the workspace, builds the programs once and finds
+//! the binaries: the Rust ones in release through cargo's own JSON messages
+//! (so a `CARGO_TARGET_DIR` elsewhere works too), the Go ones with `go
+//! build` when `go` is on PATH; each pool binary's `--describe` makes its
+//! rows (see `program`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,9 +11,9 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 
-use pool_core::Description;
+use pool_core::{Description, Flavor, HandOff};
 
-use crate::program::{Build, Program};
+use crate::program::{Build, Entry, Program};
 
 /// The workspace root: the xtask crate's parent folder.
 pub fn workspace_root() -> PathBuf {
@@ -48,58 +49,151 @@ pub struct Binaries {
     pub skipped: BTreeMap<Program, String>,
 }
 
-/// Builds `programs`: the workspace binaries with one
-/// `cargo build --release`, the Go ones with `go build` into
-/// `target/release/`.
-pub fn build(root: &Path, programs: &[Program]) -> Result<Binaries> {
-    let mut built = Binaries::default();
-    let cargo_bins: Vec<(Program, &str, &str)> = programs
-        .iter()
-        .filter_map(|&p| match p.entry().build {
-            Build::Cargo { package, bin } => Some((p, package, bin)),
-            Build::Go { .. } => None,
+/// The workspace's backends, by package name: every package `pool-NAME`
+/// with a binary of its own name (`cargo metadata`, no build needed).
+pub fn workspace_backends(root: &Path) -> Result<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Metadata {
+        packages: Vec<Package>,
+    }
+    #[derive(Deserialize)]
+    struct Package {
+        name: String,
+        targets: Vec<MetaTarget>,
+    }
+    #[derive(Deserialize)]
+    struct MetaTarget {
+        name: String,
+        kind: Vec<String>,
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("could not run cargo metadata")?;
+    if !output.status.success() {
+        bail!("cargo metadata failed ({})", output.status);
+    }
+    let metadata: Metadata = serde_json::from_slice(&output.stdout).context("cargo metadata's output")?;
+    let mut found: Vec<String> = metadata
+        .packages
+        .into_iter()
+        .filter(|p| {
+            p.name.starts_with("pool-")
+                && p.targets.iter().any(|t| t.name == p.name && t.kind.iter().any(|k| k == "bin"))
         })
+        .map(|p| p.name)
         .collect();
-    if !cargo_bins.is_empty() {
-        let found = cargo_build(root, cargo_bins.iter().map(|&(_, package, _)| package))?;
-        for (p, _, bin) in cargo_bins {
-            match found.get(bin) {
-                Some(exe) => {
-                    built.paths.insert(p, exe.clone());
-                }
-                None => bail!("cargo build did not produce the binary {bin}"),
-            }
+    found.sort_unstable();
+    Ok(found)
+}
+
+/// The backend name of package `pool-NAME`.
+fn backend_name(package: &str) -> &str {
+    package.strip_prefix("pool-").unwrap_or(package)
+}
+
+/// Checks the names `--backends` gave against what the workspace has,
+/// before anything is built: `Err` is the one line to print.
+pub fn check_names(root: &Path, chosen: &[String]) -> Result<Result<(), String>> {
+    let backends: Vec<String> = workspace_backends(root)?.iter().map(|p| backend_name(p).to_owned()).collect();
+    Ok(chosen.iter().try_for_each(|name| crate::program::possible(name, &backends)))
+}
+
+/// Finds the backends, builds what `chosen` names (every program if empty)
+/// and installs the programs of the run (see `program`): the workspace
+/// binaries with one `cargo build --release`, each backend's rows from its
+/// `--describe` (in-process ones by name, then those a round trip away),
+/// the Go ones with `go build` into `target/release/`. Returns the chosen
+/// programs, in report order.
+pub fn build(root: &Path, chosen: &[String]) -> Result<(Vec<Program>, Binaries)> {
+    let wanted =
+        |name: &str| chosen.is_empty() || chosen.iter().any(|c| c == name || c.strip_suffix("-tuned") == Some(name));
+    let backend_packages: Vec<String> =
+        workspace_backends(root)?.into_iter().filter(|p| wanted(backend_name(p))).collect();
+    let fixed: Vec<&Entry> = crate::program::fixed(chosen).collect();
+    let fixed_packages = fixed.iter().filter_map(|e| match e.build {
+        Build::Cargo { package, .. } => Some(package),
+        Build::Go { .. } => None,
+    });
+    let packages: Vec<&str> = backend_packages.iter().map(String::as_str).chain(fixed_packages).collect();
+    let found = if packages.is_empty() { BTreeMap::new() } else { cargo_build(root, packages.into_iter())? };
+    let exe =
+        |bin: &str| found.get(bin).cloned().with_context(|| format!("cargo build did not produce the binary {bin}"));
+
+    // Each backend as it describes itself: in-process ones by name, then
+    // those whose jobs travel by round trip.
+    let mut backends = Vec::new();
+    for package in &backend_packages {
+        let path = exe(package)?;
+        let description = describe(&path).with_context(|| format!("{package}: {} --describe", path.display()))?;
+        backends.push((package, path, description));
+    }
+    backends.sort_by_key(|(package, _, d)| (d.hand_off == HandOff::RoundTrip, (*package).clone()));
+    let mut rows = Vec::new();
+    for (i, (package, _, d)) in backends.iter().enumerate() {
+        for &flavor in d.flavors.iter().filter(|&&f| f == Flavor::Textbook || f == Flavor::Tuned) {
+            rows.push(Entry::backend(package, d, flavor, i));
         }
     }
-    for &p in programs {
-        if let (true, Some(exe)) = (p.describes_itself(), built.paths.get(&p)) {
-            let description = describe(exe).with_context(|| format!("{p}: {} --describe", exe.display()))?;
-            if !description.runs(p.entry().flavor) {
-                bail!("{p}: its binary has no {} flavor (it has: {:?})", p.entry().flavor, description.flavors);
-            }
-            if let Some(why) = description.unmet() {
-                if std::env::var("CI").is_ok_and(|v| v == "true") {
-                    bail!("{p} cannot run in CI: {why}");
-                }
-                built.paths.remove(&p);
-                built.skipped.insert(p, why);
-                continue;
-            }
-            built.described.insert(p, description);
+    crate::program::install(rows);
+
+    let mut built = Binaries::default();
+    for (_, path, d) in backends {
+        let name = d.name.clone();
+        for p in Program::all().filter(|p| p.textbook().map_or(p.name(), Program::name) == name) {
+            built.paths.insert(p, path.clone());
+            built.described.insert(p, d.clone());
         }
-        if let Build::Go { dir } = p.entry().build {
-            match go_build(root, dir, p.name()) {
-                Ok(exe) => {
-                    built.paths.insert(p, exe);
+    }
+    for entry in fixed {
+        let p = Program::known(entry.name);
+        match entry.build {
+            Build::Cargo { bin, .. } => {
+                built.paths.insert(p, exe(bin)?);
+            }
+            Build::Go { dir } => match go_build(root, dir, p.name()) {
+                Ok(path) => {
+                    built.paths.insert(p, path);
                 }
                 Err(why) if p.is_reference() => {
                     built.skipped.insert(p, why);
                 }
                 Err(why) => bail!("could not build {p}: {why}"),
-            }
+            },
+        }
+        if p.describes_itself() {
+            let path = &built.paths[&p];
+            let description = describe(path).with_context(|| format!("{p}: {} --describe", path.display()))?;
+            built.described.insert(p, description);
         }
     }
-    Ok(built)
+
+    let programs: Vec<Program> = if chosen.is_empty() {
+        Program::all().collect()
+    } else {
+        let mut programs =
+            chosen.iter().map(|name| Program::parse(name).map_err(anyhow::Error::msg)).collect::<Result<Vec<_>>>()?;
+        programs.sort();
+        programs.dedup();
+        programs
+    };
+    // A backend that cannot run here (its needs unmet) is skipped, with
+    // why; in CI that fails the command.
+    for &p in &programs {
+        let Some(why) = built.described.get(&p).and_then(Description::unmet) else { continue };
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            bail!("{p} cannot run in CI: {why}");
+        }
+        built.paths.remove(&p);
+        built.described.remove(&p);
+        built.skipped.insert(p, why);
+    }
+    built.paths.retain(|p, _| programs.contains(p));
+    built.described.retain(|p, _| programs.contains(p));
+    Ok((programs, built))
 }
 
 /// What a pool binary says of itself: its `--describe` line.

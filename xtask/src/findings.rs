@@ -90,7 +90,7 @@ fn overhead_cells(cells: &[CellResult]) -> Vec<&CellResult> {
 /// paired by round.
 fn std_vs_crossbeam(cells: &[CellResult], workers: u32) -> Option<(Interval, bool)> {
     let cell = overhead_cells(cells).into_iter().find(|c| c.workers == workers)?;
-    let q = cell.ratio(Program::known("std"), Program::known("crossbeam"))?;
+    let q = cell.ratio(Program::named("std")?, Program::named("crossbeam")?)?;
     Some((q, q.within(crate::analysis::DEFAULT_PRECISION)))
 }
 
@@ -199,13 +199,12 @@ fn targets(cells: &[CellResult], traces: &[TraceResult]) -> Vec<Target> {
         },
     );
     let four = cells.iter().find(|c| c.workload == Family::Overhead && c.workers == 4);
-    let busy = |b: Program| {
-        let c = four?;
+    let busy = |name: &str| {
+        let (c, b) = (four?, Program::named(name)?);
         let st = c.backends.iter().find(|x| x.backend == b)?.stats.as_ref()?;
         Some(format!("{b} {}", evidence(traces, c, b, st)))
     };
-    let four_evidence =
-        [busy(Program::known("std")), busy(Program::known("crossbeam"))].into_iter().flatten().collect::<Vec<_>>();
+    let four_evidence = [busy("std"), busy("crossbeam")].into_iter().flatten().collect::<Vec<_>>();
     out.push(Target {
         what: "std no more than 1.3× crossbeam at 4 workers".into(),
         measured: std_vs_crossbeam(cells, 4).map_or_else(|| "–".into(), |(q, _)| ratio(&q)),
@@ -213,7 +212,7 @@ fn targets(cells: &[CellResult], traces: &[TraceResult]) -> Vec<Target> {
         evidence: if four_evidence.is_empty() { "–".into() } else { four_evidence.join("; ") },
     });
     let big = find(Family::Sleep, "sleep:10ms", 10_000, 100_000);
-    let tokio = big.and_then(|c| c.backends.iter().find(|b| b.backend == Program::known("tokio")));
+    let tokio = big.zip(Program::named("tokio")).and_then(|(c, tokio)| c.backends.iter().find(|b| b.backend == tokio));
     out.push(Target {
         what: "tokio at 10,000 × 100,000 `sleep:10ms` within 15% of ideal".into(),
         measured: tokio

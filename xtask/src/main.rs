@@ -91,7 +91,18 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Compare(args) => compare::run(&args),
+        Command::Compare(args) => {
+            // Programs are found, not listed: a name is checked against the
+            // workspace before anything is built.
+            match binaries::check_names(&binaries::workspace_root(), &args.backends) {
+                Ok(Err(line)) => {
+                    eprintln!("error: {line}");
+                    return ExitCode::from(EXIT_ERROR);
+                }
+                Ok(Ok(())) => compare::run(&args),
+                Err(e) => Err(e),
+            }
+        }
         Command::Check(args) => return check::main(&args),
     };
     match result {

@@ -1,13 +1,17 @@
-//! The programs compared: one entry each in [`PROGRAMS`]. The backends, the
+//! The programs compared. The backends are found, not listed: every
+//! workspace package `pool-NAME` with a binary of its own name is one, with
+//! a row per flavor its `--describe` names (see `binaries`), so adding a
+//! substrate is adding its crate. After them come the fixed programs: the
 //! sequential baseline and the reference rows (a bare loop and Go by
-//! Example's pool for `noop` and `sleep` work, the longest-first run for CPU work) all
-//! take the pool binaries' flags and print the same quiet summary line, so
-//! the xtask times them alike. Adding a program (a tuned flavor, a
-//! new substrate) is one entry here.
+//! Example's pool for `noop` and `sleep` work, the longest-first run for
+//! CPU work). All take the pool binaries' flags and print the same quiet
+//! summary line, so the xtask times them alike.
 
 use std::fmt;
 
-use pool_core::{Flavor, Kind, RunSpec};
+use std::sync::OnceLock;
+
+use pool_core::{Description, Flavor, HandOff, Kind, RunSpec};
 
 use serde::{Serialize, Serializer};
 
@@ -44,7 +48,7 @@ pub enum Build {
 }
 
 /// One program of the comparison.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Entry {
     /// Short name, as in reports and `--backends`.
     pub name: &'static str,
@@ -90,118 +94,9 @@ pub const MICROS_MAX_JOBS: u64 = 20_000;
 /// worker is a thread with a broker connection; pool-redis takes 1,000).
 pub const MICROS_MAX_WORKERS: u32 = 1_000;
 
-/// Every program, in report order: backends, then the baseline, then the
-/// references.
-pub const PROGRAMS: &[Entry] = &[
-    Entry {
-        name: "std",
-        about: "`std::sync::mpsc` + `Arc<Mutex<Receiver>>`",
-        role: Role::Backend,
-        build: Build::Cargo { package: "pool-std", bin: "pool-std" },
-        flavor: Flavor::Textbook,
-        tunes: None,
-        one_worker: false,
-        per_job: PerJob::Nanos,
-        rgb: (0x1f, 0x77, 0xb4),
-        timed_on: &[],
-    },
-    Entry {
-        name: "std-tuned",
-        about: "std, tuned: workers claim adaptive chunks from the shared stream, batched results",
-        role: Role::Backend,
-        build: Build::Cargo { package: "pool-std", bin: "pool-std" },
-        flavor: Flavor::Tuned,
-        tunes: Some("std"),
-        one_worker: false,
-        per_job: PerJob::Nanos,
-        rgb: (0x6b, 0xae, 0xd6),
-        timed_on: &[],
-    },
-    Entry {
-        name: "crossbeam",
-        about: "crossbeam-channel, a receiver clone per worker",
-        role: Role::Backend,
-        build: Build::Cargo { package: "pool-crossbeam", bin: "pool-crossbeam" },
-        flavor: Flavor::Textbook,
-        tunes: None,
-        one_worker: false,
-        per_job: PerJob::Nanos,
-        rgb: (0xd6, 0x27, 0x28),
-        timed_on: &[],
-    },
-    Entry {
-        name: "crossbeam-tuned",
-        about: "crossbeam, tuned: guided chunks on crossbeam-deque with stealing, batched results",
-        role: Role::Backend,
-        build: Build::Cargo { package: "pool-crossbeam", bin: "pool-crossbeam" },
-        flavor: Flavor::Tuned,
-        tunes: Some("crossbeam"),
-        one_worker: false,
-        per_job: PerJob::Nanos,
-        rgb: (0xf0, 0x80, 0x80),
-        timed_on: &[],
-    },
-    Entry {
-        name: "tokio",
-        about: "W async tasks on a multi-thread tokio runtime",
-        role: Role::Backend,
-        build: Build::Cargo { package: "pool-tokio", bin: "pool-tokio" },
-        flavor: Flavor::Textbook,
-        tunes: None,
-        one_worker: false,
-        per_job: PerJob::Nanos,
-        rgb: (0x2c, 0xa0, 0x2c),
-        timed_on: &[],
-    },
-    Entry {
-        name: "tokio-tuned",
-        about: "tokio, tuned: runs of ids through the queue sized by the measured grain, batched results",
-        role: Role::Backend,
-        build: Build::Cargo { package: "pool-tokio", bin: "pool-tokio" },
-        flavor: Flavor::Tuned,
-        tunes: Some("tokio"),
-        one_worker: false,
-        per_job: PerJob::Nanos,
-        rgb: (0x98, 0xdf, 0x8a),
-        timed_on: &[],
-    },
-    Entry {
-        name: "rayon",
-        about: "a W-thread rayon pool fed by `par_bridge`",
-        role: Role::Backend,
-        build: Build::Cargo { package: "pool-rayon", bin: "pool-rayon" },
-        flavor: Flavor::Textbook,
-        tunes: None,
-        one_worker: false,
-        per_job: PerJob::Nanos,
-        rgb: (0xff, 0x7f, 0x0e),
-        timed_on: &[],
-    },
-    Entry {
-        name: "rayon-tuned",
-        about: "rayon, tuned: blocks of ids as indexed parallel iterators, batched results",
-        role: Role::Backend,
-        build: Build::Cargo { package: "pool-rayon", bin: "pool-rayon" },
-        flavor: Flavor::Tuned,
-        tunes: Some("rayon"),
-        one_worker: false,
-        per_job: PerJob::Nanos,
-        rgb: (0xff, 0xbb, 0x78),
-        timed_on: &[],
-    },
-    Entry {
-        name: "redis",
-        about: "Redis Streams: W threads each with its own broker connection, one job at a time through a consumer \
-                group (XREADGROUP, XACK); a private redis-server on a unix socket",
-        role: Role::Backend,
-        build: Build::Cargo { package: "pool-redis", bin: "pool-redis" },
-        flavor: Flavor::Textbook,
-        tunes: None,
-        one_worker: false,
-        rgb: (0x8c, 0x56, 0x4b),
-        per_job: PerJob::Micros,
-        timed_on: &[],
-    },
+/// The programs that are not backends, in report order after them: the
+/// baseline, then the references.
+const FIXED: &[Entry] = &[
     Entry {
         name: "sequential",
         about: "the baseline: every job in one loop on the main thread, through the shared per-job path, no pool",
@@ -254,7 +149,90 @@ pub const PROGRAMS: &[Entry] = &[
     },
 ];
 
-/// One program of [`PROGRAMS`], by position: copied freely, ordered as the
+/// A color.
+type Rgb = (u8, u8, u8);
+
+/// Colors of the backends, a (textbook, tuned) pair each in registry order:
+/// the pairs of the Tableau 20 palette, which stay apart in print.
+const PALETTE: [(Rgb, Rgb); 8] = [
+    ((0x1f, 0x77, 0xb4), (0xae, 0xc7, 0xe8)),
+    ((0xff, 0x7f, 0x0e), (0xff, 0xbb, 0x78)),
+    ((0x2c, 0xa0, 0x2c), (0x98, 0xdf, 0x8a)),
+    ((0xd6, 0x27, 0x28), (0xff, 0x98, 0x96)),
+    ((0x94, 0x67, 0xbd), (0xc5, 0xb0, 0xd5)),
+    ((0x8c, 0x56, 0x4b), (0xc4, 0x9c, 0x94)),
+    ((0xe3, 0x77, 0xc2), (0xf7, 0xb6, 0xd2)),
+    ((0xbc, 0xbd, 0x22), (0xdb, 0xdb, 0x8d)),
+];
+
+impl Entry {
+    /// The row of `flavor` of the backend built from workspace package
+    /// `package` (binary of the same name), as its `--describe` said;
+    /// `index` is its place among the backends (its colors).
+    pub fn backend(package: &str, description: &Description, flavor: Flavor, index: usize) -> Entry {
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        let base = description.name.as_str();
+        let tuned = flavor != Flavor::Textbook;
+        let (textbook_rgb, tuned_rgb) = PALETTE[index % PALETTE.len()];
+        let package = leak(package.to_owned());
+        Entry {
+            name: leak(if tuned { format!("{base}-tuned") } else { base.to_owned() }),
+            about: leak(description.about(flavor).to_owned()),
+            role: Role::Backend,
+            build: Build::Cargo { package, bin: package },
+            flavor,
+            tunes: tuned.then(|| leak(base.to_owned())),
+            one_worker: false,
+            rgb: if tuned { tuned_rgb } else { textbook_rgb },
+            per_job: match description.hand_off {
+                HandOff::InProcess => PerJob::Nanos,
+                HandOff::RoundTrip => PerJob::Micros,
+            },
+            timed_on: &[],
+        }
+    }
+}
+
+/// The programs of this run: the backends found, then [`FIXED`].
+static REGISTRY: OnceLock<Vec<Entry>> = OnceLock::new();
+
+/// Sets the programs of this run: `backends` (rows made by
+/// [`Entry::backend`], in report order), then the baseline and the
+/// references. Once per process, before any [`Program`] is read.
+pub fn install(backends: Vec<Entry>) {
+    let all = backends.into_iter().chain(FIXED.iter().cloned()).collect();
+    assert!(REGISTRY.set(all).is_ok(), "the programs are installed once");
+}
+
+/// Whether `name` may name a program of a run whose backends are
+/// `backend_names`, before any is built (whether a backend has a tuned
+/// flavor, its binary says): `Err` says what may be named.
+pub fn possible(name: &str, backend_names: &[String]) -> Result<(), String> {
+    let base = name.strip_suffix("-tuned").unwrap_or(name);
+    if backend_names.iter().any(|b| b == base) || FIXED.iter().any(|e| e.name == name) {
+        return Ok(());
+    }
+    let fixed: Vec<&str> = FIXED.iter().map(|e| e.name).collect();
+    Err(format!(
+        "no program '{name}' (expected a backend: {}, or NAME-tuned for its tuned flavor; or one of: {})",
+        backend_names.join(", "),
+        fixed.join(", ")
+    ))
+}
+
+/// The fixed programs (not backends) named `names`, or all if empty.
+pub fn fixed(names: &[String]) -> impl Iterator<Item = &'static Entry> {
+    FIXED.iter().filter(move |e| names.is_empty() || names.iter().any(|n| n == e.name))
+}
+
+fn registry() -> &'static [Entry] {
+    #[cfg(test)]
+    return REGISTRY.get_or_init(tests::registry).as_slice();
+    #[cfg(not(test))]
+    REGISTRY.get().expect("the programs are installed (binaries::build) before they are read").as_slice()
+}
+
+/// One program of this run, by position: copied freely, ordered as the
 /// report lists them, written by name.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Program(usize);
@@ -262,12 +240,12 @@ pub struct Program(usize);
 impl Program {
     /// Every program, in report order.
     pub fn all() -> impl Iterator<Item = Program> {
-        (0..PROGRAMS.len()).map(Program)
+        (0..registry().len()).map(Program)
     }
 
     /// The program called `name`, if there is one.
     pub fn named(name: &str) -> Option<Program> {
-        PROGRAMS.iter().position(|e| e.name == name).map(Program)
+        registry().iter().position(|e| e.name == name).map(Program)
     }
 
     /// The program called `name`; panics if there is none (for names the
@@ -279,14 +257,14 @@ impl Program {
     /// Parses `--backends` values.
     pub fn parse(name: &str) -> Result<Program, String> {
         Program::named(name).ok_or_else(|| {
-            let names: Vec<&str> = PROGRAMS.iter().map(|e| e.name).collect();
+            let names: Vec<&str> = registry().iter().map(|e| e.name).collect();
             format!("no program '{name}' (expected one of: {})", names.join(", "))
         })
     }
 
     /// Its entry.
     pub fn entry(self) -> &'static Entry {
-        &PROGRAMS[self.0]
+        &registry()[self.0]
     }
 
     /// Short name, as in reports.
@@ -372,8 +350,60 @@ impl Serialize for Program {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A backend's description as its binary would give it.
+    pub(crate) fn described(name: &str, tuned: bool, hand_off: HandOff, max_workers: u32) -> Description {
+        let flavors = if tuned { vec![Flavor::Textbook, Flavor::Tuned] } else { vec![Flavor::Textbook] };
+        Description {
+            name: name.to_owned(),
+            about: flavors.iter().map(|f| format!("{name}, {f}")).collect(),
+            flavors,
+            hand_off,
+            max_workers,
+            substrate: Vec::new(),
+            needs: Vec::new(),
+        }
+    }
+
+    /// The programs unit tests see: the workspace's backends as discovery
+    /// finds them (in-process ones by name, then the broker), then the
+    /// fixed programs.
+    pub(crate) fn registry() -> Vec<Entry> {
+        let backends = [
+            described("crossbeam", true, HandOff::InProcess, 10_000),
+            described("rayon", true, HandOff::InProcess, 256),
+            described("std", true, HandOff::InProcess, 10_000),
+            described("tokio", true, HandOff::InProcess, 1_000_000),
+            described("redis", false, HandOff::RoundTrip, 1_000),
+        ];
+        let rows = backends
+            .iter()
+            .enumerate()
+            .flat_map(|(i, d)| d.flavors.iter().map(move |&f| Entry::backend(&format!("pool-{}", d.name), d, f, i)));
+        rows.chain(FIXED.iter().cloned()).collect()
+    }
+
+    #[test]
+    fn a_backend_row_is_what_its_binary_described() {
+        let d = described("smol", true, HandOff::InProcess, 5);
+        let tuned = Entry::backend("pool-smol", &d, Flavor::Tuned, 1);
+        assert_eq!(
+            (tuned.name, tuned.about, tuned.tunes, tuned.flavor),
+            ("smol-tuned", "smol, tuned", Some("smol"), Flavor::Tuned)
+        );
+        assert_eq!(tuned.build, Build::Cargo { package: "pool-smol", bin: "pool-smol" });
+        let textbook = Entry::backend("pool-smol", &d, Flavor::Textbook, 1);
+        assert_eq!((textbook.rgb, tuned.rgb), PALETTE[1]);
+        assert_eq!(textbook.per_job, PerJob::Nanos);
+        let broker = Entry::backend("pool-mq", &described("mq", false, HandOff::RoundTrip, 5), Flavor::Textbook, 0);
+        assert_eq!(broker.per_job, PerJob::Micros);
+        let backends = ["smol".to_owned()];
+        assert_eq!((possible("smol-tuned", &backends), possible("sequential", &backends)), (Ok(()), Ok(())));
+        let err = possible("tokio", &backends).unwrap_err();
+        assert!(err.starts_with("no program 'tokio' (expected a backend: smol, or NAME-tuned"), "{err}");
+    }
 
     #[test]
     fn a_cell_above_a_backends_limit_is_not_timed_for_it() {
@@ -390,7 +420,7 @@ mod tests {
         for p in Program::all() {
             assert_eq!(Program::parse(p.name()), Ok(p));
         }
-        assert_eq!(Program::all().count(), PROGRAMS.len());
+        assert_eq!(Program::all().count(), registry().len());
         let err = Program::parse("nope").unwrap_err();
         assert!(err.contains("std") && err.contains("sequential"), "{err}");
     }

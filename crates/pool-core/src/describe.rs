@@ -15,6 +15,10 @@ pub struct Description {
     pub name: String,
     /// The flavors it runs; `--flavor` refuses the others.
     pub flavors: Vec<Flavor>,
+    /// One line on each flavor of `flavors`, in order (empty if unsaid).
+    pub about: Vec<String>,
+    /// How a job reaches a worker.
+    pub hand_off: HandOff,
     /// The most workers it starts; `-w` refuses more.
     pub max_workers: u32,
     /// The crates its substrate is, by name (their versions are the
@@ -22,6 +26,16 @@ pub struct Description {
     pub substrate: Vec<String>,
     /// What it needs on the machine beyond itself, and whether it is there.
     pub needs: Vec<Need>,
+}
+
+/// How a job reaches a worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HandOff {
+    /// Within the process: nanoseconds.
+    InProcess,
+    /// By a round trip to another process (a broker): microseconds.
+    RoundTrip,
 }
 
 /// Something a backend needs on the machine (a broker, say).
@@ -42,6 +56,8 @@ impl Description {
         Description {
             name: B::NAME.to_owned(),
             flavors: B::FLAVORS.to_vec(),
+            about: B::FLAVORS.iter().map(|&f| B::about(f).to_owned()).collect(),
+            hand_off: B::HAND_OFF,
             max_workers: B::MAX_WORKERS,
             substrate: B::SUBSTRATE.iter().map(|&c| c.to_owned()).collect(),
             needs: B::needs(),
@@ -64,6 +80,11 @@ impl Description {
         let missing: Vec<String> =
             self.needs.iter().filter(|n| !n.met).map(|n| format!("no {} ({})", n.what, n.how)).collect();
         (!missing.is_empty()).then(|| missing.join("; "))
+    }
+
+    /// The line on `flavor` (empty if unsaid or not run).
+    pub fn about(&self, flavor: Flavor) -> &str {
+        self.flavors.iter().position(|&f| f == flavor).and_then(|i| self.about.get(i)).map_or("", String::as_str)
     }
 
     /// Whether it runs `flavor` (a diagnostic tuned flavor counts as tuned).
@@ -89,6 +110,8 @@ mod tests {
         let d = Description {
             name: "x".into(),
             flavors: vec![Flavor::Textbook],
+            about: vec!["one at a time".into()],
+            hand_off: HandOff::RoundTrip,
             max_workers: 7,
             substrate: vec!["tokio".into()],
             needs: vec![Need { what: "a broker".into(), met: false, how: "install one".into() }],
@@ -96,6 +119,8 @@ mod tests {
         let line = d.to_line();
         assert!(!line.contains('\n'));
         assert!(line.contains(r#""flavors":["textbook"]"#), "{line}");
+        assert!(line.contains(r#""hand_off":"round-trip""#), "{line}");
+        assert_eq!((d.about(Flavor::Textbook), d.about(Flavor::Tuned)), ("one at a time", ""));
         assert_eq!(Description::parse(&line), Ok(d.clone()));
         assert_eq!(d.unmet().as_deref(), Some("no a broker (install one)"));
         assert!(d.runs(Flavor::Textbook) && !d.runs(Flavor::Tuned) && !d.runs(Flavor::TunedJobByJob));

@@ -36,7 +36,7 @@ pub mod testing;
 pub use check::{
     Completeness, HOLD, LoggedOutcome, SLEEP_SLACK, SPIN_DIVISOR, Summary, Violation, check, max_in_flight,
 };
-pub use describe::{Description, Need};
+pub use describe::{Description, HandOff, Need};
 pub use event::{Event, Format, ParseError, Record};
 pub use flavor::Flavor;
 pub use ids::{JobId, WorkerId};

@@ -8,7 +8,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::worker::{Shared, silence_job_panics};
-use crate::{Crew, Flavor, JobId, JobOutcome, Jobs, Log, Need, OutcomeSink, Work, WorkerId};
+use crate::{Crew, Flavor, HandOff, JobId, JobOutcome, Jobs, Log, Need, OutcomeSink, Work, WorkerId};
 
 /// A worker-pool substrate. The implementor holds only what is specific to
 /// it: how jobs travel from the producer to the workers, how workers are
@@ -26,6 +26,16 @@ pub trait Backend {
     /// The crates its substrate is, by name, for the report's versions;
     /// empty for the standard library alone.
     const SUBSTRATE: &'static [&'static str] = &[];
+    /// How a job reaches a worker: in this process, or by a round trip to
+    /// another (a broker), which the comparison times in smaller cells.
+    const HAND_OFF: HandOff = HandOff::InProcess;
+
+    /// One line on how `flavor` of this backend works, for the report's
+    /// list of programs; empty: the backend's name says it.
+    fn about(flavor: Flavor) -> &'static str {
+        let _ = flavor;
+        ""
+    }
     /// Settings only this backend has, as extra command-line flags.
     type Options: clap::Args + Clone + Default + fmt::Debug + Send + Sync;
 

@@ -23,6 +23,10 @@ impl Backend for Sequential {
     const MAX_WORKERS: u32 = 10_000;
     type Options = SequentialOptions;
 
+    fn about(_: crate::Flavor) -> &'static str {
+        "the baseline: every job in one loop on the main thread, through the shared per-job path, no pool"
+    }
+
     fn run<I>(
         crew: Crew,
         _: &SequentialOptions,

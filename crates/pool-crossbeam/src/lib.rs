@@ -8,7 +8,7 @@
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded, unbounded};
 use pool_core::threads::run_threads;
-use pool_core::{Backend, Crew, JobId, Jobs, OutcomeSink, PoolError, TryNext};
+use pool_core::{Backend, Crew, Flavor, JobId, Jobs, OutcomeSink, PoolError, TryNext};
 
 pub mod tuned;
 
@@ -29,6 +29,13 @@ impl Backend for Crossbeam {
     const MAX_WORKERS: u32 = 10_000;
     const SUBSTRATE: &'static [&'static str] = &["crossbeam-channel", "crossbeam-deque"];
     type Options = CrossbeamOptions;
+
+    fn about(flavor: Flavor) -> &'static str {
+        match flavor {
+            Flavor::Textbook => "crossbeam-channel, a receiver clone per worker",
+            _ => "crossbeam, tuned: guided chunks on crossbeam-deque with stealing, batched results",
+        }
+    }
 
     fn run<I>(crew: Crew, _: &CrossbeamOptions, jobs: Jobs<I>, on_result: impl OutcomeSink) -> Result<(), PoolError>
     where

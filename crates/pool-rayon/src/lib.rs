@@ -18,7 +18,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use pool_core::threads::std_channel;
-use pool_core::{Backend, Crew, JobId, Jobs, OutcomeSink, PoolError, Worker};
+use pool_core::{Backend, Crew, Flavor, JobId, Jobs, OutcomeSink, PoolError, Worker};
 use rayon::iter::{ParallelBridge, ParallelIterator};
 
 pub mod tuned;
@@ -42,6 +42,13 @@ impl Backend for Rayon {
     const MAX_WORKERS: u32 = 256;
     const SUBSTRATE: &'static [&'static str] = &["rayon", "rayon-core"];
     type Options = RayonOptions;
+
+    fn about(flavor: Flavor) -> &'static str {
+        match flavor {
+            Flavor::Textbook => "a W-thread rayon pool fed by `par_bridge`",
+            _ => "rayon, tuned: blocks of ids as indexed parallel iterators, batched results",
+        }
+    }
 
     fn run<I>(crew: Crew, _: &RayonOptions, jobs: Jobs<I>, mut on_result: impl OutcomeSink) -> Result<(), PoolError>
     where

@@ -36,7 +36,7 @@ mod wire;
 
 use std::time::Duration;
 
-use pool_core::{Backend, Crew, Flavor, JobId, JobOutcome, Jobs, Need, OutcomeSink, PoolError};
+use pool_core::{Backend, Crew, Flavor, HandOff, JobId, JobOutcome, Jobs, Need, OutcomeSink, PoolError};
 
 pub use broker::{NO_SERVER, PrivateServer, find_on_path};
 pub use keys::{MAX_RUN_NAME, parse_run_name};
@@ -108,7 +108,13 @@ impl Backend for Redis {
     // One job per round trip: a tuned flavor is issue 19's to build.
     const FLAVORS: &'static [Flavor] = &[Flavor::Textbook];
     const SUBSTRATE: &'static [&'static str] = &["redis"];
+    const HAND_OFF: HandOff = HandOff::RoundTrip;
     type Options = RedisOptions;
+
+    fn about(_: Flavor) -> &'static str {
+        "Redis Streams: W threads each with its own broker connection, one job at a time through a consumer group \
+         (XREADGROUP, XACK); a private redis-server on a unix socket"
+    }
 
     fn needs() -> Vec<Need> {
         let url = std::env::var_os(URL_ENV).is_some_and(|v| !v.is_empty());

@@ -10,7 +10,7 @@
 //! chunks of job ids and batched results.
 
 use pool_core::threads::{run_threads, std_channel};
-use pool_core::{Backend, Crew, JobId, Jobs, OutcomeSink, PoolError, TryNext};
+use pool_core::{Backend, Crew, Flavor, JobId, Jobs, OutcomeSink, PoolError, TryNext};
 use sync::mpsc::{Receiver, TryRecvError};
 use sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -44,6 +44,13 @@ impl Backend for Std {
     const NAME: &'static str = "std";
     const MAX_WORKERS: u32 = 10_000;
     type Options = StdOptions;
+
+    fn about(flavor: Flavor) -> &'static str {
+        match flavor {
+            Flavor::Textbook => "`std::sync::mpsc` + `Arc<Mutex<Receiver>>`",
+            _ => "std, tuned: workers claim adaptive chunks from the shared stream, batched results",
+        }
+    }
 
     fn run<I>(crew: Crew, _: &StdOptions, jobs: Jobs<I>, on_result: impl OutcomeSink) -> Result<(), PoolError>
     where

@@ -21,7 +21,7 @@
 use std::num::NonZeroUsize;
 
 use async_channel::{Receiver, Sender, TryRecvError, bounded, unbounded};
-use pool_core::{Backend, Crew, JobId, JobOutcome, Jobs, OutcomeSink, PoolError, TryNext, Worker};
+use pool_core::{Backend, Crew, Flavor, JobId, JobOutcome, Jobs, OutcomeSink, PoolError, TryNext, Worker};
 use tokio::sync::mpsc;
 
 mod runtime;
@@ -164,6 +164,13 @@ impl Backend for Tokio {
     const MAX_WORKERS: u32 = 1_000_000;
     const SUBSTRATE: &'static [&'static str] = &["tokio", "async-channel"];
     type Options = TokioOptions;
+
+    fn about(flavor: Flavor) -> &'static str {
+        match flavor {
+            Flavor::Textbook => "W async tasks on a multi-thread tokio runtime",
+            _ => "tokio, tuned: runs of ids through the queue sized by the measured grain, batched results",
+        }
+    }
 
     fn run<I>(
         crew: Crew,

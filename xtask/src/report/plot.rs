@@ -297,7 +297,7 @@ mod tests {
         let r = sample_results();
         let svg = overhead(&r).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("overhead per job (ns)") && svg.contains("workers (count)"));
-        assert!(svg.contains("#D62728") || svg.contains("#d62728"), "crossbeam's red");
+        assert!(svg.contains("#1F77B4") || svg.contains("#1f77b4"), "crossbeam's blue, the first backend's");
         let svg = makespan_ideal(&r).unwrap();
         assert!(svg.contains("makespan / ideal (ratio, log scale)") && svg.contains("cpu 2x10000"));
         let svg = latency(&r, Family::Overhead).unwrap();

@@ -108,7 +108,14 @@ pub struct Tuned<B>(PhantomData<B>);
 impl<B: Backend> Backend for Tuned<B> {
     const NAME: &'static str = B::NAME;
     const MAX_WORKERS: u32 = B::MAX_WORKERS;
+    const FLAVORS: &'static [Flavor] = B::FLAVORS;
+    const SUBSTRATE: &'static [&'static str] = B::SUBSTRATE;
+    const HAND_OFF: crate::HandOff = B::HAND_OFF;
     type Options = B::Options;
+
+    fn about(flavor: Flavor) -> &'static str {
+        B::about(flavor)
+    }
 
     fn run<I>(crew: Crew, options: &B::Options, jobs: Jobs<I>, on_result: impl OutcomeSink) -> Result<(), PoolError>
     where
