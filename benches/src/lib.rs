@@ -1,7 +1,10 @@
-//! Criterion benchmarks of every backend, run in-process through the backend
-//! libraries: `cargo bench -p benches` (one group: `cargo bench -p benches --
-//! overhead`). The bench target is `benches/pools.rs`; the helpers it calls
-//! for each backend live here, written once and generic over [`Backend`].
+//! The criterion harness every backend's benchmarks share, run in-process
+//! through the backend libraries. Each backend crate owns its bench target,
+//! one line: `benches::bench_main!(pool_std::Std);` in its
+//! `benches/pools.rs` ([`bench_main!`]); this crate's own target runs the
+//! sequential baseline. `cargo bench --workspace --bench pools` runs them
+//! all, `cargo bench -p pool-std` one backend, `-- overhead` one group. The
+//! helpers live here, written once and generic over [`Backend`].
 //!
 //! The workloads are those of `cargo xtask compare`, scaled down so the whole
 //! run takes a few minutes on two cores: one criterion group per [`BenchWorkload`]
@@ -33,7 +36,7 @@
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
-use criterion::{AxisScale, BenchmarkGroup, BenchmarkId, PlotConfiguration, SamplingMode, Throughput};
+use criterion::{AxisScale, BenchmarkGroup, BenchmarkId, Criterion, PlotConfiguration, SamplingMode, Throughput};
 use pool_core::{
     Backend, DEFAULT_SEED, Flavor, Jobs, Ledger, Pool, PoolConfig, PoolError, RunReport, RunSpec, Sequential, Work,
     WorkSpec,
@@ -171,6 +174,49 @@ impl BenchWorkload {
     }
 }
 
+/// Criterion as every bench target here configures it: 10,000 bootstrap
+/// resamples instead of criterion's 100,000 (the reports then take a
+/// quarter of the time on two cores, and with 10 to 20 samples per
+/// benchmark the intervals are no less honest), then the command line's
+/// flags, which win (`--nresamples N`, the timing flags).
+pub fn criterion() -> Criterion {
+    Criterion::default().nresamples(10_000).configure_from_args()
+}
+
+/// Every group of [`WORKLOADS`] for backend `B`, in each flavor it has: what
+/// a backend crate's bench target runs (see [`bench_main!`]).
+pub fn bench_pools<B: Backend>(c: &mut Criterion) {
+    for workload in &WORKLOADS {
+        let mut group = c.benchmark_group(workload.name);
+        workload.configure(&mut group);
+        bench_backend::<B>(&mut group, workload);
+        if B::FLAVORS.contains(&Flavor::Tuned) {
+            bench_tuned::<B>(&mut group, workload);
+        }
+        group.finish();
+    }
+}
+
+/// The `main` of a backend crate's bench target, `benches/pools.rs`: every
+/// group for that backend, in each flavor. The whole file is
+///
+/// ```ignore
+/// benches::bench_main!(pool_std::Std);
+/// ```
+///
+/// with, in the crate's `Cargo.toml`, `benches` as a dev-dependency and a
+/// `[[bench]]` named `pools` with `harness = false`.
+#[macro_export]
+macro_rules! bench_main {
+    ($backend:ty) => {
+        fn main() {
+            let mut criterion = $crate::criterion();
+            $crate::bench_pools::<$backend>(&mut criterion);
+            criterion.final_summary();
+        }
+    };
+}
+
 /// Adds one benchmark per worker count of `workload` for backend `B`, named
 /// `BenchmarkId::new(B::NAME, workers)`, each iteration one checked run of a
 /// fresh pool ([`run_checked`]) with `B`'s default options.
@@ -296,18 +342,12 @@ mod tests {
         }
     }
 
+    /// The backends' own bench targets check every iteration the same way
+    /// (and `.ci/run` runs them); here the baseline, in both flavors.
     #[test]
-    fn every_backend_passes_the_check() {
+    fn a_correct_pool_passes_the_check() {
         smoke::<Sequential>();
-        smoke::<pool_std::Std>();
-        smoke::<pool_crossbeam::Crossbeam>();
-        smoke::<pool_tokio::Tokio>();
-        smoke::<pool_rayon::Rayon>();
-        use pool_core::tuned::Tuned;
-        smoke::<Tuned<pool_std::Std>>();
-        smoke::<Tuned<pool_crossbeam::Crossbeam>>();
-        smoke::<Tuned<pool_tokio::Tokio>>();
-        smoke::<Tuned<pool_rayon::Rayon>>();
+        smoke::<pool_core::tuned::Tuned<Sequential>>();
     }
 
     #[test]
@@ -359,7 +399,8 @@ mod tests {
     }
 
     /// Every cell of every workload is either benchmarked or left out by
-    /// the limit: none makes `Pool::new` fail otherwise.
+    /// the limit: none makes `Pool::new` fail otherwise (a backend of one
+    /// worker leaves out all but the 1-worker cells).
     #[test]
     fn every_cell_is_benchmarked_or_left_out() {
         fn cells<B: Backend>() {
@@ -371,9 +412,7 @@ mod tests {
                 }
             }
         }
-        cells::<pool_std::Std>();
-        cells::<pool_crossbeam::Crossbeam>();
-        cells::<pool_tokio::Tokio>();
-        cells::<pool_rayon::Rayon>();
+        cells::<Sequential>();
+        cells::<LosesOne>();
     }
 }
