@@ -1,0 +1,203 @@
+//! The seed's pool on smol: the seed's W workers become W async tasks on an
+//! `async-executor` executor run by a few threads (`--threads`, default:
+//! the machine's cores), fed by an `async-channel` MPMC queue, with another
+//! `async-channel` back for results. This is smol's own recipe for a
+//! multi-threaded executor: N threads each `block_on(executor.run(..))`
+//! until a shutdown signal.
+//!
+//! Sleep jobs await an `async-io` timer, so ten thousand sleeping workers
+//! hold no thread; async-io keeps timers in an ordered map and wakes them
+//! at their deadline (`epoll_wait` with a timeout), not on a fixed tick as
+//! tokio's timer wheel does. CPU jobs run inline on the executor thread
+//! that polls the task; the producer and the result loop run on the
+//! calling thread, so CPU work cannot starve them.
+
+use std::io;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+
+use async_channel::{Receiver, Sender, TryRecvError, bounded, unbounded};
+use async_executor::Executor;
+use pool_core::{Backend, Crew, Flavor, JobId, JobOutcome, Jobs, OutcomeSink, PoolError, TryNext, Worker};
+
+/// The smol backend.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Smol;
+
+/// Options of the smol backend.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct SmolOptions {
+    /// Executor threads, 1 to 1024 [default: the machine's cores]; if the OS refuses one, the run ends with status 3.
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
+    pub threads: Option<NonZeroUsize>,
+}
+
+/// The most executor threads `--threads` accepts: far past any core count.
+pub const MAX_THREADS: usize = 1024;
+
+fn parse_threads(s: &str) -> Result<NonZeroUsize, String> {
+    s.trim()
+        .parse()
+        .ok()
+        .and_then(NonZeroUsize::new)
+        .filter(|n| n.get() <= MAX_THREADS)
+        .ok_or_else(|| format!("expected a whole number of threads from 1 to {MAX_THREADS}"))
+}
+
+fn channel<T>(crew: &Crew) -> (Sender<T>, Receiver<T>) {
+    crew.queue().map_or_else(unbounded, |n| bounded(n.get()))
+}
+
+impl Backend for Smol {
+    const NAME: &'static str = "smol";
+    const MAX_WORKERS: u32 = 1_000_000;
+    // One flavor until the tuned machinery has an async form (issue 18).
+    const FLAVORS: &'static [Flavor] = &[Flavor::Textbook];
+    const SUBSTRATE: &'static [&'static str] = &["async-executor", "async-channel", "async-io"];
+    type Options = SmolOptions;
+
+    fn about(_: Flavor) -> &'static str {
+        "W async tasks on a smol executor (async-executor) run by one thread per core, async-channel queues; sleeps \
+         on async-io timers"
+    }
+
+    fn run<I>(
+        crew: Crew,
+        options: &SmolOptions,
+        jobs: Jobs<I>,
+        mut on_result: impl OutcomeSink,
+    ) -> Result<(), PoolError>
+    where
+        I: Iterator<Item = JobId> + Send,
+    {
+        let threads = options
+            .threads
+            .map_or_else(|| thread::available_parallelism().map_or(1, NonZeroUsize::get), NonZeroUsize::get);
+        start_reactor()?;
+        let executor = Executor::new();
+        // Closing this channel ends every executor thread's `run`.
+        let (shutdown, stopping) = unbounded::<()>();
+        let (job_tx, job_rx) = channel(&crew);
+        let (result_tx, result_rx) = channel(&crew);
+        thread::scope(|s| {
+            for i in 0..threads {
+                let (executor, stopping) = (&executor, stopping.clone());
+                let spawned = thread::Builder::new()
+                    .name(format!("smol-{i}"))
+                    .spawn_scoped(s, move || async_io::block_on(executor.run(stopping.recv())));
+                if let Err(e) = spawned {
+                    // No job was handed out; the threads started stop.
+                    drop(shutdown);
+                    return Err(PoolError::Spawn(e));
+                }
+            }
+            let tasks: Vec<_> = crew
+                .into_workers()
+                .map(|worker| executor.spawn(work(worker, job_rx.clone(), result_tx.clone())))
+                .collect();
+            drop((job_rx, result_tx));
+            let produce = async move {
+                for job in jobs {
+                    if job_tx.send(job).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            let consume = async {
+                while let Ok(outcome) = result_rx.recv().await {
+                    on_result.one(outcome);
+                }
+            };
+            async_io::block_on(async {
+                futures_lite::future::zip(produce, consume).await;
+                for task in tasks {
+                    task.await;
+                }
+            });
+            drop(shutdown);
+            Ok(())
+        })
+    }
+}
+
+/// One worker task: the same loop as `Worker::serve`, awaiting instead of
+/// blocking.
+async fn work(mut worker: Worker, jobs: Receiver<JobId>, results: Sender<JobOutcome>) {
+    loop {
+        let next = match jobs.try_recv() {
+            Ok(job) => TryNext::Job(job),
+            Err(TryRecvError::Empty) => TryNext::Empty,
+            Err(TryRecvError::Closed) => TryNext::Closed,
+        };
+        let job = match next {
+            TryNext::Job(job) => job,
+            TryNext::Closed => break,
+            TryNext::Empty => {
+                worker.idle();
+                match jobs.recv().await {
+                    Ok(job) => job,
+                    Err(_) => break,
+                }
+            }
+        };
+        // Cancelled: leave the backlog queued (see `Worker::serve`).
+        let Some(sleep) = worker.start(job) else { break };
+        if !sleep.is_zero() {
+            async_io::Timer::after(sleep).await;
+        }
+        let outcome = worker.finish(job);
+        if results.send(outcome).await.is_err() {
+            break;
+        }
+    }
+    worker.exit();
+}
+
+/// Starts async-io's reactor and its helper thread, `async-io`, now, on the
+/// calling thread, so that an OS that refuses that thread is
+/// [`PoolError::Spawn`] before any job is handed out: async-io panics there
+/// ("cannot spawn async-io thread") rather than return the error.
+fn start_reactor() -> Result<(), PoolError> {
+    let refused = Arc::new(Mutex::new(None));
+    let report = {
+        let refused = Arc::clone(&refused);
+        move |message: String| *refused.lock().unwrap_or_else(PoisonError::into_inner) = Some(message)
+    };
+    let started = std::panic::catch_unwind(|| pool_core::report_panic(report, || async_io::block_on(async {})));
+    match started {
+        Ok(()) => Ok(()),
+        Err(_) => {
+            let message = refused.lock().unwrap_or_else(PoisonError::into_inner).take().unwrap_or_default();
+            Err(PoolError::Spawn(os_error(&message)))
+        }
+    }
+}
+
+/// The error async-io's panic stands for: the OS's own (`... Os { code:
+/// 11, ...`) when it is the refused thread, otherwise the message itself.
+fn os_error(message: &str) -> io::Error {
+    let code = message.split_once("code: ").and_then(|(_, rest)| rest.split(|c: char| !c.is_ascii_digit()).next());
+    match code.and_then(|c| c.parse().ok()) {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::other(format!("the async-io reactor did not start: {message}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_error_reads_the_code_from_async_ios_panic() {
+        let message = r#"cannot spawn async-io thread: Os { code: 11, kind: WouldBlock, message: "Resource temporarily unavailable" }"#;
+        assert_eq!(os_error(message).raw_os_error(), Some(11));
+        assert_eq!(os_error("odd").to_string(), "the async-io reactor did not start: odd");
+    }
+
+    #[test]
+    fn threads_are_bounded() {
+        assert_eq!(parse_threads(" 4 ").unwrap().get(), 4);
+        assert!(parse_threads("0").is_err() && parse_threads("1025").is_err() && parse_threads("x").is_err());
+    }
+}

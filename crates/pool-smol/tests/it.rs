@@ -1,0 +1,43 @@
+//! The shared conformance suite and binary tests, run against the smol backend.
+
+pool_core::conformance_tests!(pool_smol::Smol);
+pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-smol"));
+
+const BIN: &str = env!("CARGO_BIN_EXE_pool-smol");
+
+/// The OS refuses an executor thread (or async-io's own): status 3, one
+/// line, no panic, no hang.
+#[test]
+fn refused_thread() {
+    let args = ["--threads", "50", "-j", "1000", "--work", "noop", "--format", "jsonl"];
+    let Some(out) = pool_core::testing::run_with_thread_limit(BIN, 8, &args) else {
+        eprintln!("{BIN}: not root, or no setpriv or prlimit: the thread limit cannot be set; not checked");
+        return;
+    };
+    pool_core::testing::assert_refused_thread(BIN, &args, 1000, &out);
+}
+
+/// A thousand sleeping workers hold no thread: `-w 1000` of `sleep:500ms`
+/// on two executor threads ends in about one sleep, every worker's job
+/// running at once.
+#[test]
+fn many_sleeping_workers_share_two_threads() {
+    let args = ["--threads", "2", "-w", "1000", "-j", "1000", "--work", "sleep:500ms", "--format", "jsonl"];
+    let out = pool_core::testing::output_within(std::process::Command::new(BIN).args(args));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let records = pool_core::Format::Jsonl.parse(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    assert_eq!(pool_core::max_in_flight(&records), Some(1_000));
+}
+
+/// The OS refuses async-io's own thread, the one its timers fall back on,
+/// while the executor's would fit: that is a refused thread too, found
+/// before any job is handed out (async-io panics there).
+#[test]
+fn refused_async_io_thread() {
+    let args = ["--threads", "1", "-j", "100", "--work", "sleep:1ms", "--format", "jsonl"];
+    let Some(out) = pool_core::testing::run_with_thread_limit(BIN, 3, &args) else {
+        eprintln!("{BIN}: not root, or no setpriv or prlimit: the thread limit cannot be set; not checked");
+        return;
+    };
+    pool_core::testing::assert_refused_thread(BIN, &args, 100, &out);
+}
