@@ -26,6 +26,55 @@ pub(crate) fn deciding_ratios(results: &[ProgramResult]) -> Vec<Interval> {
     series.iter().filter(|s| s.0 != fastest.0).filter_map(|s| stats::paired_ratio(&s.1, &fastest.1)).collect()
 }
 
+/// What one cell says to a user choosing between the pools: the fastest,
+/// those the data cannot tell from it, and the rest with their paired
+/// ratio to it. The pools only: the baseline and the references are what
+/// they are measured against, not choices.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Verdict {
+    /// The cell, in the user's terms (`w=8 j=100000 work=spin:50us~5ms`).
+    pub cell: String,
+    /// The fastest pool and its median makespan, seconds.
+    pub fastest: Option<(Program, f64)>,
+    /// Pools indistinguishable from the fastest (interval contains 1).
+    pub same: Vec<Program>,
+    /// Slower pools, fastest first, with their makespan over the fastest's,
+    /// paired by round.
+    pub slower: Vec<(Program, Interval)>,
+    /// Pools that could not run it, with why.
+    pub failed: Vec<(Program, String)>,
+    /// Counted rounds, and whether some ratio to the fastest was left
+    /// wider than the stopping rule's precision (then "indistinguishable"
+    /// may mean "not yet told apart").
+    pub rounds: u32,
+    /// See `rounds`.
+    pub undecided: bool,
+}
+
+/// The verdict of a summarised cell (see [`Verdict`]).
+pub fn verdict(cell: &CellResult) -> Verdict {
+    let pools = cell.backends.iter().filter(|b| b.backend.entry().role == Role::Backend);
+    let mut v = Verdict {
+        cell: format!("w={} j={} work={}", cell.workers, cell.jobs, cell.spec),
+        fastest: None,
+        same: Vec::new(),
+        slower: Vec::new(),
+        failed: Vec::new(),
+        rounds: cell.rounds,
+        undecided: !cell.undecided.is_empty(),
+    };
+    for b in pools {
+        match (&b.stats, &b.failure) {
+            (_, Some(why)) => v.failed.push((b.backend, why.clone())),
+            (Some(st), None) if v.fastest.is_none() => v.fastest = Some((b.backend, st.makespan_s.median)),
+            (Some(st), None) if st.indistinguishable_from_fastest => v.same.push(b.backend),
+            (Some(st), None) => v.slower.push((b.backend, st.vs_fastest)),
+            (None, None) => {}
+        }
+    }
+    v
+}
+
 /// (traced − quiet) / jobs in ns, paired by round (the i-th traced run with
 /// the i-th quiet run: they ran back to back).
 pub fn tracing_cost(traced_s: &[f64], quiet_s: &[f64], jobs: u64) -> Option<Interval> {
@@ -169,6 +218,36 @@ mod tests {
         let plain =
             cell(Family::Overhead, "noop", 2, 1_000_000, 0.0, vec![backend(Program::known("std"), 2, 0.0, &[0.01; 3])]);
         assert!(plain.backends[0].stats.as_ref().unwrap().whole_less_start_ns.is_none(), "no 0-job runs, no figure");
+    }
+
+    #[test]
+    fn a_cells_verdict_names_the_fastest_the_ties_and_the_rest() {
+        use crate::report::tests::{backend, cell};
+        let p = Program::known;
+        let mut failed = backend(p("tokio"), 2, 0.5, &[]);
+        failed.failure = Some("exit status 3: out of memory".into());
+        let c = cell(
+            Family::Custom,
+            "spin:100us",
+            2,
+            10_000,
+            0.5,
+            vec![
+                backend(p("std"), 2, 0.5, &[0.504, 0.51, 0.512, 0.503, 0.507, 0.515]),
+                backend(p("crossbeam"), 2, 0.5, &[0.504, 0.506, 0.515, 0.504, 0.506, 0.515]),
+                backend(p("rayon"), 2, 0.5, &[0.75, 0.76, 0.77, 0.75, 0.76, 0.77]),
+                backend(p("sequential"), 1, 1.0, &[0.3; 6]),
+                failed,
+            ],
+        );
+        let v = verdict(&c);
+        assert_eq!(v.cell, "w=2 j=10000 work=spin:100us");
+        assert_eq!(v.fastest.map(|f| f.0), Some(p("crossbeam")), "the baseline is no choice, however fast");
+        assert_eq!(v.same, [p("std")]);
+        assert_eq!(v.slower.iter().map(|s| s.0).collect::<Vec<_>>(), [p("rayon")]);
+        assert!(v.slower[0].1.lo > 1.4, "{:?}", v.slower[0].1);
+        assert_eq!(v.failed, [(p("tokio"), "exit status 3: out of memory".to_owned())]);
+        assert_eq!((v.rounds, v.undecided), (c.rounds, !c.undecided.is_empty()));
     }
 
     #[test]

@@ -29,8 +29,13 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub backends: Vec<String>,
     /// Only these workloads, comma-separated [default: all]. Verification always runs in full.
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST", conflicts_with = "cell")]
     pub workloads: Vec<Family>,
+    /// A cell of your own job shape, timed instead of the built-in workloads: 'w=WORKERS j=JOBS work=SPEC'
+    /// (seed=N too), the binaries' own terms, e.g. 'w=8 j=100000 work=spin:50us~5ms'. Repeatable. Each is verified
+    /// on that very workload, then timed in paired rounds and reported with a verdict.
+    #[arg(long, value_name = "CELL", value_parser = workload::parse_cell)]
+    pub cell: Vec<pool_core::RunSpec>,
     /// Folder for REPORT.md, results.json and the plots [default: results/ in the workspace].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -75,7 +80,9 @@ pub fn run(args: &Args) -> Result<bool> {
     let root = binaries::workspace_root();
     let out = args.out.clone().unwrap_or_else(|| root.join("results"));
     std::fs::create_dir_all(&out).with_context(|| format!("could not create the output folder {}", out.display()))?;
-    let workloads = or_all(&args.workloads, &Family::ALL);
+    // The user's own cells replace the built-in workloads.
+    let custom: Vec<workload::Cell> = args.cell.iter().map(workload::Cell::custom).collect();
+    let workloads = if custom.is_empty() { or_all(&args.workloads, &Family::ALL) } else { Vec::new() };
     let rounds = match (args.runs, args.quick) {
         (Some(n), _) => Rounds::Fixed(n),
         (None, true) => Rounds::Fixed(3),
@@ -102,7 +109,8 @@ pub fn run(args: &Args) -> Result<bool> {
     let spinner = ProgressBar::new_spinner();
     spinner.enable_steady_tick(Duration::from_millis(120));
     let mut verification = Vec::new();
-    for case in verify::suite() {
+    let cases = verify::suite().into_iter().chain(args.cell.iter().map(verify::custom_case));
+    for case in cases {
         spinner.set_message(format!("verify: {} on {} backends", case.about, backends.len()));
         let result = verify::run_case(&case, &binaries, &backends);
         for m in result.outcomes.values().flatten() {
@@ -134,8 +142,10 @@ pub fn run(args: &Args) -> Result<bool> {
 
     // Time the matrix, then the traced runs (of what logs: not the references).
     let traced: Vec<Program> = passed.iter().copied().filter(|p| p.is_verified()).collect();
-    let cells = workload::matrix(args.quick, cores, &workloads);
-    let traces = workload::trace_matrix(args.quick, &workloads, rounds.planned());
+    let mut cells = workload::matrix(args.quick, cores, &workloads);
+    let mut traces = workload::trace_matrix(args.quick, &workloads, rounds.planned());
+    traces.extend(workload::custom_traces(&custom));
+    cells.extend(custom);
     let progress = ProgressBar::new(0).with_style(bar_style());
     let bencher = Bencher { binaries: &binaries, described: &described, cores, progress: &progress, warmup, rounds };
     let total: u64 = cells

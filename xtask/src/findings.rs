@@ -25,6 +25,8 @@ pub struct Findings {
     pub meaning: Vec<String>,
     /// Cells whose ratios the budget (or the round limit) left undecided.
     pub undecided: Vec<Undecided>,
+    /// The verdict of each of the user's own cells (`--cell`).
+    pub verdicts: Vec<crate::analysis::Verdict>,
 }
 
 /// A ratio quoted in the headline.
@@ -79,6 +81,7 @@ pub fn judge(cells: &[CellResult], traces: &[TraceResult]) -> Findings {
                 programs: c.undecided.clone(),
             })
             .collect(),
+        verdicts: cells.iter().filter(|c| c.workload == Family::Custom).map(crate::analysis::verdict).collect(),
     }
 }
 

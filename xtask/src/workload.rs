@@ -32,6 +32,9 @@ pub enum Family {
     /// and 16 workers): the cost of going distributed, in µs per job, beside
     /// the in-process pools.
     Broker,
+    /// A cell of the user's own (`--cell`): the one shape they have.
+    #[value(skip)]
+    Custom,
 }
 
 impl Family {
@@ -56,6 +59,7 @@ impl Family {
             Family::Skewed => "skewed",
             Family::Seed => "seed",
             Family::Broker => "broker",
+            Family::Custom => "custom",
         }
     }
 }
@@ -141,6 +145,13 @@ impl Cell {
         self.expected.get_or_init(|| ExpectedLine::of(&self.run.expected()))
     }
 
+    /// A cell of the user's own: `run`'s workers, jobs, work and seed.
+    pub fn custom(run: &RunSpec) -> Self {
+        let run = RunSpec::new(run.workers, run.jobs, run.work).seed(run.seed).format(None);
+        let cell = Cell { run, ..Cell::new(Family::Custom, "noop", 1, 0) };
+        with_baseline(vec![cell]).pop().expect("one cell")
+    }
+
     /// A one-line name: `cpu spin:100us, 10000 jobs, 2 workers`.
     pub fn label(&self) -> String {
         format!("{} {}, {} jobs, {} workers", self.workload.name(), self.run.work, self.run.jobs, self.run.workers)
@@ -212,6 +223,47 @@ impl ExpectedLine {
     }
 }
 
+/// Reads a `--cell`: `w=N j=N work=SPEC`, in any order, `seed=N` too;
+/// `workers=` and `jobs=` are the long names. The one line of an error says
+/// what was wrong.
+pub fn parse_cell(text: &str) -> Result<RunSpec, String> {
+    let (mut workers, mut jobs, mut work, mut seed) = (None, None, None, None);
+    for field in text.split_whitespace() {
+        let (key, value) = field.split_once('=').ok_or_else(|| {
+            format!("'{field}' is not KEY=VALUE (expected w=N j=N work=SPEC, as 'w=8 j=100000 work=spin:50us~5ms')")
+        })?;
+        let number = |what: &str| value.parse::<u64>().map_err(|_| format!("{what} '{value}' is not a whole number"));
+        match key {
+            "w" | "workers" => {
+                let n = number("workers")?;
+                workers =
+                    Some(u32::try_from(n).ok().filter(|&n| n >= 1).ok_or("workers must be from 1 to 4294967295")?);
+            }
+            "j" | "jobs" => jobs = Some(number("jobs")?),
+            "work" => work = Some(value.parse().map_err(|e| format!("work '{value}': {e}"))?),
+            "seed" => seed = Some(number("seed")?),
+            other => return Err(format!("unknown key '{other}' (expected w, j, work, seed)")),
+        }
+    }
+    let missing: Vec<&str> = [("w", workers.is_none()), ("j", jobs.is_none()), ("work", work.is_none())]
+        .iter()
+        .filter(|m| m.1)
+        .map(|m| m.0)
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!("missing {} (expected w=N j=N work=SPEC)", missing.join(", ")));
+    }
+    let (workers, jobs, work) = (workers.unwrap_or(1), jobs.unwrap_or(0), work.expect("checked"));
+    if jobs == 0 {
+        return Err("j must be at least 1: a cell of no jobs has nothing to time".to_owned());
+    }
+    let run = RunSpec::new(workers, jobs, work);
+    Ok(match seed {
+        Some(seed) => run.seed(seed),
+        None => run,
+    })
+}
+
 /// The matrix: full size, or small for `--quick`. `cores` sets the "2x
 /// cores" worker count of the CPU workloads.
 pub fn matrix(quick: bool, cores: u32, wanted: &[Family]) -> Vec<Cell> {
@@ -245,6 +297,8 @@ pub fn matrix(quick: bool, cores: u32, wanted: &[Family]) -> Vec<Cell> {
                 .map(|w| Cell::new(workload, "noop", w, crate::program::MICROS_MAX_JOBS))
                 .collect(),
             (Family::Broker, true) => [1, 4].into_iter().map(|w| Cell::new(workload, "noop", w, 2_000)).collect(),
+            // The user's cells come from `--cell` (see `Cell::custom`).
+            (Family::Custom, _) => vec![],
         };
         cells.extend(with_baseline(group));
     }
@@ -278,7 +332,7 @@ pub fn trace_matrix(quick: bool, wanted: &[Family], counted_runs: u32) -> Vec<Tr
             (Family::Cpu, true) => (Cell::new(workload, "spin:100us", 2, 1_000), 1, false),
             (Family::Skewed, false) => (Cell::new(workload, "spin:10us~20ms", 2, 400), 1, false),
             (Family::Skewed, true) => (Cell::new(workload, "spin:10us~20ms", 2, 40), 1, false),
-            (Family::Seed | Family::Broker | Family::Throughput, _) => continue,
+            (Family::Seed | Family::Broker | Family::Throughput | Family::Custom, _) => continue,
         };
         let mut cell = cell;
         cell.baseline =
@@ -286,6 +340,20 @@ pub fn trace_matrix(quick: bool, wanted: &[Family], counted_runs: u32) -> Vec<Tr
         traces.push(TraceCell { cell, rounds, against_quiet });
     }
     traces
+}
+
+/// One traced run of each of the user's cells: their latency, apart from
+/// the timed rounds.
+pub fn custom_traces(cells: &[Cell]) -> Vec<TraceCell> {
+    let latency_only = Baseline::NotRun("latency of the pools only".to_owned());
+    cells
+        .iter()
+        .map(|c| TraceCell {
+            cell: Cell { baseline: latency_only.clone(), ..c.clone() },
+            rounds: 1,
+            against_quiet: false,
+        })
+        .collect()
 }
 
 fn dedup<const N: usize>(workers: [u32; N]) -> Vec<u32> {
@@ -360,6 +428,34 @@ mod tests {
     }
 
     const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn a_users_cell_reads_in_the_binaries_terms() {
+        let run = parse_cell("w=8 j=100000 work=spin:50us~5ms").unwrap();
+        assert_eq!((run.workers, run.jobs, run.work.to_string()), (8, 100_000, "spin:50us~5ms".to_owned()));
+        let long = parse_cell(" work=sleep:30ms  jobs=2000 workers=200 seed=7 ").unwrap();
+        assert_eq!((long.workers, long.jobs, long.seed), (200, 2_000, 7));
+        for (bad, says) in [
+            ("w=8 j=10", "missing work"),
+            ("w=0 j=1 work=noop", "workers must be from 1"),
+            ("w=2 j=0 work=noop", "j must be at least 1"),
+            ("w=2 j=x work=noop", "jobs 'x' is not a whole number"),
+            ("w=2 j=5 work=nap:1s", "work 'nap:1s'"),
+            ("w=2 j=5 work=noop colour=red", "unknown key 'colour'"),
+            ("8 100 noop", "'8' is not KEY=VALUE"),
+        ] {
+            let err = parse_cell(bad).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+        // Timed quiet, in its own family, with the baseline where a loop is short.
+        let cell = Cell::custom(&run.clone().format(Some(Format::Jsonl)));
+        assert_eq!((cell.workload, cell.run().format), (Family::Custom, None));
+        assert!(matches!(cell.baseline, Baseline::NotRun(_)), "100,000 jobs of up to 5 ms: too long a loop");
+        let small = Cell::custom(&parse_cell("w=2 j=100 work=spin:100us").unwrap());
+        assert_eq!(small.baseline, Baseline::Measured);
+        assert_eq!(custom_traces(&[small]).len(), 1);
+    }
 
     #[test]
     fn uniform_sleeps_go_in_waves_of_w() {

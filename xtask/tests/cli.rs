@@ -50,9 +50,15 @@ fn xtask(args: &[&str]) -> (Option<i32>, String, String) {
 
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
-    for args in
-        [&["compare", "--backends", "nope"][..], &["compare", "--runs", "0"], &["frobnicate"], &["compare", "--bogus"]]
-    {
+    for args in [
+        &["compare", "--backends", "nope"][..],
+        &["compare", "--runs", "0"],
+        &["frobnicate"],
+        &["compare", "--bogus"],
+        &["compare", "--cell", "w=0 j=10 work=noop"],
+        &["compare", "--cell", "w=2 j=10"],
+        &["compare", "--cell", "w=2 j=10 work=noop", "--workloads", "cpu"],
+    ] {
         let (code, _, err) = xtask(args);
         assert_eq!(code, Some(2), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");

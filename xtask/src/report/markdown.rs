@@ -254,6 +254,40 @@ fn broker_table(r: &Results) -> String {
     s
 }
 
+/// A user's cell's verdict in plain words: "For `w=8 j=1000 work=…`:
+/// crossbeam is fastest (12.3 ms); std is indistinguishable from it; tokio
+/// takes 1.40× (1.32–1.51) as long."
+pub fn verdict_line(v: &crate::analysis::Verdict) -> String {
+    let names = |ps: &[Program]| ps.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ");
+    let mut line = format!("**For `{}`:** ", v.cell);
+    match v.fastest {
+        Some((p, makespan)) => line += &format!("{p} is fastest ({})", duration(makespan)),
+        None => line += "no pool ran it",
+    }
+    match v.same.len() {
+        0 => {}
+        1 => line += &format!("; {} is indistinguishable from it", names(&v.same)),
+        _ => line += &format!("; {} are indistinguishable from it", names(&v.same)),
+    }
+    let slower: Vec<String> = v.slower.iter().map(|(p, q)| format!("{p} {}", ratio(q))).collect();
+    if !slower.is_empty() {
+        line += &format!("; slower, in makespan over the fastest's (paired by round): {}", slower.join(", "));
+    }
+    let failed: Vec<String> = v.failed.iter().map(|(p, why)| format!("{p} ({why})")).collect();
+    if !failed.is_empty() {
+        line += &format!("; could not run it: {}", failed.join(", "));
+    }
+    line += ".";
+    if v.undecided {
+        line += &format!(
+            " Left undecided after {} rounds: some intervals are wider than ±5%, so \"indistinguishable\" may mean \
+             \"not yet told apart\"; a larger `--budget` (or no `--quick`) runs more rounds.",
+            v.rounds
+        );
+    }
+    line
+}
+
 fn verdict(met: Option<bool>) -> &'static str {
     match met {
         Some(true) => "met",
@@ -408,6 +442,9 @@ pub fn render(r: &Results) -> String {
     );
     // The advice first: what a reader came for; the evidence follows.
     s += "## What the figures mean\n\n";
+    for v in &r.findings.verdicts {
+        let _ = writeln!(s, "- {}", verdict_line(v));
+    }
     for line in &r.findings.meaning {
         let _ = writeln!(s, "- {line}");
     }
@@ -563,6 +600,36 @@ pub fn render(r: &Results) -> String {
 mod tests {
     use super::super::tests::{backend, cell, sample_results, with_start};
     use super::*;
+
+    #[test]
+    fn a_verdict_is_one_plain_line() {
+        use crate::analysis::Verdict;
+        use crate::stats::Interval;
+        let p = Program::known;
+        let q = Interval { median: 1.5, lo: 1.48, hi: 1.52, n: 6, confidence: 0.97 };
+        let mut v = Verdict {
+            cell: "w=2 j=10000 work=spin:100us".into(),
+            fastest: Some((p("crossbeam"), 0.506)),
+            same: vec![p("std")],
+            slower: vec![(p("rayon"), q)],
+            failed: vec![(p("tokio"), "exit status 3: out of memory".into())],
+            rounds: 12,
+            undecided: false,
+        };
+        assert_eq!(
+            verdict_line(&v),
+            "**For `w=2 j=10000 work=spin:100us`:** crossbeam is fastest (506 ms); std is indistinguishable from it; \
+             slower, in makespan over the fastest's (paired by round): rayon 1.50× (1.48–1.52); could not run it: tokio \
+             (exit status 3: out of memory)."
+        );
+        v.same.push(p("rayon"));
+        v.slower.clear();
+        v.failed.clear();
+        assert!(verdict_line(&v).ends_with("std, rayon are indistinguishable from it."), "{}", verdict_line(&v));
+        v.undecided = true;
+        assert!(verdict_line(&v).ends_with("Left undecided after 12 rounds: some intervals are wider than ±5%, so \
+            \"indistinguishable\" may mean \"not yet told apart\"; a larger `--budget` (or no `--quick`) runs more rounds."));
+    }
 
     #[test]
     fn tuned_flavors_are_paired_with_their_textbook_form_and_judged() {
