@@ -36,7 +36,8 @@ pub struct Args {
     /// on that very workload, then timed in paired rounds and reported with a verdict.
     #[arg(long, value_name = "CELL", value_parser = workload::parse_cell)]
     pub cell: Vec<pool_core::RunSpec>,
-    /// Folder for REPORT.md, results.json and the plots [default: results/ in the workspace].
+    /// Folder for REPORT.md, results.json and the plots [default: results/ in the workspace; with --cell,
+    /// target/compare-cells/, so the committed results/ stay as they are].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Exactly N counted rounds per cell, instead of running rounds until the ratios are decided [default with --quick: 3].
@@ -74,11 +75,19 @@ fn readme_block(headline: &str) -> String {
     )
 }
 
+/// Where the reports go without `--out`: `results/`, the committed full
+/// comparison; a run of the user's own cells goes to `target/compare-cells/`,
+/// leaving `results/` as it was.
+fn default_out(root: &std::path::Path, custom: bool) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    if custom { target.join("compare-cells") } else { root.join("results") }
+}
+
 /// Runs the comparison. `Ok(false)` when a backend failed verification or a
 /// timed or traced run failed.
 pub fn run(args: &Args) -> Result<bool> {
     let root = binaries::workspace_root();
-    let out = args.out.clone().unwrap_or_else(|| root.join("results"));
+    let out = args.out.clone().unwrap_or_else(|| default_out(&root, !args.cell.is_empty()));
     std::fs::create_dir_all(&out).with_context(|| format!("could not create the output folder {}", out.display()))?;
     // The user's own cells replace the built-in workloads.
     let custom: Vec<workload::Cell> = args.cell.iter().map(workload::Cell::custom).collect();
@@ -214,7 +223,7 @@ pub fn run(args: &Args) -> Result<bool> {
     let headline = report::headline(&results);
     eprintln!("\n{headline}");
     // A full run into results/ is the one the README quotes.
-    if args.out.is_none() && !args.quick {
+    if args.out.is_none() && !args.quick && args.cell.is_empty() {
         crate::readme::update(&root.join("README.md"), &readme_block(&headline))?;
         eprintln!("xtask: updated the figures in README.md");
     }
@@ -258,6 +267,14 @@ fn failed_runs(results: &Results) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_of_ones_own_cells_leaves_results_alone() {
+        let root = std::path::Path::new("/w");
+        assert_eq!(default_out(root, false), root.join("results"));
+        assert_ne!(default_out(root, true), root.join("results"));
+        assert!(default_out(root, true).ends_with("compare-cells"));
+    }
     use crate::program::Program;
     use crate::report::tests::sample_results;
 
