@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::program::{Program, Role};
-use crate::report::{duration, interval, micros, ratio, sig3, spread, spread_ratio, spread_time, thousands};
 use crate::results::{CellResult, Stats, TraceResult};
 use crate::stats::{Interval, Stop};
+use crate::units::{duration, interval, micros, ratio, sig3, spread, spread_ratio, spread_time, thousands};
 use crate::workload::Family;
 
 /// Everything judged from one run.

@@ -21,6 +21,7 @@ mod readme;
 mod report;
 mod results;
 mod stats;
+mod units;
 mod verify;
 mod workload;
 

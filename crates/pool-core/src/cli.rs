@@ -22,6 +22,8 @@ use crate::{Backend, Description, Flavor, Jobs, Ledger, Log, Pool, PoolError, Ru
 /// The most jobs a run accepts: results (`j * 2`) and their sum must fit.
 pub const MAX_JOBS: u64 = 1 << 40;
 
+pub use crate::say::say;
+
 /// Exit status when a job failed.
 pub const EXIT_FAILED: u8 = 1;
 /// Exit status for bad usage.
@@ -34,13 +36,6 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 pub const EXIT_TERMINATED: u8 = 143;
 /// Exit status after SIGHUP (128 + 1).
 pub const EXIT_HANGUP: u8 = 129;
-
-/// Writes one line to stderr: the one place the driver prints a message. A
-/// stderr that cannot be written (`2>/dev/full`, closed) loses the line, not
-/// the exit status.
-pub fn say(line: &str) {
-    let _ = writeln!(io::stderr().lock(), "{line}");
-}
 
 /// The flags every backend binary takes; `O` adds the backend's own.
 #[derive(Parser, Debug)]

@@ -22,6 +22,7 @@ mod log;
 mod outcome;
 mod pool;
 mod run_spec;
+mod say;
 mod sequential;
 pub mod signals;
 mod summary;

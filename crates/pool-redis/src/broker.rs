@@ -25,34 +25,14 @@ use pool_core::PoolError;
 use redis::{ConnectionAddr, IntoConnectionInfo, RedisError};
 
 use crate::url::{BrokerUrl, URL_ENV};
-use crate::wire::Wire;
+use crate::wire::{BLOCK, CONNECT_TIMEOUT, REPLY_TIMEOUT, Wire, describe};
 
-/// How long connecting to the broker may take.
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The longest a blocking read waits at the server before it returns empty.
-pub(crate) const BLOCK: Duration = Duration::from_millis(500);
-/// How long any reply may take beyond [`BLOCK`] before the broker counts as
-/// gone (a server that stopped answering, a network that dropped us).
-pub(crate) const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a private server may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The one line printed when no broker is given and none can be started.
 pub const NO_SERVER: &str = "no redis-server on PATH to start a private broker: install one (Debian/Ubuntu: \
      apt-get install redis-server; macOS: brew install redis) or pass --redis URL (or set POOL_REDIS_URL)";
-
-/// A short description of a client error, with no URL or password in it.
-pub(crate) fn describe(e: &RedisError) -> String {
-    if e.is_timeout() {
-        // The socket's timeout, said as what it means here.
-        let waited = humantime::format_duration(BLOCK + REPLY_TIMEOUT);
-        return format!("it stopped answering (nothing for {waited})");
-    }
-    let text = e.to_string();
-    // The client adds " - KindName" to its own errors; the first part says it.
-    let text = text.split(" - ").next().unwrap_or(&text).trim().to_owned();
-    if text.is_empty() { format!("{:?}", e.kind()) } else { text }
-}
 
 /// A connected broker: the client, how to name it in messages, and the
 /// private server if this run started one.

@@ -15,10 +15,10 @@ use std::time::Instant;
 use pool_core::threads::{StdSender, WORKER_STACK, std_channel};
 use pool_core::{Crew, JobId, JobOutcome, PoolError, Worker};
 
-use crate::broker::{BLOCK, Broker};
+use crate::broker::Broker;
 use crate::keys::{KEY_TTL, Keys, RENEW_EVERY};
 use crate::stream::{self, Permits, Taken};
-use crate::wire::Wire;
+use crate::wire::{BLOCK, Wire};
 
 /// The first broker failure of a run; once set, every thread winds down.
 #[derive(Default)]

@@ -31,12 +31,12 @@ use pool_core::{
 };
 use redis::Value;
 
-use crate::broker::{BLOCK, Broker};
+use crate::broker::Broker;
 use crate::keys::{GROUP, Keys, parse_run_name};
 use crate::scripts::{FINISH, PUBLISH_IF_MINE, RECLAIM, RENEW};
 use crate::stream::{self, Taken, text};
 use crate::url::{BrokerUrl, URL_ENV, UrlParser};
-use crate::wire::Wire;
+use crate::wire::{BLOCK, Wire};
 
 /// The run a worker joins and a coordinator starts when `--run` is not given.
 pub const DEFAULT_RUN: &str = "pool";

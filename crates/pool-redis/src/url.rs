@@ -26,7 +26,7 @@ impl BrokerUrl {
             Ok(_) => Ok(BrokerUrl(url.to_owned())),
             Err(e) => Err(format!(
                 "not a Redis URL ({}); expected redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH",
-                crate::broker::describe(&e)
+                crate::wire::describe(&e)
             )),
         }
     }

@@ -1,5 +1,6 @@
 //! [`Wire`]: a broker connection on which one round trip waits for one
-//! timeout at most, however many replies it expects.
+//! timeout at most, however many replies it expects; the timeouts, and how
+//! a client error is said.
 //!
 //! The client reads a pipeline's replies one by one, each with the socket's
 //! receive timeout, and reads on after a timeout to stay in step: against a
@@ -12,7 +13,27 @@
 use std::io;
 use std::time::Duration;
 
-use redis::{ConnectionLike, RedisResult, Value};
+use redis::{ConnectionLike, RedisError, RedisResult, Value};
+
+/// How long connecting to the broker may take.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a blocking read waits at the server before it returns empty.
+pub(crate) const BLOCK: Duration = Duration::from_millis(500);
+/// How long any reply may take beyond [`BLOCK`] before the broker counts as
+/// gone (a server that stopped answering, a network that dropped us).
+pub(crate) const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+/// A short description of a client error, with no URL or password in it.
+pub(crate) fn describe(e: &RedisError) -> String {
+    if e.is_timeout() {
+        // The socket's timeout, said as what it means here.
+        let waited = humantime::format_duration(BLOCK + REPLY_TIMEOUT);
+        return format!("it stopped answering (nothing for {waited})");
+    }
+    let text = e.to_string();
+    // The client adds " - KindName" to its own errors; the first part says it.
+    let text = text.split(" - ").next().unwrap_or(&text).trim().to_owned();
+    if text.is_empty() { format!("{:?}", e.kind()) } else { text }
+}
 
 /// A connection to the broker (see the module docs).
 pub(crate) struct Wire {

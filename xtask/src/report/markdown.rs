@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::table::{Align, Table};
-use super::{Exporter, Results, duration, interval, micros, ratio, sig3, spread, spread_time, thousands};
+use super::{Exporter, Results};
 use crate::program::{Program, Role};
 use crate::results::{CellResult, ProgramResult};
 use crate::stats::Stop;
+use crate::units::{duration, interval, micros, ratio, sig3, spread, spread_time, thousands};
 use crate::workload::{Baseline, Family};
 
 /// The Markdown exporter.

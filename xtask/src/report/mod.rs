@@ -16,7 +16,6 @@ use crate::findings::Findings;
 use crate::machine::Machine;
 use crate::program::Program;
 use crate::results::{CellResult, TraceResult};
-use crate::stats::{Interval, Spread};
 use crate::verify::CaseResult;
 
 pub use json::SCHEMA_VERSION;
@@ -77,79 +76,6 @@ fn write(dir: &Path, name: &str, contents: &[u8]) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// A duration in seconds as a short human figure: `812 ns`, `95.2 µs`,
-/// `12.3 ms`, `2.01 s`.
-pub fn duration(seconds: f64) -> String {
-    let (v, unit) = match seconds.abs() {
-        s if s >= 1.0 => (seconds, "s"),
-        s if s >= 1e-3 => (seconds * 1e3, "ms"),
-        s if s >= 1e-6 => (seconds * 1e6, "µs"),
-        _ => (seconds * 1e9, "ns"),
-    };
-    format!("{} {unit}", sig3(v))
-}
-
-/// `12.3 (11.9–13.0)`: a median and min–max, in the median's precision.
-pub fn spread(s: &Spread) -> String {
-    format!("{} ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
-}
-
-/// A ratio with the min–max of its samples: `1.05× (1.01–1.09)`.
-pub fn spread_ratio(s: &Spread) -> String {
-    format!("{}× ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
-}
-
-/// A spread of seconds, in the median's unit: `12.3 ms (11.9–13.0)`.
-pub fn spread_time(s: &Spread) -> String {
-    let median = duration(s.median);
-    let (_, unit) = median.rsplit_once(' ').expect("a unit");
-    let scale = match unit {
-        "s" => 1.0,
-        "ms" => 1e3,
-        "µs" => 1e6,
-        _ => 1e9,
-    };
-    format!("{median} ({}–{})", sig3(s.lo * scale), sig3(s.hi * scale))
-}
-
-/// A spread of nanoseconds in microseconds.
-pub fn micros(ns: &Spread) -> Spread {
-    Spread { median: ns.median / 1e3, lo: ns.lo / 1e3, hi: ns.hi / 1e3 }
-}
-
-/// A paired ratio with its 95% interval: `1.23× (1.10–1.31)`.
-pub fn ratio(s: &Interval) -> String {
-    format!("{}× ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
-}
-
-/// A median with its 95% interval: `12.3 (11.9–13.0)`.
-pub fn interval(s: &Interval) -> String {
-    format!("{} ({}–{})", sig3(s.median), sig3(s.lo), sig3(s.hi))
-}
-
-/// `1000000` as `1,000,000`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-/// Three significant figures, no exponent: `1234`, `123`, `12.3`, `1.23`.
-pub fn sig3(v: f64) -> String {
-    match v.abs() {
-        a if a >= 100.0 || a == 0.0 => format!("{v:.0}"),
-        a if a >= 10.0 => format!("{v:.1}"),
-        a if a >= 1.0 => format!("{v:.2}"),
-        _ => format!("{v:.3}"),
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -180,15 +106,6 @@ pub(crate) mod tests {
         assert!(stats("sequential").makespan_over_measured_ideal.is_none(), "the baseline ran at 1 worker, not 2");
         assert!(stats("longest-first").makespan_over_measured_ideal.is_none(), "no ratio to itself");
         assert_eq!(cells[1].measured_ideal_s, None, "noop has no ideal to measure");
-    }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(duration(2.014), "2.01 s");
-        assert_eq!(duration(0.0123), "12.3 ms");
-        assert_eq!(duration(0.000_095_2), "95.2 µs");
-        assert_eq!(duration(0.000_000_812), "812 ns");
-        assert_eq!(sig3(0.0), "0");
     }
 
     pub(crate) fn backend(backend: Program, workers: u32, ideal_s: f64, makespans: &[f64]) -> ProgramResult {
