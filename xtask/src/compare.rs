@@ -1,6 +1,7 @@
 //! `cargo xtask compare`: build, verify, time, trace, report — in that
 //! order, so nothing is timed before it is proven to do the right work.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,7 @@ use crate::analysis;
 use crate::bench::{Bencher, Rounds};
 use crate::program::Program;
 use crate::report::{self, Results, SCHEMA_VERSION};
+use crate::results::{CellResult, TraceResult};
 use crate::stats::StoppingRule;
 use crate::workload::{self, Family};
 use crate::{binaries, machine, verify};
@@ -115,13 +117,71 @@ pub fn run(args: &Args) -> Result<bool> {
         programs.iter().copied().filter(|p| p.is_verified() && binaries.contains_key(p)).collect();
 
     // Verify before timing.
+    let cases = verify::suite().into_iter().chain(args.cell.iter().map(verify::custom_case));
+    let (verification, excluded) = verify_all(cases, &binaries, &backends);
+    let passed: Vec<Program> =
+        programs.iter().copied().filter(|p| binaries.contains_key(p) && !excluded.contains(p)).collect();
+
+    // Time the matrix, then the traced runs (of what logs: not the references).
+    let traced: Vec<Program> = passed.iter().copied().filter(|p| p.is_verified()).collect();
+    let mut cells = workload::matrix(args.quick, cores, &workloads);
+    let mut traces = workload::trace_matrix(args.quick, &workloads, rounds.planned());
+    traces.extend(workload::custom_traces(&custom));
+    cells.extend(custom);
+    let progress = ProgressBar::new(0).with_style(bar_style());
+    let bencher = Bencher { binaries: &binaries, described: &described, cores, progress: &progress, warmup, rounds };
+    let (cell_results, trace_results) = time_all(&bencher, &cells, &traces, (&passed, &traced), args.budget);
+    progress.finish_and_clear();
+
+    machine.load_at_end = machine::load_average();
+    let findings = crate::findings::judge(&cell_results, &trace_results);
+    let results = Results {
+        findings,
+        schema_version: SCHEMA_VERSION,
+        machine,
+        quick: args.quick,
+        warmup_runs: warmup,
+        rounds: describe_rounds(rounds, args.budget),
+        verification,
+        excluded: excluded.clone(),
+        skipped: built.skipped,
+        cells: cell_results,
+        traces: trace_results,
+    };
+    // A full run into results/ is the one the README quotes.
+    let readme = args.out.is_none() && !args.quick && args.cell.is_empty();
+    write(&results, &out, readme.then(|| root.join("README.md")).as_deref())
+}
+
+/// How many rounds each cell runs, said for the report.
+fn describe_rounds(rounds: Rounds, budget: Duration) -> String {
+    match rounds {
+        Rounds::Fixed(n) => format!("{n} counted rounds per cell (fixed)"),
+        Rounds::Adaptive(rule) => format!(
+            "adaptive: {} to {} rounds per cell, until every backend's paired ratio to the fastest is within ±{:.0}% \
+             (95% interval), within a {} budget",
+            rule.min_rounds,
+            rule.max_rounds,
+            rule.precision * 100.0,
+            humantime::format_duration(budget)
+        ),
+    }
+}
+
+/// Verifies every backend on every case, a spinner saying which, and says
+/// how it went: each case's result, and the backends that failed any (not
+/// to be timed).
+fn verify_all(
+    cases: impl Iterator<Item = verify::Case>,
+    binaries: &BTreeMap<Program, PathBuf>,
+    backends: &[Program],
+) -> (Vec<verify::CaseResult>, Vec<Program>) {
     let spinner = ProgressBar::new_spinner();
     spinner.enable_steady_tick(Duration::from_millis(120));
     let mut verification = Vec::new();
-    let cases = verify::suite().into_iter().chain(args.cell.iter().map(verify::custom_case));
     for case in cases {
         spinner.set_message(format!("verify: {} on {} backends", case.about, backends.len()));
-        let result = verify::run_case(&case, &binaries, &backends);
+        let result = verify::run_case(&case, binaries, backends);
         for m in result.outcomes.values().flatten() {
             spinner.suspend(|| eprintln!("xtask: MISMATCH: {m}"));
         }
@@ -133,55 +193,57 @@ pub fn run(args: &Args) -> Result<bool> {
         .copied()
         .filter(|b| verification.iter().any(|c| c.outcomes.get(b).is_some_and(Option::is_some)))
         .collect();
-    let passed: Vec<Program> =
-        programs.iter().copied().filter(|p| binaries.contains_key(p) && !excluded.contains(p)).collect();
     let names = |bs: &[Program]| bs.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ");
     let (ran, ok) = verification.iter().map(verify::CaseResult::passed).fold((0, 0), |(r, o), (a, b)| (r + a, o + b));
     eprintln!(
         "xtask: verification: {ok} of {ran} runs passed ({} cases on {}; the sequential baseline runs only the \
          one-worker cases){}",
         verification.len(),
-        names(&backends),
+        names(backends),
         if excluded.is_empty() {
             ": all the same".to_owned()
         } else {
             format!("; NOT benchmarked: {}", names(&excluded))
         }
     );
+    (verification, excluded)
+}
 
-    // Time the matrix, then the traced runs (of what logs: not the references).
-    let traced: Vec<Program> = passed.iter().copied().filter(|p| p.is_verified()).collect();
-    let mut cells = workload::matrix(args.quick, cores, &workloads);
-    let mut traces = workload::trace_matrix(args.quick, &workloads, rounds.planned());
-    traces.extend(workload::custom_traces(&custom));
-    cells.extend(custom);
-    let progress = ProgressBar::new(0).with_style(bar_style());
-    let bencher = Bencher { binaries: &binaries, described: &described, cores, progress: &progress, warmup, rounds };
+/// Times `cells` within `budget` (each cell's share of what is left, by
+/// its cost per round; a cell that decides early leaves its time to the
+/// rest), with the measured ideals applied, then runs `traces`. `who`: the
+/// programs timed, and those traced (what logs).
+fn time_all(
+    bencher: &Bencher<'_>,
+    cells: &[workload::Cell],
+    traces: &[workload::TraceCell],
+    who: (&[Program], &[Program]),
+    budget: Duration,
+) -> (Vec<CellResult>, Vec<TraceResult>) {
+    let (passed, traced) = who;
     let total: u64 = cells
         .iter()
         .map(|c| {
             let (w, n) = bencher.rounds(c);
-            bencher.cell_cost(c, &passed, w + n)
+            bencher.cell_cost(c, passed, w + n)
         })
         .sum::<u64>()
         + traces
             .iter()
-            .map(|t| bencher.cell_cost(&t.cell, &traced, t.rounds * if t.against_quiet { 2 } else { 1 }))
+            .map(|t| bencher.cell_cost(&t.cell, traced, t.rounds * if t.against_quiet { 2 } else { 1 }))
             .sum::<u64>();
-    progress.set_length(total.max(1));
+    bencher.progress.set_length(total.max(1));
     let mut cell_results = Vec::new();
-    // Each cell's share of what is left of the budget, by its cost per
-    // round; a cell that decides early leaves its time to the rest.
     let timing = Instant::now();
-    let mut cost_left: u64 = cells.iter().map(|c| bencher.round_cost(c, &passed)).sum();
-    for cell in &cells {
-        let cost = bencher.round_cost(cell, &passed);
-        let left = args.budget.saturating_sub(timing.elapsed());
+    let mut cost_left: u64 = cells.iter().map(|c| bencher.round_cost(c, passed)).sum();
+    for cell in cells {
+        let cost = bencher.round_cost(cell, passed);
+        let left = budget.saturating_sub(timing.elapsed());
         let share = left.mul_f64(cost as f64 / cost_left.max(1) as f64);
         cost_left = cost_left.saturating_sub(cost);
-        let result = bencher.run_cell(cell, &passed, share);
+        let result = bencher.run_cell(cell, passed, share);
         for b in result.backends.iter().filter(|b| b.failure.is_some()) {
-            progress.suspend(|| {
+            bencher.progress.suspend(|| {
                 eprintln!("xtask: {} could not run {}: {}", b.backend, cell.label(), b.failure.as_deref().unwrap_or(""))
             });
         }
@@ -189,48 +251,26 @@ pub fn run(args: &Args) -> Result<bool> {
     }
     analysis::apply_measured_ideals(&mut cell_results);
     let mut trace_results = Vec::new();
-    for trace in &traces {
-        trace_results.extend(bencher.run_trace(trace, &traced));
+    for trace in traces {
+        trace_results.extend(bencher.run_trace(trace, traced));
     }
-    progress.finish_and_clear();
+    (cell_results, trace_results)
+}
 
-    machine.load_at_end = machine::load_average();
-    let findings = crate::findings::judge(&cell_results, &trace_results);
-    let results = Results {
-        findings,
-        schema_version: SCHEMA_VERSION,
-        machine,
-        quick: args.quick,
-        warmup_runs: warmup,
-        rounds: match rounds {
-            Rounds::Fixed(n) => format!("{n} counted rounds per cell (fixed)"),
-            Rounds::Adaptive(rule) => format!(
-                "adaptive: {} to {} rounds per cell, until every backend's paired ratio to the fastest is within \
-                 ±{:.0}% (95% interval), within a {} budget",
-                rule.min_rounds,
-                rule.max_rounds,
-                rule.precision * 100.0,
-                humantime::format_duration(args.budget)
-            ),
-        },
-        verification,
-        excluded: excluded.clone(),
-        skipped: built.skipped,
-        cells: cell_results,
-        traces: trace_results,
-    };
-    let written = report::write_all(&results, &out)?;
-    let headline = report::headline(&results);
+/// Writes the reports into `out` and the headline into the README at
+/// `readme` if given; says the command's verdict. `Ok(false)` when it failed.
+fn write(results: &Results, out: &std::path::Path, readme: Option<&std::path::Path>) -> Result<bool> {
+    let written = report::write_all(results, out)?;
+    let headline = report::headline(results);
     eprintln!("\n{headline}");
-    // A full run into results/ is the one the README quotes.
-    if args.out.is_none() && !args.quick && args.cell.is_empty() {
-        crate::readme::update(&root.join("README.md"), &readme_block(&headline))?;
+    if let Some(readme) = readme {
+        crate::readme::update(readme, &readme_block(&headline))?;
         eprintln!("xtask: updated the figures in README.md");
     }
     for path in written {
         eprintln!("xtask: wrote {}", path.display());
     }
-    let verdict = verdict(&results);
+    let verdict = verdict(results);
     for line in verdict.as_ref().err().into_iter().flatten() {
         eprintln!("xtask: {line}");
     }
