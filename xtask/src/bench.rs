@@ -320,6 +320,7 @@ impl Bencher<'_> {
                     end_to_end: Percentiles::default(),
                     pickup: Percentiles::default(),
                     service: Percentiles::default(),
+                    over_plan: None,
                     end_to_end_cdf: Vec::new(),
                     failure: None,
                 };
@@ -349,7 +350,7 @@ impl Bencher<'_> {
                             Err(why) => r.failure = Some(why),
                             Ok((end_s, records)) => {
                                 r.traced_makespan_s.push(end_s);
-                                lat.add_log(&records);
+                                lat.add_log(&records, &given.work());
                             }
                         },
                     }
@@ -365,6 +366,7 @@ impl Bencher<'_> {
                     r.end_to_end = lat.end_to_end();
                     r.pickup = lat.pickup();
                     r.service = lat.service();
+                    r.over_plan = lat.over_plan();
                     r.end_to_end_cdf = lat.end_to_end_cdf(200);
                     r.tracing_cost_ns = tracing_cost(&r.traced_makespan_s, &r.quiet_makespan_s, r.jobs);
                 }

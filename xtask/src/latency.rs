@@ -11,10 +11,13 @@
 //! - pickup: from the worker's previous event (its last job's end, or pool
 //!   start) to this job's start — what a free worker spends getting the next
 //!   job: the handoff, plus logging;
-//! - service: `started` to `finished`, the job itself.
+//! - service: `started` to `finished`, the job itself;
+//! - over plan: service less the job's planned duration (its `sleep:` or
+//!   `spin:` from the seed), for jobs that finished: how late a sleep ends
+//!   (the timer's precision and the wake-up), or how far a spin overran.
 
 use hdrhistogram::Histogram;
-use pool_core::{Event, Record};
+use pool_core::{Event, Record, Work};
 use serde::Serialize;
 
 /// Percentiles of one latency, in microseconds.
@@ -39,13 +42,16 @@ pub struct Latencies {
     pub pickup: Histogram<u64>,
     /// Start to finish.
     pub service: Histogram<u64>,
+    /// Start to finish less the planned duration, for finished jobs with
+    /// one (none for `noop`).
+    pub over_plan: Histogram<u64>,
 }
 
 impl Default for Latencies {
     fn default() -> Self {
         // 1 µs to an hour, 3 significant digits; longer values saturate.
         let h = || Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
-        Latencies { queue_wait: h(), end_to_end: h(), pickup: h(), service: h() }
+        Latencies { queue_wait: h(), end_to_end: h(), pickup: h(), service: h(), over_plan: h() }
     }
 }
 
@@ -54,8 +60,9 @@ fn percentiles(h: &Histogram<u64>) -> Percentiles {
 }
 
 impl Latencies {
-    /// Adds every job of one checked log (records in line order).
-    pub fn add_log(&mut self, records: &[Record]) {
+    /// Adds every job of one checked log (records in line order) of a run
+    /// doing `work`.
+    pub fn add_log(&mut self, records: &[Record], work: &Work) {
         let mut last_event: Vec<u64> = Vec::new();
         let mut started: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
         for r in records {
@@ -72,7 +79,12 @@ impl Latencies {
                 Event::Finished { job, .. } | Event::Failed { job, .. } => {
                     self.end_to_end.saturating_record(t);
                     if let Some(s) = started.remove(&job.0) {
-                        self.service.saturating_record(t.saturating_sub(s));
+                        let service = t.saturating_sub(s);
+                        self.service.saturating_record(service);
+                        let planned = u64::try_from(work.duration(*job).as_micros()).unwrap_or(u64::MAX);
+                        if matches!(r.event, Event::Finished { .. }) && planned > 0 {
+                            self.over_plan.saturating_record(service.saturating_sub(planned));
+                        }
                     }
                 }
                 Event::Exiting => {}
@@ -100,6 +112,10 @@ impl Latencies {
     /// Service percentiles.
     pub fn service(&self) -> Percentiles {
         percentiles(&self.service)
+    }
+    /// Over-plan percentiles; `None` when no job had a planned duration.
+    pub fn over_plan(&self) -> Option<Percentiles> {
+        (!self.over_plan.is_empty()).then(|| percentiles(&self.over_plan))
     }
 
     /// The end-to-end CDF as at most about `points` (µs, fraction ≤) pairs.
@@ -138,7 +154,8 @@ mod tests {
 {\"t_us\":41,\"worker\":2,\"event\":\"exiting\"}
 ";
         let mut l = Latencies::default();
-        l.add_log(&Format::Jsonl.parse(log).unwrap());
+        let noop = Work::new("noop".parse().unwrap(), pool_core::DEFAULT_SEED);
+        l.add_log(&Format::Jsonl.parse(log).unwrap(), &noop);
         assert_eq!(l.queue_wait(), Percentiles { p50_us: 3, p99_us: 14, max_us: 14 });
         assert_eq!(l.pickup(), Percentiles { p50_us: 3, p99_us: 4, max_us: 4 });
         assert_eq!(l.service(), Percentiles { p50_us: 26, p99_us: 27, max_us: 27 });
@@ -146,5 +163,12 @@ mod tests {
         let cdf = l.end_to_end_cdf(100);
         assert_eq!(cdf.last().unwrap(), &(40, 1.0));
         assert_eq!(cdf.len(), 3);
+        assert_eq!(l.over_plan(), None, "noop jobs have no plan to be late for");
+        // The same log as sleeps of 20 µs: 8 - 20 → 0 (early counts as on
+        // time), 27 - 20 = 7, 26 - 20 = 6.
+        let mut l = Latencies::default();
+        let sleep = Work::new("sleep:20us".parse().unwrap(), pool_core::DEFAULT_SEED);
+        l.add_log(&Format::Jsonl.parse(log).unwrap(), &sleep);
+        assert_eq!(l.over_plan(), Some(Percentiles { p50_us: 6, p99_us: 7, max_us: 7 }));
     }
 }

@@ -182,6 +182,9 @@ pub struct TraceResult {
     pub pickup: Percentiles,
     /// Service: start to finish.
     pub service: Percentiles,
+    /// Service less each job's planned duration, for finished jobs that
+    /// had one: how late a sleep ends, how far a spin overran.
+    pub over_plan: Option<Percentiles>,
     /// End-to-end CDF over all traced runs: (µs, fraction of jobs done).
     pub end_to_end_cdf: Vec<(u64, f64)>,
     /// Why it has no figures: a failed run or a log the checker rejected.

@@ -255,6 +255,35 @@ fn broker_table(r: &Results) -> String {
     s
 }
 
+/// The traced `sleep` runs' lateness: each finished job's service time less
+/// its planned sleep, p50 / p99 / max, per program: the timer's precision
+/// and the wake-up, read straight off the log. Empty without such runs.
+fn sleep_lateness(r: &Results) -> String {
+    let sleeps: Vec<_> = r
+        .traces
+        .iter()
+        .filter(|x| x.spec.starts_with("sleep:") && x.failure.is_none())
+        .filter_map(|x| Some((x, x.over_plan?)))
+        .collect();
+    if sleeps.is_empty() {
+        return String::new();
+    }
+    let mut s =
+        "\n### Waiting jobs: how late each sleep ends\n\nService time less the planned sleep, for every job of \
+                 the traced `sleep` runs, µs, p50 / p99 / max: the timer's precision plus the wake-up. tokio's timer \
+                 wheel fires on whole milliseconds (a sleep ends at the first tick past its deadline, so up to 1 ms \
+                 late); smol's async-io timers and the thread pools' `thread::sleep` wake at the deadline itself, so \
+                 what shows is the wake-up, which grows when many workers wake at once on few cores.\n\n"
+            .to_owned();
+    let mut t = Table::new([("workload", Align::Left), ("program", Align::Left), ("late by", Align::Right)]);
+    for (x, late) in sleeps {
+        let what = format!("{} `{}` {}×{}", x.workload.name(), x.spec, x.workers, x.jobs);
+        t.row([what, x.backend.to_string(), format!("{} / {} / {}", late.p50_us, late.p99_us, late.max_us)]);
+    }
+    s += &t.render();
+    s
+}
+
 /// A user's cell's verdict in plain words: "For `w=8 j=1000 work=…`:
 /// crossbeam is fastest (12.3 ms); std is indistinguishable from it; tokio
 /// takes 1.40× (1.32–1.51) as long."
@@ -570,6 +599,7 @@ pub fn render(r: &Results) -> String {
         };
     }
     s += &t.render();
+    s += &sleep_lateness(r);
 
     s += "\n## Method\n\n\
 - Each run is a fresh process of the backend's release binary (`target/release/pool-<backend>`), so allocator and \
@@ -601,6 +631,21 @@ pub fn render(r: &Results) -> String {
 mod tests {
     use super::super::tests::{backend, cell, sample_results, with_start};
     use super::*;
+
+    #[test]
+    fn sleep_runs_show_how_late_each_sleep_ends() {
+        let mut r = sample_results();
+        assert_eq!(sleep_lateness(&r), "", "no traced sleep run, no table");
+        let mut sleep = r.traces[0].clone();
+        sleep.spec = "sleep:10ms".into();
+        sleep.workload = crate::workload::Family::Sleep;
+        sleep.over_plan = Some(crate::latency::Percentiles { p50_us: 1_080, p99_us: 1_150, max_us: 2_300 });
+        r.traces.push(sleep);
+        let table = sleep_lateness(&r);
+        assert!(table.contains("### Waiting jobs: how late each sleep ends"), "{table}");
+        assert!(table.contains("| sleep `sleep:10ms` 2×100000 | std | 1080 / 1150 / 2300 |"), "{table}");
+        assert!(render(&r).contains("| sleep `sleep:10ms` 2×100000 | std | 1080 / 1150 / 2300 |"));
+    }
 
     #[test]
     fn a_verdict_is_one_plain_line() {

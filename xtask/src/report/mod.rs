@@ -215,6 +215,7 @@ pub(crate) mod tests {
             end_to_end: Percentiles { p50_us: 20_001, p99_us: 40_001, max_us: 41_001 },
             pickup: Percentiles { p50_us: 0, p99_us: 1, max_us: 90 },
             service: Percentiles { p50_us: 0, p99_us: 1, max_us: 5 },
+            over_plan: None,
             end_to_end_cdf: vec![(10, 0.1), (41_001, 1.0)],
             failure: None,
         };
