@@ -8,7 +8,7 @@ use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 use crate::JobId;
-use crate::worker::Shared;
+use crate::crew::Shared;
 
 /// Consecutive job ids `first, first + 1, …`, `len` of them: a claimed chunk,
 /// held in two numbers however long it is.

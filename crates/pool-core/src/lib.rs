@@ -11,6 +11,7 @@
 
 mod check;
 pub mod cli;
+mod crew;
 mod describe;
 mod event;
 mod flavor;
@@ -20,6 +21,7 @@ mod ledger;
 pub mod limits;
 mod log;
 mod outcome;
+mod panics;
 mod pool;
 mod run_spec;
 mod say;
@@ -37,6 +39,7 @@ pub mod testing;
 pub use check::{
     Completeness, HOLD, LoggedOutcome, SLEEP_SLACK, SPIN_DIVISOR, Summary, Violation, check, max_in_flight,
 };
+pub use crew::Crew;
 pub use describe::{Description, HandOff, Need};
 pub use event::{Event, Format, ParseError, Record};
 pub use flavor::Flavor;
@@ -45,9 +48,10 @@ pub use jobs::{Jobs, Run};
 pub use ledger::{BadOutcome, Ledger, Tally};
 pub use log::{FLUSH_AT, Log, MemorySink, Sink, StdoutSink};
 pub use outcome::{JobOutcome, OutcomeSink};
+pub use panics::{report_panic, silence_job_panics};
 pub use pool::{Backend, Pool, PoolConfig, PoolError, RunReport};
 pub use run_spec::{RunFlags, RunSpec};
 pub use sequential::{Sequential, SequentialOptions};
 pub use summary::{RunSummary, SummaryError};
 pub use work::{DEFAULT_SEED, Kind, MAX_DURATION, Span, SpecError, Work, WorkSpec};
-pub use worker::{Crew, QUICK_NS, Quick, QuickEnd, TryNext, Worker, report_panic, silence_job_panics};
+pub use worker::{QUICK_NS, Quick, QuickEnd, TryNext, Worker};

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::worker::{Shared, silence_job_panics};
+use crate::crew::Shared;
+use crate::panics::silence_job_panics;
 use crate::{Crew, Flavor, HandOff, JobId, JobOutcome, Jobs, Log, Need, OutcomeSink, Work, WorkerId};
 
 /// A worker-pool substrate. The implementor holds only what is specific to

@@ -3,130 +3,15 @@
 //! the outcome. A backend only decides how jobs reach a [`Worker`] and how
 //! outcomes get back to the caller.
 
-use std::any::Any;
-use std::cell::{Cell, RefCell};
-use std::num::NonZeroUsize;
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, Once, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
 
+use crate::crew::{Crew, Shared};
 use crate::log::FLUSH_AT;
+use crate::panics::catch_job;
 use crate::work::{LIVE_NS, Plan};
-use crate::{Event, Flavor, JobId, JobOutcome, Log, Work, WorkerId};
-
-/// State shared by all workers of one run.
-pub(crate) struct Shared {
-    work: Work,
-    log: Option<Log>,
-    epoch: Instant,
-    cancel: Arc<AtomicBool>,
-    /// Set by the pool itself when the caller's result callback panicked.
-    pub(crate) stop: AtomicBool,
-    pub(crate) exited: AtomicU32,
-    pub(crate) skipped: AtomicU64,
-    /// What the run's job stream told when the backend dropped it: how many
-    /// ids it handed out, and whether it was drained (see [`Jobs`](crate::Jobs)).
-    pub(crate) stream: Mutex<Option<(u64, bool)>>,
-    pub(crate) log_error: Mutex<Option<std::io::Error>>,
-    log_failed: AtomicBool,
-}
-
-impl Shared {
-    /// Whether no further job may start.
-    #[inline]
-    pub(crate) fn stopping(&self) -> bool {
-        self.cancel.load(Relaxed) || self.stop.load(Relaxed)
-    }
-
-    pub(crate) fn new(work: Work, log: Option<Log>, cancel: Arc<AtomicBool>) -> Self {
-        Shared {
-            work,
-            log,
-            epoch: Instant::now(),
-            cancel,
-            stop: AtomicBool::new(false),
-            exited: AtomicU32::new(0),
-            skipped: AtomicU64::new(0),
-            stream: Mutex::new(None),
-            log_error: Mutex::new(None),
-            log_failed: AtomicBool::new(false),
-        }
-    }
-
-    /// The same, with JSON timestamps counted from `epoch` if given (see
-    /// [`PoolConfig::epoch`](crate::PoolConfig::epoch)).
-    pub(crate) fn counting_from(mut self, epoch: Option<Instant>) -> Self {
-        self.epoch = epoch.unwrap_or(self.epoch);
-        self
-    }
-}
-
-/// The workers of one run, before they are handed to threads or tasks.
-pub struct Crew {
-    shared: Arc<Shared>,
-    workers: u32,
-    queue: Option<NonZeroUsize>,
-    flavor: Flavor,
-}
-
-impl Crew {
-    pub(crate) fn new(shared: Arc<Shared>, workers: u32, queue: Option<NonZeroUsize>) -> Self {
-        Crew { shared, workers, queue, flavor: Flavor::Textbook }
-    }
-
-    /// The same crew, run in `flavor`.
-    pub(crate) fn with_flavor(mut self, flavor: Flavor) -> Self {
-        self.flavor = flavor;
-        self
-    }
-
-    /// Which form of the backend this run asks for.
-    pub fn flavor(&self) -> Flavor {
-        self.flavor
-    }
-
-    /// How many workers the run has (at least 1).
-    pub fn size(&self) -> u32 {
-        self.workers
-    }
-
-    /// What each job of the run does. A backend whose workers run in other
-    /// processes sends it to them.
-    pub fn work(&self) -> &Work {
-        &self.shared.work
-    }
-
-    /// The instant the run's JSON timestamps (`t_us`) count from. A backend
-    /// whose workers run in other processes sends it to them (as a wall-clock
-    /// time), so they stamp their lines on the run's clock.
-    pub fn epoch(&self) -> Instant {
-        self.shared.epoch
-    }
-
-    /// The capacity of the job queue: `None` for unbounded. A backend with a
-    /// bounded queue makes the producer wait while it is full.
-    pub fn queue(&self) -> Option<NonZeroUsize> {
-        self.queue
-    }
-
-    /// One [`Worker`] for each id `1..=size`. Each must end with
-    /// [`Worker::exit`].
-    pub fn into_workers(self) -> impl ExactSizeIterator<Item = Worker> {
-        let shared = self.shared;
-        let quick = self.flavor != Flavor::TunedJobByJob;
-        (0..self.workers).map(move |i| Worker {
-            id: WorkerId(i + 1),
-            shared: Arc::clone(&shared),
-            buf: Vec::new(),
-            current: None,
-            logs: shared.log.is_some(),
-            quick,
-            unflushed_ns: 0,
-            exited: false,
-        })
-    }
-}
+use crate::{Event, Flavor, JobId, JobOutcome, WorkerId};
 
 /// The most work, in nanoseconds, one block of the quick path holds
 /// ([`Worker::run_quick`]): it checks for a cancel once per block, so a
@@ -203,74 +88,23 @@ pub struct Worker {
     exited: bool,
 }
 
-thread_local! {
-    /// Set while a job's code runs on this thread, so that the panic hook
-    /// stays silent for panics the pool catches and reports itself.
-    static IN_JOB: Cell<bool> = const { Cell::new(false) };
-    /// Set while [`report_panic`] runs its function on this thread: who is
-    /// told of a panic there, in place of the default hook.
-    static REPORT: RefCell<Option<PanicReport>> = const { RefCell::new(None) };
-}
-
-/// What [`report_panic`] does with a panic's message.
-type PanicReport = Box<dyn FnOnce(String)>;
-
-/// Keeps the default panic hook from printing a message and backtrace for a
-/// panic inside a job: the pool reports it once, as a `failed` event. A
-/// panic inside [`report_panic`] goes to its report instead. Panics anywhere
-/// else still reach the previous hook.
-pub fn silence_job_panics() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            if IN_JOB.with(Cell::get) {
-                return;
-            }
-            match REPORT.with(|report| report.borrow_mut().take()) {
-                Some(report) => report(panic_message(info.payload())),
-                None => previous(info),
-            }
-        }));
-    });
-}
-
-/// Runs `f` on this thread; if it panics, `report` is given the panic's
-/// message as the panic begins, and nothing is printed. The panic then goes
-/// on as usual.
-///
-/// For a library that panics where it could have returned an error: tokio's
-/// runtime builder panics when the OS refuses one of its threads, and then,
-/// unwinding, waits for ever for the threads it did start (it cannot shut
-/// down a runtime it has not finished building). Run such a call on a helper
-/// thread under `report_panic`, and the caller hears of the failure even if
-/// that thread never returns.
-pub fn report_panic<T>(report: impl FnOnce(String) + 'static, f: impl FnOnce() -> T) -> T {
-    /// Clears the report when `f` returns or unwinds, so a later panic on
-    /// this thread is printed as usual.
-    struct Clear;
-    impl Drop for Clear {
-        fn drop(&mut self) {
-            REPORT.with(|report| report.borrow_mut().take());
-        }
-    }
-    silence_job_panics();
-    REPORT.with(|slot| *slot.borrow_mut() = Some(Box::new(report)));
-    let _clear = Clear;
-    f()
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "job panicked with a non-string payload".to_owned()
+impl Crew {
+    /// One [`Worker`] for each id `1..=size`. Each must end with
+    /// [`Worker::exit`].
+    pub fn into_workers(self) -> impl ExactSizeIterator<Item = Worker> {
+        let shared = self.shared;
+        let quick = self.flavor != Flavor::TunedJobByJob;
+        (0..self.workers).map(move |i| Worker::new(WorkerId(i + 1), Arc::clone(&shared), quick))
     }
 }
 
 impl Worker {
+    /// Worker `id` of the run `shared` is the state of; `quick`: whether it
+    /// may take the quick path (not in the job-by-job diagnostic flavor).
+    pub(crate) fn new(id: WorkerId, shared: Arc<Shared>, quick: bool) -> Worker {
+        let logs = shared.log.is_some();
+        Worker { id, shared, buf: Vec::new(), current: None, logs, quick, unflushed_ns: 0, exited: false }
+    }
     /// This worker's number.
     pub fn id(&self) -> WorkerId {
         self.id
@@ -314,15 +148,11 @@ impl Worker {
         let start = results.len();
         let work = &self.shared.work;
         let plan = quick.plan;
-        IN_JOB.set(true);
-        let ran =
-            panic::catch_unwind(AssertUnwindSafe(|| work.compute_run(run.first, run.first + run.len, &plan, results)));
-        IN_JOB.set(false);
-        match ran {
+        match catch_job(|| work.compute_run(run.first, run.first + run.len, &plan, results)) {
             Ok(()) => QuickEnd::Done,
-            Err(payload) => {
+            Err(message) => {
                 let job = JobId(run.first + (results.len() - start) as u64);
-                QuickEnd::Failed(JobOutcome { worker: self.id, job, result: Err(panic_message(&*payload)) })
+                QuickEnd::Failed(JobOutcome { worker: self.id, job, result: Err(message) })
             }
         }
     }
@@ -402,13 +232,7 @@ impl Worker {
     #[inline]
     fn end(&mut self, job: JobId, plan: Plan) -> JobOutcome {
         let work = &self.shared.work;
-        IN_JOB.set(true);
-        let result = panic::catch_unwind(AssertUnwindSafe(|| work.compute(job, &plan)));
-        IN_JOB.set(false);
-        let result = match result {
-            Ok(r) => Ok(r),
-            Err(payload) => Err(panic_message(&*payload)),
-        };
+        let result = catch_job(|| work.compute(job, &plan));
         if self.logs {
             self.log_ended(job, &result, plan.nominal_ns);
         }

@@ -259,7 +259,7 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::worker::Shared;
+    use crate::crew::Shared;
     use crate::{Crew, Work, WorkerId};
 
     const US: u64 = 1_000;

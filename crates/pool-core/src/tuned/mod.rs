@@ -132,7 +132,7 @@ mod tests {
     use super::*;
 
     fn limits_of(workers: u32, queue: Option<usize>, flavor: Flavor) -> Limits {
-        let shared = std::sync::Arc::new(crate::worker::Shared::new(
+        let shared = std::sync::Arc::new(crate::crew::Shared::new(
             crate::Work::new("noop".parse().unwrap(), 0),
             None,
             std::sync::Arc::default(),
@@ -180,7 +180,7 @@ mod tests {
             (Flavor::TunedBatchesOnly, true),
             (Flavor::TunedJobByJob, false),
         ] {
-            let shared = std::sync::Arc::new(crate::worker::Shared::new(
+            let shared = std::sync::Arc::new(crate::crew::Shared::new(
                 crate::Work::new("noop".parse().unwrap(), 0),
                 None,
                 std::sync::Arc::default(),
