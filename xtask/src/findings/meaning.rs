@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use crate::program::{Program, Role};
 use crate::results::{CellResult, Stats};
+use crate::stats::CONFIDENCE;
 use crate::units::{sig3, thousands};
 use crate::workload::Family;
 
@@ -24,15 +25,23 @@ pub(super) fn meaning(cells: &[CellResult]) -> Vec<String> {
     if let Some(c) = cells.iter().find(|c| c.workload == Family::Overhead && c.workers == 2) {
         let rows = ranked(c);
         if let (Some((best, b)), Some((worst, w))) = (rows.first(), rows.last()) {
+            // Too few rounds for a 95% interval (`--quick`): no ranking is
+            // claimed, rather than every program called a tie.
+            let confident = rows.iter().skip(1).all(|(_, st)| st.vs_fastest.confidence >= CONFIDENCE);
             let ties: Vec<String> = rows
                 .iter()
                 .skip(1)
-                .filter(|(_, st)| st.indistinguishable_from_fastest)
+                .filter(|(_, st)| confident && st.indistinguishable_from_fastest)
                 .map(|(x, _)| x.to_string())
                 .collect();
             let tie =
                 if ties.is_empty() { String::new() } else { format!(" (indistinguishable from {})", ties.join(", ")) };
-            let advice = if ties.len() + 1 == rows.len() {
+            let advice = if !confident {
+                format!(
+                    "{} rounds are too few for a 95% interval, so this run ranks nothing; a full run does.",
+                    c.rounds
+                )
+            } else if ties.len() + 1 == rows.len() {
                 "Their intervals overlap: on this machine the data cannot rank them.".to_owned()
             } else {
                 format!("For a stream of small jobs pick {best}.")

@@ -129,6 +129,23 @@ mod tests {
 
     const FASTEST: &str = "fastest tuned flavor ≤ 5 ns per job (`noop` × 10,000,000, 2 workers, whole process)";
 
+    /// Three rounds (`--quick`) give no 95% interval: the sentence on tiny
+    /// jobs ranks nothing and says why, instead of calling a 47x gap a tie.
+    #[test]
+    fn too_few_rounds_rank_nothing() {
+        let p = Program::known;
+        let noop = |rounds: usize| {
+            let fast = backend(p("std-tuned"), 2, 0.0, &vec![0.0006; rounds]);
+            let slow = backend(p("std"), 2, 0.0, &vec![0.0268; rounds]);
+            judge(&[cell(Family::Overhead, "noop", 2, 100_000, 0.0, vec![fast, slow])], &[])
+        };
+        let quick = noop(3).meaning.join(" ");
+        assert!(quick.contains("3 rounds are too few for a 95% interval, so this run ranks nothing"), "{quick}");
+        assert!(!quick.contains("indistinguishable"), "{quick}");
+        let full = noop(6).meaning.join(" ");
+        assert!(full.contains("For a stream of small jobs pick std-tuned."), "{full}");
+    }
+
     #[test]
     fn tuned_targets_are_judged_on_the_whole_process_of_the_throughput_cell() {
         // At a million jobs std-tuned looks like 1 ns a job: not the cell
