@@ -1,7 +1,7 @@
 //! The test kit every backend's tests use, split by concern: the in-process
 //! conformance suite (`suite`), written once and run by every backend
 //! (`pool_core::conformance_tests!(MyBackend);`, in the manner of ripgrep's
-//! `rgtest!`); process tests of a backend binary (`binary`, `signals`,
+//! `rgtest!`) and the async tuned tasks' own checks (`tasks`); process tests of a backend binary (`binary`, `signals`,
 //! `limits`, through `pool_core::binary_tests!`), and how a child process
 //! is run and bounded (`process`); the macros (`macros`); and `mutant`, a
 //! backend with planted defects. Every run is judged by the trace checker,
@@ -32,9 +32,11 @@ mod macros;
 mod process;
 mod signals;
 mod suite;
+mod tasks;
 
 pub use binary::*;
 pub use limits::*;
 pub use process::*;
 pub use signals::*;
 pub use suite::*;
+pub use tasks::*;

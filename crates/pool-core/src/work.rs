@@ -104,6 +104,20 @@ fn parse_duration(s: &str) -> Result<Duration, SpecError> {
     Ok(d)
 }
 
+impl WorkSpec {
+    /// Whether every job of this spec waits: `sleep` work whose shortest
+    /// sleep is above zero. A job of no sleep at all (`sleep:0ms`, or drawn
+    /// from `sleep:0ms..1ms`) needs no await, so an async tuned task runs
+    /// it in its plain loop.
+    pub fn every_job_sleeps(self) -> bool {
+        let shortest = match self.span {
+            Span::Fixed(d) => d,
+            Span::Uniform { min, .. } | Span::LogUniform { min, .. } => min,
+        };
+        self.kind == Kind::Sleep && !shortest.is_zero()
+    }
+}
+
 impl FromStr for WorkSpec {
     type Err = SpecError;
 
@@ -488,5 +502,17 @@ mod tests {
         let plan = work.plan(JobId(2));
         assert_eq!(work.compute(JobId(2), &plan), 4);
         assert!(std::panic::catch_unwind(|| work.compute(JobId(3), &plan)).is_err());
+    }
+    #[test]
+    fn every_job_sleeps_only_when_the_shortest_sleep_is_above_zero() {
+        let sleeps = |spec: &str| spec.parse::<WorkSpec>().unwrap().every_job_sleeps();
+        assert!(sleeps("sleep:10ms"));
+        assert!(sleeps("sleep:7ns"));
+        assert!(sleeps("sleep:1us..2ms"));
+        assert!(sleeps("sleep:10us~20ms"));
+        assert!(!sleeps("sleep:0ms"), "no job sleeps");
+        assert!(!sleeps("sleep:0us..200us"), "a job may not sleep");
+        assert!(!sleeps("spin:10ms"));
+        assert!(!sleeps("noop"));
     }
 }

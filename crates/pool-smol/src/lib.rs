@@ -11,14 +11,25 @@
 //! tokio's timer wheel does. CPU jobs run inline on the executor thread
 //! that polls the task; the producer and the result loop run on the
 //! calling thread, so CPU work cannot starve them.
+//!
+//! `--flavor tuned` runs pool-core's tuned tasks ([`pool_core::tuned::tasks`])
+//! on the same executor: runs of job ids through the queue, sized by the
+//! measured grain, and batched results; what is smol's there is only how a
+//! task is spawned and how it sleeps (one async-io timer per task, set
+//! again for each job).
 
+use std::future::Future;
 use std::io;
 use std::num::NonZeroUsize;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
+use std::time::Duration;
 
 use async_channel::{Receiver, Sender, TryRecvError, bounded, unbounded};
 use async_executor::Executor;
+use async_io::Timer;
+use pool_core::tuned::tasks::{self, Substrate};
 use pool_core::{Backend, Crew, Flavor, JobId, JobOutcome, Jobs, OutcomeSink, PoolError, TryNext, Worker};
 
 /// The smol backend.
@@ -52,22 +63,21 @@ fn channel<T>(crew: &Crew) -> (Sender<T>, Receiver<T>) {
 impl Backend for Smol {
     const NAME: &'static str = "smol";
     const MAX_WORKERS: u32 = 1_000_000;
-    // One flavor until the tuned machinery has an async form (issue 18).
-    const FLAVORS: &'static [Flavor] = &[Flavor::Textbook];
+    const FLAVORS: &'static [Flavor] = &[Flavor::Textbook, Flavor::Tuned];
     const SUBSTRATE: &'static [&'static str] = &["async-executor", "async-channel", "async-io"];
     type Options = SmolOptions;
 
-    fn about(_: Flavor) -> &'static str {
-        "W async tasks on a smol executor (async-executor) run by one thread per core, async-channel queues; sleeps \
-         on async-io timers"
+    fn about(flavor: Flavor) -> &'static str {
+        match flavor {
+            Flavor::Textbook => {
+                "W async tasks on a smol executor (async-executor) run by one thread per core, async-channel queues; \
+                 sleeps on async-io timers"
+            }
+            _ => "smol, tuned: pool-core's tuned tasks (runs of ids sized by the measured grain, batched results)",
+        }
     }
 
-    fn run<I>(
-        crew: Crew,
-        options: &SmolOptions,
-        jobs: Jobs<I>,
-        mut on_result: impl OutcomeSink,
-    ) -> Result<(), PoolError>
+    fn run<I>(crew: Crew, options: &SmolOptions, jobs: Jobs<I>, on_result: impl OutcomeSink) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,
     {
@@ -75,14 +85,12 @@ impl Backend for Smol {
             .threads
             .map_or_else(|| thread::available_parallelism().map_or(1, NonZeroUsize::get), NonZeroUsize::get);
         start_reactor()?;
-        let executor = Executor::new();
+        let executor = Arc::new(Executor::new());
         // Closing this channel ends every executor thread's `run`.
         let (shutdown, stopping) = unbounded::<()>();
-        let (job_tx, job_rx) = channel(&crew);
-        let (result_tx, result_rx) = channel(&crew);
         thread::scope(|s| {
             for i in 0..threads {
-                let (executor, stopping) = (&executor, stopping.clone());
+                let (executor, stopping) = (Arc::clone(&executor), stopping.clone());
                 let spawned = thread::Builder::new()
                     .name(format!("smol-{i}"))
                     .spawn_scoped(s, move || async_io::block_on(executor.run(stopping.recv())));
@@ -92,32 +100,71 @@ impl Backend for Smol {
                     return Err(PoolError::Spawn(e));
                 }
             }
-            let tasks: Vec<_> = crew
-                .into_workers()
-                .map(|worker| executor.spawn(work(worker, job_rx.clone(), result_tx.clone())))
-                .collect();
-            drop((job_rx, result_tx));
-            let produce = async move {
-                for job in jobs {
-                    if job_tx.send(job).await.is_err() {
-                        break;
-                    }
-                }
-            };
-            let consume = async {
-                while let Ok(outcome) = result_rx.recv().await {
-                    on_result.one(outcome);
-                }
-            };
-            async_io::block_on(async {
-                futures_lite::future::zip(produce, consume).await;
-                for task in tasks {
-                    task.await;
-                }
-            });
+            if crew.flavor().is_tuned() {
+                async_io::block_on(tasks::run(crew, SmolTasks { executor }, jobs, on_result));
+            } else {
+                async_io::block_on(textbook(crew, &executor, jobs, on_result));
+            }
             drop(shutdown);
             Ok(())
         })
+    }
+}
+
+/// The textbook run: one task per worker over an `async-channel` queue,
+/// results back over another, fed and consumed here.
+async fn textbook<I>(crew: Crew, executor: &Executor<'static>, jobs: Jobs<I>, mut on_result: impl OutcomeSink)
+where
+    I: Iterator<Item = JobId> + Send,
+{
+    let (job_tx, job_rx) = channel(&crew);
+    let (result_tx, result_rx) = channel(&crew);
+    let tasks: Vec<_> =
+        crew.into_workers().map(|worker| executor.spawn(work(worker, job_rx.clone(), result_tx.clone()))).collect();
+    drop((job_rx, result_tx));
+    let produce = async move {
+        for job in jobs {
+            if job_tx.send(job).await.is_err() {
+                break;
+            }
+        }
+    };
+    let consume = async {
+        while let Ok(outcome) = result_rx.recv().await {
+            on_result.one(outcome);
+        }
+    };
+    futures_lite::future::zip(produce, consume).await;
+    for task in tasks {
+        task.await;
+    }
+}
+
+/// smol's part of the tuned tasks: spawned on the run's executor, asleep on
+/// async-io timers.
+#[derive(Clone)]
+struct SmolTasks {
+    executor: Arc<Executor<'static>>,
+}
+
+impl Substrate for SmolTasks {
+    type Timer = Timer;
+    type Task = async_executor::Task<()>;
+
+    fn spawn<F: Future<Output = ()> + Send + 'static>(&self, task: F) -> Self::Task {
+        self.executor.spawn(task)
+    }
+
+    fn timer(&self) -> Timer {
+        Timer::never()
+    }
+
+    fn sleep(timer: Pin<&mut Timer>, duration: Duration) -> impl Future<Output = ()> + Send + '_ {
+        let timer = timer.get_mut();
+        timer.set_after(duration);
+        async move {
+            timer.await;
+        }
     }
 }
 

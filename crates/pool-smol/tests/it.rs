@@ -1,7 +1,17 @@
-//! The shared conformance suite and binary tests, run against the smol backend.
+//! The shared conformance suite and binary tests, run against the smol backend, in both flavors.
 
 pool_core::conformance_tests!(pool_smol::Smol);
 pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-smol"));
+
+// The tuned flavor, through the same suite and the same binary tests.
+pool_core::conformance_tests!(pool_core::tuned::Tuned<pool_smol::Smol>, mod conformance_tuned);
+pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-smol"), mod binary_tuned, flavor = "tuned");
+
+/// Both kinds of tuned task, with 1,000 workers, whole and cancelled.
+#[test]
+fn tuned_tasks_conform_with_many_workers_and_a_cancel() {
+    pool_core::testing::many_tasks_conform_and_cancel::<pool_smol::Smol>();
+}
 
 const BIN: &str = env!("CARGO_BIN_EXE_pool-smol");
 

@@ -16,6 +16,8 @@ mod grain;
 mod results;
 mod serve;
 mod source;
+#[cfg(feature = "tasks")]
+pub mod tasks;
 mod threads;
 
 use std::marker::PhantomData;

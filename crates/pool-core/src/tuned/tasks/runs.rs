@@ -1,39 +1,36 @@
-//! The tuned flavor's run queue: runs of job ids from the producer, which
-//! shares the calling thread with the result loop, to the tasks.
+//! The run queue of the tuned tasks: runs of job ids from the producer,
+//! which shares the calling thread with the result loop, to the tasks.
 //!
 //! The queue is bounded, and the producer refills it by halves: a task that
 //! takes a run and sees at most half the queue left wakes the producer
-//! ([`Room`]), which then fills it to the bound and waits again (and it
-//! tops the queue up whenever the calling thread is awake anyway, see
-//! [`Feed::feed`]). Awaiting
-//! `send` on a full queue instead wakes the producer after every run the
-//! tasks take, and each wake-up takes a core from a task: at one
-//! `spin:100us` job per run and 2 workers that was about 10,000 wake-ups of
-//! the calling thread per 10,000 jobs (`perf stat`: 24,800 context switches
-//! a run, `strace -c`: 21,600 futex calls), and the run took 1.2 times the
-//! ideal.
+//! ([`Room`]), which then fills it to the bound and waits again (and tops
+//! the queue up whenever the calling thread is awake anyway, see
+//! [`Feed::feed`]). Awaiting `send` on a full queue instead would wake the
+//! producer after every run the tasks take, and each wake-up takes a core
+//! from a task.
 
-use std::future::{Future, poll_fn};
-use std::pin::pin;
+use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::task::Poll;
 
 use async_channel::{Receiver, Sender, TryRecvError, TrySendError, bounded};
-use pool_core::JobId;
-use pool_core::tuned::{Run, Source};
-use tokio::sync::Notify;
+use event_listener::{Event, EventListener};
+
+use super::super::{Run, Source};
+use crate::JobId;
 
 /// Room in the queue, as the tasks tell the producer.
 #[derive(Debug)]
 struct Room {
-    notify: Notify,
+    event: Event,
     /// A task that leaves at most this many runs queued wakes the producer.
     low: usize,
 }
 
 /// The producer's end of the queue.
-pub(crate) struct Feed {
+pub(super) struct Feed {
     tx: Sender<Run>,
     room: Arc<Room>,
 }
@@ -44,7 +41,7 @@ pub(crate) struct Feed {
 /// producer, which so sees the queue closed once the last task is gone: a
 /// task that ends early leaves no producer waiting for room for ever.
 #[derive(Clone)]
-pub(crate) struct Runs {
+pub(super) struct Runs {
     rx: Receiver<Run>,
     wake: Wake,
 }
@@ -55,15 +52,15 @@ struct Wake(Arc<Room>);
 
 impl Drop for Wake {
     fn drop(&mut self) {
-        self.0.notify.notify_one();
+        self.0.event.notify(1);
     }
 }
 
 /// A queue of at most `capacity` runs (at least 1).
-pub(crate) fn queue(capacity: usize) -> (Feed, Runs) {
+pub(super) fn queue(capacity: usize) -> (Feed, Runs) {
     let capacity = capacity.max(1);
     let (tx, rx) = bounded(capacity);
-    let room = Arc::new(Room { notify: Notify::new(), low: capacity / 2 });
+    let room = Arc::new(Room { event: Event::new(), low: capacity / 2 });
     (Feed { tx, room: Arc::clone(&room) }, Runs { rx, wake: Wake(room) })
 }
 
@@ -73,19 +70,16 @@ impl Feed {
     /// then closes the queue.
     ///
     /// Fills the queue whenever it is polled — also when the result loop
-    /// beside it (in the same `join!`) wakes the calling thread for a
-    /// batch — and, when it is full, waits until a task says it is half
-    /// empty. So the producer rarely needs a wake-up of its own: at
-    /// `spin:100us` on 2 workers, with a batch every half millisecond, the
-    /// queue of 32 runs is topped up before it is half empty.
+    /// beside it wakes the calling thread for a batch — and, when it is
+    /// full, waits until a task says it is half empty. So the producer
+    /// rarely needs a wake-up of its own.
     ///
     /// A claimed run is never dropped while a task is left: `try_send` can
     /// say "full" although `is_full` just said there was room (a queue of
     /// one is a single slot that a task may still be reading out), so such
     /// a run is held and sent first once a task makes room.
-    pub(crate) async fn feed<I: Iterator<Item = JobId>>(self, source: &Source<I>, grain: &AtomicUsize) {
-        let notified = self.room.notify.notified();
-        let mut notified = pin!(notified);
+    pub(super) async fn feed<I: Iterator<Item = JobId>>(self, source: &Source<I>, grain: &AtomicUsize) {
+        let mut listener: Option<Pin<Box<EventListener>>> = None;
         let mut held: Option<Run> = None;
         poll_fn(|cx| {
             loop {
@@ -110,9 +104,14 @@ impl Feed {
                 if self.tx.is_closed() {
                     return Poll::Ready(());
                 }
-                match notified.as_mut().poll(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(()) => notified.set(self.room.notify.notified()),
+                match listener.as_mut() {
+                    // Listen first, then look again: a task that made room
+                    // in between has either been seen or will wake us.
+                    None => listener = Some(Box::pin(self.room.event.listen())),
+                    Some(l) => match l.as_mut().poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(()) => listener = None,
+                    },
                 }
             }
         })
@@ -122,7 +121,7 @@ impl Feed {
 
 impl Runs {
     /// A run if one is queued.
-    pub(crate) fn try_take(&self) -> Result<Run, TryRecvError> {
+    pub(super) fn try_take(&self) -> Result<Run, TryRecvError> {
         let run = self.rx.try_recv();
         if run.is_ok() {
             self.taken();
@@ -132,7 +131,7 @@ impl Runs {
 
     /// The next run, waiting for one; `None` once the queue is closed and
     /// empty.
-    pub(crate) async fn take(&self) -> Option<Run> {
+    pub(super) async fn take(&self) -> Option<Run> {
         let run = self.rx.recv().await.ok();
         if run.is_some() {
             self.taken();
@@ -145,58 +144,29 @@ impl Runs {
         // Once the producer is gone (the queue is closed) nobody listens,
         // and a notification is a write to a line both cores share.
         if self.rx.len() <= room.low && !self.rx.is_closed() {
-            room.notify.notify_one();
+            room.event.notify(1);
         }
+    }
+
+    /// Runs waiting in the queue.
+    #[cfg(test)]
+    fn queued(&self) -> usize {
+        self.rx.len()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use pool_core::Jobs;
+    use futures_lite::future::{block_on, poll_once, yield_now, zip};
 
     use super::*;
+    use crate::Jobs;
 
-    fn current_thread() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap()
-    }
-
-    /// Lets every other future of the `join!` run until it waits.
+    /// Lets every other future of the `zip` run until it waits.
     async fn settle() {
         for _ in 0..4 {
-            tokio::task::yield_now().await;
+            yield_now().await;
         }
-    }
-
-    /// The producer fills the queue, sleeps while more than half of it is
-    /// left, refills it once half is taken, and every id comes out once, in
-    /// order. (Spawned on its own, so nothing else polls it.)
-    #[test]
-    fn the_producer_refills_by_halves() {
-        let source: &'static _ = Box::leak(Box::new(Source::new(Jobs::range(1..=100))));
-        let grain: &'static _ = Box::leak(Box::new(AtomicUsize::new(3)));
-        let (feed, runs) = queue(8);
-        let mut ids = Vec::new();
-        current_thread().block_on(async {
-            let fed = tokio::spawn(feed.feed(source, grain));
-            settle().await;
-            assert_eq!(runs.rx.len(), 8, "filled");
-            for left in (5..8).rev() {
-                let run = runs.try_take().unwrap();
-                ids.extend(run.ids().map(|j| j.0));
-                settle().await;
-                assert_eq!(runs.rx.len(), left, "more than half left: no refill");
-            }
-            ids.extend(runs.try_take().unwrap().ids().map(|j| j.0));
-            settle().await;
-            assert_eq!(runs.rx.len(), 8, "half taken: refilled");
-            while let Some(run) = runs.take().await {
-                ids.extend(run.ids().map(|j| j.0));
-            }
-            fed.await.unwrap();
-        });
-        assert_eq!(ids, (1..=100).collect::<Vec<_>>());
     }
 
     /// Polled for another reason (the result loop beside it woke the
@@ -206,19 +176,55 @@ mod tests {
         let source = Source::new(Jobs::range(1..=100));
         let grain = AtomicUsize::new(1);
         let (feed, runs) = queue(8);
-        current_thread().block_on(async {
-            let check = async {
-                settle().await;
-                assert_eq!(runs.rx.len(), 8, "filled");
-                assert_eq!(runs.try_take().unwrap().first, 1);
-                // `yield_now` wakes the `join!`, which polls the producer too.
-                settle().await;
-                assert_eq!(runs.rx.len(), 8, "topped up");
-                drop(runs);
-            };
-            tokio::join!(feed.feed(&source, &grain), check);
+        let mut fed = Box::pin(feed.feed(&source, &grain));
+        block_on(async {
+            assert!(poll_once(fed.as_mut()).await.is_none(), "full: it waits");
+            assert_eq!(runs.queued(), 8, "filled");
+            assert_eq!(runs.try_take().unwrap().first, 1);
+            assert!(poll_once(fed.as_mut()).await.is_none());
+            assert_eq!(runs.queued(), 8, "topped up");
         });
         assert_eq!(source.claim(1, &mut || {}).map(|run| run.first), Some(10), "9 runs were claimed");
+    }
+
+    /// Only a task's word wakes a full producer: it is woken once half the
+    /// queue is taken, not before; and every id comes out once, in order.
+    #[test]
+    fn a_task_wakes_the_producer_at_half() {
+        let source = Source::new(Jobs::range(1..=100));
+        let grain = AtomicUsize::new(3);
+        let (feed, runs) = queue(8);
+        let (woken, waker) = counting_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut fed = Box::pin(feed.feed(&source, &grain));
+        assert!(fed.as_mut().poll(&mut cx).is_pending());
+        let mut ids = Vec::new();
+        for n in 1..=3 {
+            ids.extend(runs.try_take().unwrap().ids().map(|j| j.0));
+            assert_eq!(woken.load(Relaxed), 0, "{n} taken, more than half left: not woken");
+        }
+        ids.extend(runs.try_take().unwrap().ids().map(|j| j.0));
+        assert_eq!(woken.load(Relaxed), 1, "half taken: woken");
+        assert!(fed.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(runs.queued(), 8, "refilled");
+        block_on(zip(fed, async {
+            while let Some(run) = runs.take().await {
+                ids.extend(run.ids().map(|j| j.0));
+            }
+        }));
+        assert_eq!(ids, (1..=100).collect::<Vec<_>>());
+    }
+
+    /// A waker that counts its wakes.
+    fn counting_waker() -> (Arc<AtomicUsize>, std::task::Waker) {
+        struct Count(Arc<AtomicUsize>);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Relaxed);
+            }
+        }
+        let woken = Arc::new(AtomicUsize::new(0));
+        (Arc::clone(&woken), Arc::new(Count(woken)).into())
     }
 
     /// Every task gone while the queue is full: the producer returns.
@@ -228,17 +234,14 @@ mod tests {
         let grain = AtomicUsize::new(1);
         let (feed, runs) = queue(2);
         let other = runs.clone();
-        current_thread().block_on(async {
-            let leave = async {
-                settle().await;
-                assert!(runs.rx.is_full());
-                drop(runs);
-                settle().await;
-                drop(other);
-            };
-            let fed = tokio::time::timeout(Duration::from_secs(10), feed.feed(&source, &grain));
-            let (fed, ()) = tokio::join!(fed, leave);
-            assert!(fed.is_ok(), "the producer still waits for room");
+        let mut fed = Box::pin(feed.feed(&source, &grain));
+        block_on(async {
+            assert!(poll_once(fed.as_mut()).await.is_none());
+            drop(runs);
+            settle().await;
+            assert!(poll_once(fed.as_mut()).await.is_none(), "one task is left");
+            drop(other);
+            assert!(poll_once(fed.as_mut()).await.is_some(), "the producer still waits for room");
         });
         assert_eq!(source.claim(1, &mut || {}).map(|run| run.first), Some(3), "two runs were claimed");
     }
@@ -253,17 +256,18 @@ mod tests {
     #[test]
     fn a_queue_of_one_loses_no_run_to_a_taker_mid_read() {
         const IDS: u64 = 200_000;
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
         let source = Source::new(Jobs::range(1..=IDS));
         let grain = AtomicUsize::new(1);
         let (feed, runs) = queue(1);
-        let taken = runtime.block_on(async {
-            let taker = tokio::spawn(async move {
-                let mut ids = 0;
-                while let Some(run) = runs.take().await {
-                    ids += run.len;
-                }
-                ids
+        let taken = std::thread::scope(|s| {
+            let taker = s.spawn(move || {
+                block_on(async move {
+                    let mut ids = 0;
+                    while let Some(run) = runs.take().await {
+                        ids += run.len;
+                    }
+                    ids
+                })
             });
             // As the result loop beside it in the pool does, something
             // keeps waking the producer, which then tops the queue up at
@@ -275,11 +279,11 @@ mod tests {
             };
             let poke = async {
                 while !done.load(Relaxed) {
-                    tokio::task::yield_now().await;
+                    yield_now().await;
                 }
             };
-            tokio::join!(fed, poke);
-            taker.await.unwrap()
+            block_on(zip(fed, poke));
+            taker.join().unwrap()
         });
         assert_eq!((taken, source.remaining()), (IDS, Some(0)), "ids taken, ids left in the source");
     }
