@@ -184,7 +184,7 @@ impl Backend for Tokio {
         if crew.flavor().is_tuned() {
             return tuned::run(crew, options, jobs, on_result);
         }
-        let runtime = runtime(options)?;
+        let runtime = runtime(options, false)?;
         // The result loop lives in the future `block_on` polls. With the
         // callback's own type moved into it, the run took 1.23x (1.14-1.44)
         // the CPU time of the same loop calling through `&mut dyn FnMut`

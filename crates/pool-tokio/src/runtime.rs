@@ -35,14 +35,18 @@ const REFUSED: &str = "OS can't spawn worker thread: ";
 
 /// The runtime for `options`: `--threads` worker threads (default: the
 /// machine's cores), as many blocking threads (one started at once if CPU
-/// work runs on them), timers on; or
-/// [`PoolError::Spawn`] if the OS refuses a thread.
-pub(crate) fn runtime(options: &TokioOptions) -> Result<Runtime, PoolError> {
+/// work runs on them), timers on, and with `io` the reactor too (the tuned
+/// flavor's timers are a file descriptor on it); or [`PoolError::Spawn`] if
+/// the OS refuses a thread.
+pub(crate) fn runtime(options: &TokioOptions, io: bool) -> Result<Runtime, PoolError> {
     let threads =
         options.threads.map_or_else(|| thread::available_parallelism().map_or(1, NonZeroUsize::get), NonZeroUsize::get);
     let mut builder = Builder::new_multi_thread();
     builder.enable_time().thread_name("tokio-worker").worker_threads(threads).max_blocking_threads(threads);
     builder.thread_keep_alive(BLOCKING_KEEP_ALIVE);
+    if io {
+        builder.enable_io();
+    }
     let cpu_jobs = options.cpu_jobs;
 
     let (built_tx, built) = mpsc::sync_channel(1);

@@ -1,23 +1,30 @@
 //! The tuned flavor on tokio: pool-core's tuned tasks
 //! ([`pool_core::tuned::tasks`]) on the same multi-thread runtime as
-//! textbook. What is tokio's here is only how a task is spawned, how it
-//! sleeps (one `tokio::time::Sleep` per task, reset for each job, rather
-//! than a new timer per job), and where CPU work runs (`--cpu-jobs`).
+//! textbook. What is tokio's here is how a task is spawned, where CPU work
+//! runs (`--cpu-jobs`), and how it sleeps: on a timerfd registered with
+//! tokio's reactor, armed for the earliest deadline (`timer.rs`), so a
+//! sleep ends when it is due, not on the next millisecond tick of tokio's
+//! timer wheel.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use pool_core::tuned::tasks::{self, Substrate};
 use pool_core::{Crew, JobId, JobOutcome, Jobs, OutcomeSink, PoolError, Worker};
-use tokio::time::{Instant, Sleep};
 
 use crate::{CpuJobs, TokioOptions, finish_job, runtime};
 
+mod timer;
+
+use timer::{Sleep, Timers};
+
 /// Tokio's part of the tuned tasks.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct TokioTasks {
     cpu: CpuJobs,
+    timers: Arc<Timers>,
 }
 
 impl Substrate for TokioTasks {
@@ -29,12 +36,12 @@ impl Substrate for TokioTasks {
     }
 
     fn timer(&self) -> Sleep {
-        // Not registered with the runtime until first awaited.
-        tokio::time::sleep(Duration::ZERO)
+        self.timers.timer()
     }
 
-    fn sleep(mut timer: Pin<&mut Sleep>, duration: Duration) -> impl Future<Output = ()> + Send + '_ {
-        timer.as_mut().reset(Instant::now() + duration);
+    fn sleep(timer: Pin<&mut Sleep>, duration: Duration) -> impl Future<Output = ()> + Send + '_ {
+        let timer = timer.get_mut();
+        timer.set(duration);
         timer
     }
 
@@ -61,9 +68,12 @@ pub(crate) fn run<I>(
 where
     I: Iterator<Item = JobId> + Send,
 {
-    let runtime = runtime(options)?;
-    runtime.block_on(tasks::run(crew, TokioTasks { cpu: options.cpu_jobs }, jobs, on_result));
-    Ok(())
+    let runtime = runtime(options, true)?;
+    runtime.block_on(async {
+        let timers = Arc::new(timer::start().map_err(PoolError::Spawn)?);
+        tasks::run(crew, TokioTasks { cpu: options.cpu_jobs, timers }, jobs, on_result).await;
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -75,3 +75,38 @@ fn refused_blocking_thread() {
 fn diagnostic_flavors() {
     pool_core::testing::binary_diagnostic_flavors(env!("CARGO_BIN_EXE_pool-tokio"));
 }
+
+/// Under any limit on open files the tuned flavor, whose timers are a
+/// file descriptor on tokio's reactor, either runs or ends with status 3
+/// and one line, never a panic or a hang: each limit from 4 (room for the
+/// loader's one file, none for the runtime) up to one that lets the run
+/// through.
+#[test]
+fn a_file_limit_is_a_run_or_status_3() {
+    let args = ["--flavor", "tuned", "-j", "100", "--work", "sleep:1ms", "--format", "jsonl"];
+    if std::process::Command::new("prlimit").arg("--version").output().is_err() {
+        eprintln!("no prlimit here: the file limit cannot be set; not checked");
+        return;
+    }
+    let mut codes = Vec::new();
+    for limit in 4..=10 {
+        let mut command = std::process::Command::new("prlimit");
+        let out = pool_core::testing::output_within(command.arg(format!("--nofile={limit}")).arg(BIN).args(args));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match out.status.code() {
+            Some(0) => {
+                let case = pool_core::testing::case(3, 100, "sleep:1ms").flavor(pool_core::Flavor::Tuned);
+                let log = String::from_utf8(out.stdout).unwrap();
+                let summary = pool_core::testing::judge(&log, &case, pool_core::Completeness::Complete);
+                assert_eq!(summary, case.expected(), "limit {limit}");
+            }
+            Some(3) => {
+                assert_eq!(stderr.lines().count(), 1, "limit {limit}: {stderr}");
+                assert!(stderr.contains("Too many open files"), "limit {limit}: {stderr}");
+            }
+            other => panic!("limit {limit}: status {other:?}: {stderr}"),
+        }
+        codes.push(out.status.code());
+    }
+    assert!(codes.contains(&Some(3)) && codes.contains(&Some(0)), "{codes:?}");
+}
