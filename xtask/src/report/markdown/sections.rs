@@ -20,10 +20,12 @@ pub(super) fn sleep_lateness(r: &Results) -> String {
     }
     let mut s =
         "\n### Waiting jobs: how late each sleep ends\n\nService time less the planned sleep, for every job of \
-                 the traced `sleep` runs, µs, p50 / p99 / max: the timer's precision plus the wake-up. tokio's timer \
-                 wheel fires on whole milliseconds (a sleep ends at the first tick past its deadline, so up to 1 ms \
-                 late); smol's async-io timers and the thread pools' `thread::sleep` wake at the deadline itself, so \
-                 what shows is the wake-up, which grows when many workers wake at once on few cores.\n\n"
+                 the traced `sleep` runs, µs, p50 / p99 / max: the timer's precision plus the wake-up. Textbook \
+                 tokio's timer wheel fires on whole milliseconds (a sleep ends at the first tick past its deadline, \
+                 so up to 1 ms late); tokio-tuned's sleeps wait on one timerfd on tokio's reactor, armed for the \
+                 earliest deadline and fired at most every 100 µs when deadlines crowd; smol's async-io timers and \
+                 the thread pools' `thread::sleep` wake at the deadline itself. Past the timer, what shows is the \
+                 wake-up, which grows when many workers wake at once on few cores.\n\n"
             .to_owned();
     let mut t = Table::new([("workload", Align::Left), ("program", Align::Left), ("late by", Align::Right)]);
     for (x, late) in sleeps {
