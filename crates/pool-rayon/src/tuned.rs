@@ -37,7 +37,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use pool_core::threads::{StdSender, patiently, std_channel};
-use pool_core::tuned::{Batch, GRAIN_TARGET, Limits, Results, Run, Source, Spares};
+use pool_core::tuned::{Batch, Limits, Results, Run, Source, Spares, filling};
 use pool_core::{Crew, JobId, Jobs, OutcomeSink, PoolError, Worker};
 
 /// How much faster than the last block the next one grows.
@@ -65,15 +65,14 @@ struct Timing {
 }
 
 impl Timing {
-    /// The most jobs a leaf may hold: about [`GRAIN_TARGET`] of work at the
+    /// The most jobs a leaf may hold: about [`GRAIN_TARGET`](pool_core::tuned::GRAIN_TARGET) of work at the
     /// mean job time so far; one before any job has been timed.
     fn leaf(&self, max: usize) -> usize {
         let (ns, jobs) = (self.ns.load(Relaxed), self.jobs.load(Relaxed));
         if jobs == 0 {
             return 1;
         }
-        let mean = (ns / jobs).max(1);
-        (GRAIN_TARGET.as_nanos() as u64 / mean).clamp(1, max as u64) as usize
+        filling(ns / jobs, max)
     }
 }
 

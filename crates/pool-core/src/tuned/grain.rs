@@ -43,10 +43,18 @@ impl Grain {
         if jobs == 0 {
             return;
         }
-        let per_job = (took.as_nanos() / jobs as u128).max(1);
-        let want = (GRAIN_TARGET.as_nanos() / per_job).clamp(1, self.max as u128) as usize;
+        let per_job = u64::try_from(took.as_nanos() / jobs as u128).unwrap_or(u64::MAX);
+        let want = filling(per_job, self.max);
         self.size = if want > self.size { want.min(self.size * 2) } else { want };
     }
+}
+
+/// How many jobs of `per_job_ns` nanoseconds each fill [`GRAIN_TARGET`],
+/// between 1 and `max`: the one rule every tuned flavor sizes its chunks
+/// by, whether from its own last chunk ([`Grain`]) or from a mean over all
+/// workers (rayon's leaves).
+pub fn filling(per_job_ns: u64, max: usize) -> usize {
+    (GRAIN_TARGET.as_nanos() as u64 / per_job_ns.max(1)).clamp(1, max.max(1) as u64) as usize
 }
 
 /// Guided scheduling: a chunk of `1/(2W)` of the `remaining` jobs (rounded

@@ -24,7 +24,7 @@ use std::marker::PhantomData;
 
 pub use crate::Run;
 pub use batch::{BATCH_MAX, Batch, Deliver, Ran, Spares};
-pub use grain::{CHUNK_MAX, GRAIN_TARGET, Grain, guided};
+pub use grain::{CHUNK_MAX, GRAIN_TARGET, Grain, filling, guided};
 pub use results::Results;
 pub use serve::{JobQueue, serve};
 pub use source::Source;
