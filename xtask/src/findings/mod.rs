@@ -6,6 +6,7 @@
 
 mod meaning;
 mod targets;
+mod waiting;
 
 use serde::Serialize;
 
@@ -320,5 +321,24 @@ mod tests {
         let ratio = "std no more than 1.3× crossbeam at 4 workers";
         assert_eq!(target(&judge(&[four(&[0.129, 0.140, 0.120])], &[]), ratio).met, Some(true), "median 1.29");
         assert_eq!(target(&judge(&[four(&[0.131, 0.120, 0.140])], &[]), ratio).met, Some(false), "median 1.31");
+    }
+
+    /// A waiting cell's target needs the best pool within its limit of the
+    /// ideal and its paired ratio to Go by Example wholly below 1.
+    #[test]
+    fn the_waiting_cells_need_the_best_pool_wholly_below_go() {
+        let what = "`sleep:10ms` 100 × 1,000: the best pool ≤ 1.03× ideal and faster than Go by Example (paired, \
+                    whole interval below 1)";
+        let run = |pool: &[f64]| {
+            let go = backend(p("gobyexample"), 100, 0.1, &[0.104; 6]);
+            let cell =
+                cell(Family::Sleep, "sleep:10ms", 100, 1_000, 0.1, vec![backend(p("std-tuned"), 100, 0.1, pool), go]);
+            judge(&[cell], &[])
+        };
+        assert_eq!(target(&run(&[0.102; 6]), what).met, Some(true));
+        let straddles = [0.102, 0.103, 0.105, 0.102, 0.106, 0.101];
+        assert_eq!(target(&run(&straddles), what).met, Some(false), "straddles Go");
+        assert_eq!(target(&run(&[0.1035; 6]), what).met, Some(false), "over 1.03 of ideal");
+        assert!(target(&run(&[0.102; 6]), what).measured.starts_with("std-tuned: "));
     }
 }

@@ -13,7 +13,7 @@ use super::*;
 /// same cell, if any, the median job's service time (against the spec's
 /// nominal duration) and the slow end of pickup (the hand-off to a free
 /// worker).
-fn evidence(traces: &[TraceResult], c: &CellResult, backend: Program, st: &Stats) -> String {
+pub(super) fn evidence(traces: &[TraceResult], c: &CellResult, backend: Program, st: &Stats) -> String {
     let mut parts = Vec::new();
     if st.makespan_s.median > 0.0 {
         let mut sys: Vec<f64> = c
@@ -142,6 +142,7 @@ pub(super) fn targets(cells: &[CellResult], traces: &[TraceResult]) -> Vec<Targe
     broker_targets(cells, traces, &mut out);
     shared_path_target(cells, traces, &mut out);
     tuned_targets(cells, traces, &mut out);
+    super::waiting::waiting_targets(cells, traces, &mut out);
     let cost = traces.iter().filter(|t| t.tracing_cost_ns.is_some()).collect::<Vec<_>>();
     out.push(Target {
         what: "tracing cost per job stated".into(),
