@@ -109,8 +109,8 @@ pub(super) fn meaning(cells: &[CellResult]) -> Vec<String> {
         if !failed.is_empty() {
             let _ = write!(s, " Could not run: {} (see its table).", failed.join(", "));
         }
-        s += " std, crossbeam and rayon start one OS thread per worker; tokio's workers are tasks, so sleeping \
-               workers hold no thread — prefer it when the number of concurrent waits is large.\n";
+        s += " std, crossbeam and rayon start one OS thread per worker; tokio's and smol's workers are tasks, so \
+               sleeping workers hold no thread — prefer them when the number of concurrent waits is large.\n";
     }
     for workload in [Family::Cpu, Family::Skewed] {
         let cells: Vec<&CellResult> = cells.iter().filter(|c| c.workload == workload && c.workers == 2).collect();

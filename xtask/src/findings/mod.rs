@@ -71,7 +71,7 @@ pub fn judge(cells: &[CellResult], traces: &[TraceResult]) -> Findings {
     Findings {
         std_vs_crossbeam_4: std_vs_crossbeam(cells, 4).map(|(ratio, decided)| HeadlineRatio { ratio, decided }),
         targets: targets::targets(cells, traces),
-        meaning: meaning::meaning(cells),
+        meaning: meaning::meaning(cells).into_iter().chain(waiting::limits(traces)).collect(),
         undecided: cells
             .iter()
             .filter(|c| !c.undecided.is_empty())

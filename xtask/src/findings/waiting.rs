@@ -75,3 +75,96 @@ pub(super) fn waiting_targets(cells: &[CellResult], traces: &[TraceResult], out:
         });
     }
 }
+
+/// Sleeps ending later than this at p50 are the timer's doing.
+const LATE_TIMER_US: u64 = 500;
+
+/// A free worker waiting longer than this for its next job, at p99, is the
+/// wake-up's doing.
+const SLOW_PICKUP_US: u64 = 1_000;
+
+/// What holds each pool back in the traced waiting cell (`sleep:10ms` at
+/// 100 workers), read off its trace: sleeps that end late (the timer), a
+/// free worker that waits for its next job (waking workers), or neither.
+/// One sentence of "What the figures mean"; `None` without such traces.
+pub(super) fn limits(traces: &[TraceResult]) -> Option<String> {
+    let ours: Vec<&TraceResult> = traces
+        .iter()
+        .filter(|t| t.spec == SPEC && t.workers == 100 && t.failure.is_none())
+        .filter(|t| !t.backend.is_baseline() && !t.backend.is_reference())
+        .collect();
+    let (mut timer, mut waking, mut neither) = (Vec::new(), Vec::new(), Vec::new());
+    for t in &ours {
+        let Some(late) = t.over_plan.as_ref().map(|l| l.p50_us) else { continue };
+        let pickup = t.pickup.p99_us;
+        if late > LATE_TIMER_US {
+            timer.push(format!("{} (sleeps end {} late at p50)", t.backend, micros(late)));
+        } else if pickup > SLOW_PICKUP_US {
+            waking.push(format!("{} (a free worker waits {} for its next job at p99)", t.backend, micros(pickup)));
+        } else {
+            neither.push(format!("{} ({} late, pickup p99 {})", t.backend, micros(late), micros(pickup)));
+        }
+    }
+    let mut parts = Vec::new();
+    if !timer.is_empty() {
+        parts.push(format!("the timer holds back {}", timer.join(", ")));
+    }
+    if !waking.is_empty() {
+        parts.push(format!("waking workers holds back {}", waking.join(", ")));
+    }
+    if !neither.is_empty() {
+        parts.push(format!("neither holds back {}: what is left is the wake-up itself", neither.join(", ")));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "**What limits each pool with waiting jobs (`{SPEC}`, 100 workers, from the traced run):** {}.",
+        parts.join("; ")
+    ))
+}
+
+/// Microseconds as a duration.
+fn micros(us: u64) -> String {
+    duration(us as f64 * 1e-6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::latency::Percentiles;
+
+    fn trace(name: &str, late_us: u64, pickup_p99_us: u64) -> TraceResult {
+        let p = |p50_us, p99_us| Percentiles { p50_us, p99_us, max_us: p99_us };
+        TraceResult {
+            workload: Family::Sleep,
+            spec: SPEC.into(),
+            workers: 100,
+            jobs: 1_000,
+            backend: Program::known(name),
+            traced_makespan_s: vec![0.1],
+            quiet_makespan_s: vec![0.1],
+            tracing_cost_ns: None,
+            queue_wait: p(0, 0),
+            end_to_end: p(10_000, 10_000),
+            pickup: p(1, pickup_p99_us),
+            service: p(10_000 + late_us, 10_000 + late_us),
+            over_plan: Some(p(late_us, late_us)),
+            end_to_end_cdf: Vec::new(),
+            failure: None,
+        }
+    }
+
+    /// Each pool is put with what holds it back, by its own trace: the
+    /// timer when sleeps end late, waking workers when pickup is slow,
+    /// neither otherwise; the edges belong to the lesser cause.
+    #[test]
+    fn each_pool_is_put_with_what_holds_it_back() {
+        let traces = [trace("tokio", 1_400, 700), trace("std", 100, 4_000), trace("crossbeam", 500, 1_000)];
+        let s = limits(&traces).unwrap();
+        assert!(s.contains("the timer holds back tokio (sleeps end 1.40 ms late at p50)"), "{s}");
+        assert!(s.contains("waking workers holds back std (a free worker waits 4.00 ms"), "{s}");
+        assert!(s.contains("neither holds back crossbeam (500 µs late, pickup p99 1.00 ms)"), "{s}");
+        assert_eq!(limits(&[]), None);
+    }
+}
