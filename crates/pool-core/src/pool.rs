@@ -64,6 +64,24 @@ pub trait Backend {
     fn run<I>(crew: Crew, options: &Self::Options, jobs: Jobs<I>, on_result: impl OutcomeSink) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send;
+
+    /// [`run`](Self::run) in the tuned flavor (the crew's flavor is one of
+    /// [`Flavor::is_tuned`]): the same contract, by whatever the substrate
+    /// offers. [`Pool`] calls it, for a backend whose [`FLAVORS`](Self::FLAVORS)
+    /// include it; the flavor switch is there and nowhere else. A backend
+    /// without a tuned flavor leaves the default, which refuses.
+    fn run_tuned<I>(
+        crew: Crew,
+        options: &Self::Options,
+        jobs: Jobs<I>,
+        on_result: impl OutcomeSink,
+    ) -> Result<(), PoolError>
+    where
+        I: Iterator<Item = JobId> + Send,
+    {
+        let _ = (options, jobs, on_result);
+        Err(PoolError::NoSuchFlavor { backend: Self::NAME, flavor: crew.flavor(), has: Self::FLAVORS })
+    }
 }
 
 /// Why a pool could not be built or could not finish a run.
@@ -320,7 +338,11 @@ impl<B: Backend> Pool<B> {
         // Inlined into each backend's result loop: a call per outcome cost
         // the tuned flavors' caller a sixth of its instructions.
         let mut counting = Counting { report: &mut report, panic: None, shared: &shared, inner: on_result };
-        B::run(crew, &self.options, jobs, &mut counting)?;
+        if crew.flavor().is_tuned() {
+            B::run_tuned(crew, &self.options, jobs, &mut counting)?;
+        } else {
+            B::run(crew, &self.options, jobs, &mut counting)?;
+        }
         let caller_panic = counting.panic;
         report.elapsed = start.elapsed();
         if let Some(payload) = caller_panic {

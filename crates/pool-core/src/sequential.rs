@@ -27,6 +27,19 @@ impl Backend for Sequential {
         "the baseline: every job in one loop on the main thread, through the shared per-job path, no pool"
     }
 
+    /// The baseline ignores the flavor (see `run`).
+    fn run_tuned<I>(
+        crew: Crew,
+        options: &SequentialOptions,
+        jobs: Jobs<I>,
+        on_result: impl OutcomeSink,
+    ) -> Result<(), PoolError>
+    where
+        I: Iterator<Item = JobId> + Send,
+    {
+        Self::run(crew, options, jobs, on_result)
+    }
+
     fn run<I>(
         crew: Crew,
         _: &SequentialOptions,

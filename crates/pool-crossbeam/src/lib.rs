@@ -37,13 +37,22 @@ impl Backend for Crossbeam {
         }
     }
 
+    fn run_tuned<I>(
+        crew: Crew,
+        _: &CrossbeamOptions,
+        jobs: Jobs<I>,
+        on_result: impl OutcomeSink,
+    ) -> Result<(), PoolError>
+    where
+        I: Iterator<Item = JobId> + Send,
+    {
+        tuned::run(crew, jobs, on_result)
+    }
+
     fn run<I>(crew: Crew, _: &CrossbeamOptions, jobs: Jobs<I>, on_result: impl OutcomeSink) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,
     {
-        if crew.flavor().is_tuned() {
-            return tuned::run(crew, jobs, on_result);
-        }
         let (job_tx, job_rx) = channel(&crew);
         let (result_tx, result_rx) = channel(&crew);
         run_threads(

@@ -50,13 +50,17 @@ impl Backend for Rayon {
         }
     }
 
+    fn run_tuned<I>(crew: Crew, _: &RayonOptions, jobs: Jobs<I>, on_result: impl OutcomeSink) -> Result<(), PoolError>
+    where
+        I: Iterator<Item = JobId> + Send,
+    {
+        tuned::run(crew, jobs, on_result)
+    }
+
     fn run<I>(crew: Crew, _: &RayonOptions, jobs: Jobs<I>, mut on_result: impl OutcomeSink) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,
     {
-        if crew.flavor().is_tuned() {
-            return tuned::run(crew, jobs, on_result);
-        }
         // `run` waits for every thread's exit report (see `joined_pool`).
         let threads = crew.size() as usize;
         let (pool, ended_rx) = joined_pool(threads)?;

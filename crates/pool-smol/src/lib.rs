@@ -81,34 +81,48 @@ impl Backend for Smol {
     where
         I: Iterator<Item = JobId> + Send,
     {
-        let threads = options
-            .threads
-            .map_or_else(|| thread::available_parallelism().map_or(1, NonZeroUsize::get), NonZeroUsize::get);
-        start_reactor()?;
-        let executor = Arc::new(Executor::new());
-        // Closing this channel ends every executor thread's `run`.
-        let (shutdown, stopping) = unbounded::<()>();
-        thread::scope(|s| {
-            for i in 0..threads {
-                let (executor, stopping) = (Arc::clone(&executor), stopping.clone());
-                let spawned = thread::Builder::new()
-                    .name(format!("smol-{i}"))
-                    .spawn_scoped(s, move || async_io::block_on(executor.run(stopping.recv())));
-                if let Err(e) = spawned {
-                    // No job was handed out; the threads started stop.
-                    drop(shutdown);
-                    return Err(PoolError::Spawn(e));
-                }
-            }
-            if crew.flavor().is_tuned() {
-                async_io::block_on(tasks::run(crew, SmolTasks { executor }, jobs, on_result));
-            } else {
-                async_io::block_on(textbook(crew, &executor, jobs, on_result));
-            }
-            drop(shutdown);
-            Ok(())
-        })
+        on_executor(options, |executor| async_io::block_on(textbook(crew, &executor, jobs, on_result)))
     }
+
+    fn run_tuned<I>(
+        crew: Crew,
+        options: &SmolOptions,
+        jobs: Jobs<I>,
+        on_result: impl OutcomeSink,
+    ) -> Result<(), PoolError>
+    where
+        I: Iterator<Item = JobId> + Send,
+    {
+        on_executor(options, |executor| async_io::block_on(tasks::run(crew, SmolTasks { executor }, jobs, on_result)))
+    }
+}
+
+/// Starts async-io's reactor and `--threads` executor threads (smol's
+/// multi-threaded recipe: each `block_on(executor.run(..))` until a
+/// shutdown signal), runs `body` on the calling thread, then stops them.
+fn on_executor(options: &SmolOptions, body: impl FnOnce(Arc<Executor<'static>>)) -> Result<(), PoolError> {
+    let threads =
+        options.threads.map_or_else(|| thread::available_parallelism().map_or(1, NonZeroUsize::get), NonZeroUsize::get);
+    start_reactor()?;
+    let executor = Arc::new(Executor::new());
+    // Closing this channel ends every executor thread's `run`.
+    let (shutdown, stopping) = unbounded::<()>();
+    thread::scope(|s| {
+        for i in 0..threads {
+            let (executor, stopping) = (Arc::clone(&executor), stopping.clone());
+            let spawned = thread::Builder::new()
+                .name(format!("smol-{i}"))
+                .spawn_scoped(s, move || async_io::block_on(executor.run(stopping.recv())));
+            if let Err(e) = spawned {
+                // No job was handed out; the threads started stop.
+                drop(shutdown);
+                return Err(PoolError::Spawn(e));
+            }
+        }
+        body(executor);
+        drop(shutdown);
+        Ok(())
+    })
 }
 
 /// The textbook run: one task per worker over an `async-channel` queue,

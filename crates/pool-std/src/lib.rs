@@ -52,13 +52,17 @@ impl Backend for Std {
         }
     }
 
+    fn run_tuned<I>(crew: Crew, _: &StdOptions, jobs: Jobs<I>, on_result: impl OutcomeSink) -> Result<(), PoolError>
+    where
+        I: Iterator<Item = JobId> + Send,
+    {
+        tuned::run(crew, jobs, on_result)
+    }
+
     fn run<I>(crew: Crew, _: &StdOptions, jobs: Jobs<I>, on_result: impl OutcomeSink) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send,
     {
-        if crew.flavor().is_tuned() {
-            return tuned::run(crew, jobs, on_result);
-        }
         let (job_tx, job_rx) = std_channel(crew.queue());
         let (result_tx, result_rx) = std_channel(crew.queue());
         let job_rx = Arc::new(Mutex::new(job_rx));

@@ -76,6 +76,19 @@ impl<const D: u8> Backend for Mutant<D> {
     const MAX_WORKERS: u32 = 10_000;
     type Options = MutantOptions;
 
+    /// The mutant has one form, whatever the flavor.
+    fn run_tuned<I>(
+        crew: Crew,
+        options: &MutantOptions,
+        jobs: Jobs<I>,
+        on_result: impl OutcomeSink,
+    ) -> Result<(), PoolError>
+    where
+        I: Iterator<Item = JobId> + Send,
+    {
+        Self::run(crew, options, jobs, on_result)
+    }
+
     fn run<I>(
         crew: Crew,
         options: &MutantOptions,

@@ -123,7 +123,19 @@ impl<B: Backend> Backend for Tuned<B> {
     where
         I: Iterator<Item = JobId> + Send,
     {
-        B::run(crew.with_flavor(Flavor::Tuned), options, jobs, on_result)
+        B::run_tuned(crew.with_flavor(Flavor::Tuned), options, jobs, on_result)
+    }
+
+    fn run_tuned<I>(
+        crew: Crew,
+        options: &B::Options,
+        jobs: Jobs<I>,
+        on_result: impl OutcomeSink,
+    ) -> Result<(), PoolError>
+    where
+        I: Iterator<Item = JobId> + Send,
+    {
+        B::run_tuned(crew, options, jobs, on_result)
     }
 }
 
