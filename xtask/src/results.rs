@@ -139,6 +139,14 @@ pub struct CellResult {
 }
 
 impl CellResult {
+    /// Whether this is the result of the matrix's cell `named`.
+    pub fn is(&self, named: crate::workload::Named) -> bool {
+        self.workload == named.family
+            && self.spec == named.spec
+            && self.workers == named.workers
+            && self.jobs == named.jobs
+    }
+
     /// The paired ratio `a / b` in this cell, either way round.
     pub fn ratio(&self, a: Program, b: Program) -> Option<Interval> {
         self.pairs.iter().find_map(|p| {

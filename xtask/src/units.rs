@@ -77,6 +77,11 @@ pub fn sig3(v: f64) -> String {
     }
 }
 
+/// The stopping rule's precision as the report words it: `0.05` is "±5%".
+pub fn plus_minus(precision: f64) -> String {
+    format!("±{}%", (precision * 1000.0).round() / 10.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +93,11 @@ mod tests {
         assert_eq!(duration(0.000_095_2), "95.2 µs");
         assert_eq!(duration(0.000_000_812), "812 ns");
         assert_eq!(sig3(0.0), "0");
+    }
+
+    #[test]
+    fn precision_is_worded_as_a_percentage() {
+        assert_eq!(plus_minus(0.05), "±5%");
+        assert_eq!(plus_minus(0.025), "±2.5%");
     }
 }

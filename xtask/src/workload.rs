@@ -1,6 +1,7 @@
 //! The benchmark matrix (which workloads, sizes and worker counts) and the
 //! ideal makespan each cell is judged against.
 
+use std::fmt;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -264,6 +265,43 @@ pub fn parse_cell(text: &str) -> Result<RunSpec, String> {
     })
 }
 
+/// A cell of the full matrix that the findings name: the matrix is built
+/// from these and the targets find their cells by them, so each is written
+/// once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Named {
+    /// Its workload.
+    pub family: Family,
+    /// Its work spec.
+    pub spec: &'static str,
+    /// Its workers.
+    pub workers: u32,
+    /// Its jobs.
+    pub jobs: u64,
+}
+
+/// Waiting jobs, 100 workers: the traced sleep cell.
+pub const SLEEP_100: Named = Named { family: Family::Sleep, spec: "sleep:10ms", workers: 100, jobs: 1_000 };
+/// Waiting jobs, 10,000 workers.
+pub const SLEEP_10K: Named = Named { family: Family::Sleep, spec: "sleep:10ms", workers: 10_000, jobs: 100_000 };
+/// Uniform CPU work at 2 workers: the traced CPU cell.
+pub const SPIN_2: Named = Named { family: Family::Cpu, spec: "spin:100us", workers: 2, jobs: 10_000 };
+
+impl Named {
+    /// The cell to run.
+    pub fn cell(self) -> Cell {
+        Cell::new(self.family, self.spec, self.workers, self.jobs)
+    }
+}
+
+impl fmt::Display for Named {
+    /// "`sleep:10ms` 100 × 1,000", as the report names the cell.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = crate::units::thousands;
+        write!(f, "`{}` {} × {}", self.spec, n(u64::from(self.workers)), n(self.jobs))
+    }
+}
+
 /// The matrix: full size, or small for `--quick`. `cores` sets the "2x
 /// cores" worker count of the CPU workloads.
 pub fn matrix(quick: bool, cores: u32, wanted: &[Family]) -> Vec<Cell> {
@@ -277,12 +315,10 @@ pub fn matrix(quick: bool, cores: u32, wanted: &[Family]) -> Vec<Cell> {
             (Family::Overhead, true) => [1, 2].into_iter().map(|w| Cell::new(workload, "noop", w, 100_000)).collect(),
             (Family::Throughput, false) => vec![Cell::whole_process(workload, "noop", 2, 10_000_000)],
             (Family::Throughput, true) => vec![Cell::whole_process(workload, "noop", 2, 1_000_000)],
-            (Family::Sleep, false) => {
-                vec![Cell::new(workload, "sleep:10ms", 100, 1_000), Cell::new(workload, "sleep:10ms", 10_000, 100_000)]
-            }
+            (Family::Sleep, false) => vec![SLEEP_100.cell(), SLEEP_10K.cell()],
             (Family::Sleep, true) => vec![Cell::new(workload, "sleep:10ms", 20, 100)],
             (Family::Cpu, false) => {
-                dedup([1, 2, twice]).into_iter().map(|w| Cell::new(workload, "spin:100us", w, 10_000)).collect()
+                dedup([1, 2, twice]).into_iter().map(|w| Named { workers: w, ..SPIN_2 }.cell()).collect()
             }
             (Family::Cpu, true) => [1, 2].into_iter().map(|w| Cell::new(workload, "spin:100us", w, 1_000)).collect(),
             (Family::Skewed, false) => {
@@ -326,9 +362,9 @@ pub fn trace_matrix(quick: bool, wanted: &[Family], counted_runs: u32) -> Vec<Tr
         let (cell, rounds, against_quiet) = match (workload, quick) {
             (Family::Overhead, false) => (Cell::new(workload, "noop", 2, 100_000), counted_runs, true),
             (Family::Overhead, true) => (Cell::new(workload, "noop", 2, 20_000), counted_runs, true),
-            (Family::Sleep, false) => (Cell::new(workload, "sleep:10ms", 100, 1_000), 1, false),
+            (Family::Sleep, false) => (SLEEP_100.cell(), 1, false),
             (Family::Sleep, true) => (Cell::new(workload, "sleep:10ms", 20, 100), 1, false),
-            (Family::Cpu, false) => (Cell::new(workload, "spin:100us", 2, 10_000), 1, false),
+            (Family::Cpu, false) => (SPIN_2.cell(), 1, false),
             (Family::Cpu, true) => (Cell::new(workload, "spin:100us", 2, 1_000), 1, false),
             (Family::Skewed, false) => (Cell::new(workload, "spin:10us~20ms", 2, 400), 1, false),
             (Family::Skewed, true) => (Cell::new(workload, "spin:10us~20ms", 2, 40), 1, false),

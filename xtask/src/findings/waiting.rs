@@ -5,33 +5,31 @@
 use crate::program::Program;
 use crate::results::{CellResult, TraceResult};
 use crate::units::{duration, ratio, spread_ratio, thousands};
-use crate::workload::Family;
+use crate::workload::{Named, SLEEP_10K, SLEEP_100};
 
 use super::Target;
-use super::targets::evidence;
+use super::evidence::evidence;
 
-/// The waiting-jobs cells' targets: (workers, jobs, the most makespan over
-/// ideal the best pool may take).
-const CELLS: [(u32, u64, f64); 2] = [(100, 1_000, 1.03), (10_000, 100_000, 1.30)];
+/// The waiting-jobs cells' targets: each cell with the most makespan over
+/// ideal the best pool may take.
+const CELLS: [(Named, f64); 2] = [(SLEEP_100, 1.03), (SLEEP_10K, 1.30)];
 
 /// The most a tuned flavor's median `sleep:10ms` job may take over its
 /// sleep, as a share of it.
 const SERVICE_SLACK: f64 = 0.02;
 
 /// The spec the targets are set on.
-const SPEC: &str = "sleep:10ms";
+const SPEC: &str = SLEEP_100.spec;
 
-pub(super) fn waiting_targets(cells: &[CellResult], traces: &[TraceResult], out: &mut Vec<Target>) {
+pub(super) fn waiting_targets(cells: &[CellResult], traces: &[TraceResult]) -> Vec<Target> {
+    let mut out = Vec::new();
     let go = Program::named("gobyexample");
-    for (workers, jobs, limit) in CELLS {
+    for (named, limit) in CELLS {
         let what = format!(
-            "`{SPEC}` {workers} × {}: the best pool ≤ {limit:.2}× ideal and faster than Go by Example (paired, \
-             whole interval below 1)",
-            thousands(jobs)
+            "{named}: the best pool ≤ {limit:.2}× ideal and faster than Go by Example (paired, whole interval below \
+             1)"
         );
-        let cell = cells
-            .iter()
-            .find(|c| c.workload == Family::Sleep && c.spec == SPEC && c.workers == workers && c.jobs == jobs);
+        let cell = cells.iter().find(|c| c.is(named));
         let best = cell.and_then(|c| {
             c.backends
                 .iter()
@@ -57,7 +55,7 @@ pub(super) fn waiting_targets(cells: &[CellResult], traces: &[TraceResult], out:
         });
     }
     let planned_us = 10_000.0;
-    for t in traces.iter().filter(|t| t.spec == SPEC && t.workers == 100 && t.failure.is_none()) {
+    for t in traces.iter().filter(|t| t.spec == SPEC && t.workers == SLEEP_100.workers && t.failure.is_none()) {
         if t.backend.textbook().is_none() {
             continue;
         }
@@ -74,6 +72,7 @@ pub(super) fn waiting_targets(cells: &[CellResult], traces: &[TraceResult], out:
             ),
         });
     }
+    out
 }
 
 /// Sleeps ending later than this at p50 are the timer's doing.
@@ -90,7 +89,7 @@ const SLOW_PICKUP_US: u64 = 1_000;
 pub(super) fn limits(traces: &[TraceResult]) -> Option<String> {
     let ours: Vec<&TraceResult> = traces
         .iter()
-        .filter(|t| t.spec == SPEC && t.workers == 100 && t.failure.is_none())
+        .filter(|t| t.spec == SPEC && t.workers == SLEEP_100.workers && t.failure.is_none())
         .filter(|t| !t.backend.is_baseline() && !t.backend.is_reference())
         .collect();
     let (mut timer, mut waking, mut neither) = (Vec::new(), Vec::new(), Vec::new());
@@ -137,7 +136,7 @@ mod tests {
     fn trace(name: &str, late_us: u64, pickup_p99_us: u64) -> TraceResult {
         let p = |p50_us, p99_us| Percentiles { p50_us, p99_us, max_us: p99_us };
         TraceResult {
-            workload: Family::Sleep,
+            workload: crate::workload::Family::Sleep,
             spec: SPEC.into(),
             workers: 100,
             jobs: 1_000,

@@ -39,7 +39,11 @@ pub fn headline(r: &Results) -> String {
         }
         if let Some(h) = &r.findings.std_vs_crossbeam_4 {
             let same = if h.ratio.indistinguishable() { " — indistinguishable" } else { "" };
-            let open = if h.decided { "" } else { " (undecided: its 95% interval is wider than ±5%)" };
+            let open = if h.decided {
+                String::new()
+            } else {
+                format!(" (undecided: its 95% interval is wider than {})", precision())
+            };
             let _ =
                 writeln!(s, "\nstd / crossbeam at 4 workers, paired by round: **{}**{same}{open}.", ratio(&h.ratio));
         }

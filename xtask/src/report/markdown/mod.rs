@@ -15,8 +15,13 @@ use super::{Exporter, Results};
 use crate::program::{Program, Role};
 use crate::results::{CellResult, ProgramResult};
 use crate::stats::Stop;
-use crate::units::{duration, interval, micros, ratio, sig3, spread, spread_time, thousands};
+use crate::units::{duration, interval, micros, plus_minus, ratio, sig3, spread, spread_time, thousands};
 use crate::workload::{Baseline, Family};
+
+/// The compare's stopping precision as the report words it ("±5%").
+fn precision() -> String {
+    plus_minus(crate::analysis::DEFAULT_PRECISION)
+}
 
 /// The Markdown exporter.
 pub struct Markdown;
@@ -196,19 +201,25 @@ pub fn render(r: &Results) -> String {
     }
     s += &t.render();
     if !r.findings.undecided.is_empty() {
-        s += "\n## Left undecided\n\nThese cells stopped before every backend's paired ratio to the fastest was \
-              within ±5% at 95%: their ranking is what the data could tell, no more.\n\n";
+        s += &format!(
+            "\n## Left undecided\n\nThese cells stopped before every backend's paired ratio to the fastest was \
+             within {} at 95%: their ranking is what the data could tell, no more.\n\n",
+            precision()
+        );
         for u in &r.findings.undecided {
             let names: Vec<&str> = u.programs.iter().map(|p| p.name()).collect();
             let _ = writeln!(s, "- {} ({} rounds, {}): {}", u.cell, u.rounds, stop(u.stop), names.join(", "));
         }
     }
 
-    s += "\n## Results per workload\n\nSorted fastest first by median makespan (min–max of the raw runs in \
-          brackets). \"vs fastest\" is the makespan over the fastest backend's, computed per round from the two \
-          runs of that round, as the median of those ratios with its 95% interval (exact order statistics over the \
-          rounds); two programs whose interval contains 1.0 are called indistinguishable and share a rank. Each \
-          cell runs rounds until every backend's ratio is within ±5% or its share of the time budget is spent.\n\n";
+    s += &format!(
+        "\n## Results per workload\n\nSorted fastest first by median makespan (min–max of the raw runs in \
+         brackets). \"vs fastest\" is the makespan over the fastest backend's, computed per round from the two \
+         runs of that round, as the median of those ratios with its 95% interval (exact order statistics over the \
+         rounds); two programs whose interval contains 1.0 are called indistinguishable and share a rank. Each \
+         cell runs rounds until every backend's ratio is within {} or its share of the time budget is spent.\n\n",
+        precision()
+    );
     for c in &r.cells {
         cell_table(&mut s, c);
     }

@@ -62,9 +62,10 @@ pub fn verdict_line(v: &crate::analysis::Verdict) -> String {
     line += ".";
     if v.undecided {
         line += &format!(
-            " Left undecided after {} rounds: some intervals are wider than ±5%, so \"indistinguishable\" may mean \
+            " Left undecided after {} rounds: some intervals are wider than {}, so \"indistinguishable\" may mean \
              \"not yet told apart\"; a larger `--budget` (or no `--quick`) runs more rounds.",
-            v.rounds
+            v.rounds,
+            precision()
         );
     }
     line
@@ -94,7 +95,7 @@ pub(super) fn cell_table(s: &mut String, c: &CellResult) {
     let undecided = if undecided.is_empty() {
         String::new()
     } else {
-        format!("; left undecided (interval wider than ±5%): {}", undecided.join(", "))
+        format!("; left undecided (interval wider than {}): {}", precision(), undecided.join(", "))
     };
     let _ = writeln!(
         s,
