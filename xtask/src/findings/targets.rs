@@ -178,7 +178,7 @@ fn broker_targets(cells: &[CellResult], traces: &[TraceResult], out: &mut Vec<Ta
 
 /// What bears on a whole-process figure: the same less the program's
 /// 0-job run of the same round, the pool's own makespan per job, and the
-/// usual [`evidence`].
+/// usual [`evidence()`].
 fn whole_evidence(traces: &[TraceResult], c: &CellResult, p: Program, st: &Stats) -> String {
     let mut parts = Vec::new();
     if let Some(q) = &st.whole_less_start_ns {
