@@ -605,6 +605,7 @@ mod tests {
             failed_jobs: Vec::new(),
             failed_unlisted: 0,
             checked_sum: Some(u128::from(run.jobs) * u128::from(run.jobs + 1)),
+            latency: None,
         }
     }
 

@@ -334,6 +334,7 @@ fn run<B: Backend>(cli: Cli<B::Options>, signals: &Signals) -> ExitCode {
         failed_jobs: Vec::new(),
         failed_unlisted: 0,
         checked_sum: None,
+        latency: report.latency,
     };
     let tally = match ledger.close(interrupted) {
         Ok(tally) => tally,

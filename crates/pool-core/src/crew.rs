@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::{Flavor, Log, Work};
+use crate::{Flavor, Log, Schedule, Work};
 
 /// State shared by all workers of one run.
 pub(crate) struct Shared {
@@ -25,6 +25,8 @@ pub(crate) struct Shared {
     pub(crate) stream: Mutex<Option<(u64, bool)>>,
     pub(crate) log_error: Mutex<Option<std::io::Error>>,
     pub(crate) log_failed: AtomicBool,
+    /// When each job arrives, if they arrive over time (`--arrival`).
+    pub(crate) arrivals: Option<Arc<Schedule>>,
 }
 
 impl Shared {
@@ -46,6 +48,7 @@ impl Shared {
             stream: Mutex::new(None),
             log_error: Mutex::new(None),
             log_failed: AtomicBool::new(false),
+            arrivals: None,
         }
     }
 
@@ -53,6 +56,12 @@ impl Shared {
     /// [`PoolConfig::epoch`](crate::PoolConfig::epoch)).
     pub(crate) fn counting_from(mut self, epoch: Option<Instant>) -> Self {
         self.epoch = epoch.unwrap_or(self.epoch);
+        self
+    }
+
+    /// The same, with jobs released on `arrivals` (counted from the epoch).
+    pub(crate) fn arriving(mut self, arrivals: Option<Arc<Schedule>>) -> Self {
+        self.arrivals = arrivals;
         self
     }
 }

@@ -1,11 +1,13 @@
 //! The job stream as a backend receives it: an iterator of ids that stops at
 //! a cancel, and that hands out a run of consecutive ids in one step where it
 //! knows them to be consecutive (the command line's `1..=J`), so a worker
-//! that claims a thousand ids pays for one claim, not a thousand.
+//! that claims a thousand ids pays for one claim, not a thousand. When jobs
+//! arrive over time (`--arrival`), it hands out no job before its arrival.
 
 use std::iter::{Empty, Peekable};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::JobId;
 use crate::crew::Shared;
@@ -51,6 +53,8 @@ pub struct Jobs<I: Iterator<Item = JobId>> {
     /// The run's shared state, whose cancel flag ends the stream; `None`
     /// until a [`Pool`](crate::Pool) runs it.
     watch: Option<Arc<Shared>>,
+    /// Whether jobs arrive over time: read on every id, so kept here.
+    arriving: bool,
     ended: bool,
     /// How many ids were handed out: the pool checks, once the backend has
     /// dropped the stream, that each came back.
@@ -67,11 +71,19 @@ impl<I: Iterator<Item = JobId>> Jobs<I> {
     /// The stream of `jobs`, any ids in any order. Runs of consecutive ids
     /// are found one id at a time.
     pub fn new(jobs: I) -> Self {
-        Jobs { head: Run { first: 0, len: 0 }, rest: jobs.peekable(), watch: None, ended: false, handed: 0 }
+        Jobs {
+            head: Run { first: 0, len: 0 },
+            rest: jobs.peekable(),
+            watch: None,
+            arriving: false,
+            ended: false,
+            handed: 0,
+        }
     }
 
     /// Ends the stream once `shared`'s run stops.
     pub(crate) fn watched(mut self, shared: Arc<Shared>) -> Self {
+        self.arriving = shared.arrivals.is_some();
         self.watch = Some(shared);
         self
     }
@@ -85,15 +97,81 @@ impl<I: Iterator<Item = JobId>> Jobs<I> {
         self.ended
     }
 
+    /// The next id, not taken.
+    fn peek_id(&mut self) -> Option<JobId> {
+        if self.head.is_empty() { self.rest.peek().copied() } else { Some(JobId(self.head.first)) }
+    }
+
+    /// When the next job arrives, if the run's jobs arrive over time and one
+    /// is left; `None` otherwise. The stream waits for it by itself (see
+    /// [`claim`](Self::claim)); a backend whose producer must not block its
+    /// thread (an async one) awaits it first, its own way.
+    #[inline]
+    pub fn due(&mut self) -> Option<Instant> {
+        if !self.arriving {
+            return None;
+        }
+        let job = self.peek_id()?;
+        let shared = self.watch.as_ref()?;
+        Some(shared.epoch + shared.arrivals.as_ref()?.at(job)?)
+    }
+
+    /// Whether jobs arrive over time (`--arrival`).
+    pub fn arriving(&self) -> bool {
+        self.arriving
+    }
+
+    /// Whether the next job has not arrived yet (jobs arrive over time and
+    /// one is left): a worker about to wait for it hands back what it holds.
+    #[inline]
+    pub fn not_yet(&mut self) -> bool {
+        self.due().is_some_and(|due| due > Instant::now())
+    }
+
+    /// Blocks until the next job has arrived (at once without arrivals);
+    /// `false` if the run was cancelled meanwhile. Sleeps in slices, so a
+    /// cancel is seen within one.
+    fn wait_for_arrival(&mut self) -> bool {
+        const SLICE: Duration = Duration::from_millis(10);
+        while let Some(due) = self.due() {
+            let left = due.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(SLICE));
+            if self.stopped() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// How many of the `max` ids from `first` have arrived by now (at least
+    /// one: the first has).
+    fn arrived(&self, first: u64, max: u64) -> u64 {
+        let Some(shared) = &self.watch else { return max };
+        let Some(schedule) = &shared.arrivals else { return max };
+        let now = shared.epoch.elapsed();
+        (1..max).find(|&k| schedule.at(JobId(first + k)).is_some_and(|at| at > now)).unwrap_or(max)
+    }
+
     /// Takes up to `max` (at least one) consecutive ids, in one step where
     /// they are known to be consecutive; fewer where the stream ends or skips
-    /// an id. `None` once the stream is over or the run cancelled.
+    /// an id, or where the next have not arrived yet (waiting for the
+    /// first). `None` once the stream is over or the run cancelled.
     #[inline]
     pub fn claim(&mut self, max: u64) -> Option<Run> {
         if self.stopped() {
             return None;
         }
-        let max = max.max(1);
+        let mut max = max.max(1);
+        if self.arriving {
+            if !self.wait_for_arrival() {
+                return None;
+            }
+            let first = self.peek_id()?.0;
+            max = self.arrived(first, max);
+        }
         if !self.head.is_empty() {
             let (run, rest) = self.head.split_at(max);
             self.head = rest;
@@ -128,7 +206,14 @@ impl Jobs<Empty<JobId>> {
     pub fn range(ids: RangeInclusive<u64>) -> Self {
         let (first, last) = (*ids.start(), *ids.end());
         let len = if first > last { 0 } else { last - first + 1 };
-        Jobs { head: Run { first, len }, rest: std::iter::empty().peekable(), watch: None, ended: false, handed: 0 }
+        Jobs {
+            head: Run { first, len },
+            rest: std::iter::empty().peekable(),
+            watch: None,
+            arriving: false,
+            ended: false,
+            handed: 0,
+        }
     }
 }
 
@@ -138,6 +223,9 @@ impl<I: Iterator<Item = JobId>> Iterator for Jobs<I> {
     #[inline]
     fn next(&mut self) -> Option<JobId> {
         if self.stopped() {
+            return None;
+        }
+        if self.arriving && !self.wait_for_arrival() {
             return None;
         }
         if !self.head.is_empty() {

@@ -9,6 +9,7 @@
 //! holds only how jobs reach workers and outcomes reach the caller. This
 //! crate depends on no async runtime and no thread-pool crate.
 
+mod arrival;
 mod check;
 pub mod cli;
 mod crew;
@@ -17,6 +18,7 @@ mod event;
 mod flavor;
 mod ids;
 mod jobs;
+mod latency;
 mod ledger;
 pub mod limits;
 mod log;
@@ -36,6 +38,7 @@ mod worker;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use arrival::{Arrival, MAX_ARRIVING_JOBS, Schedule};
 pub use check::{
     Completeness, HOLD, LoggedOutcome, SLEEP_SLACK, SPIN_DIVISOR, Summary, Violation, check, max_in_flight,
 };
@@ -45,6 +48,7 @@ pub use event::{Event, Format, ParseError, Record};
 pub use flavor::Flavor;
 pub use ids::{JobId, WorkerId};
 pub use jobs::{Jobs, Run};
+pub use latency::Latency;
 pub use ledger::{BadOutcome, Ledger, Tally};
 pub use log::{FLUSH_AT, Log, MemorySink, Sink, StdoutSink};
 pub use outcome::{JobOutcome, OutcomeSink};

@@ -8,8 +8,11 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::crew::Shared;
+use crate::latency::Latencies;
 use crate::panics::silence_job_panics;
-use crate::{Crew, Flavor, HandOff, JobId, JobOutcome, Jobs, Log, Need, OutcomeSink, Work, WorkerId};
+use crate::{
+    Crew, Flavor, HandOff, JobId, JobOutcome, Jobs, Latency, Log, Need, OutcomeSink, Schedule, Work, WorkerId,
+};
 
 /// A worker-pool substrate. The implementor holds only what is specific to
 /// it: how jobs travel from the producer to the workers, how workers are
@@ -185,6 +188,10 @@ pub struct PoolConfig {
     /// distributed mode) is given its run's epoch, so its lines are stamped
     /// on the run's clock (see [`Worker::relay`](crate::Worker::relay)).
     pub epoch: Option<Instant>,
+    /// When each job arrives, counted from the run's start (`--arrival`):
+    /// the stream releases a job no earlier, and the report gives each
+    /// job's latency from it. `None`: every job is there at the start.
+    pub arrivals: Option<Arc<Schedule>>,
 }
 
 impl PoolConfig {
@@ -198,12 +205,13 @@ impl PoolConfig {
             cancel: Arc::default(),
             flavor: Flavor::Textbook,
             epoch: None,
+            arrivals: None,
         }
     }
 }
 
 /// Counts from one run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct RunReport {
     /// Jobs that yielded a result.
     pub finished: u64,
@@ -216,6 +224,9 @@ pub struct RunReport {
     pub skipped: u64,
     /// Wall time from start to the last worker's exit.
     pub elapsed: Duration,
+    /// With arrivals: each job's latency, from its arrival to its outcome
+    /// reaching the caller.
+    pub latency: Option<Latency>,
 }
 
 /// A worker pool on backend `B`.
@@ -249,6 +260,8 @@ struct Counting<'a, S> {
     panic: Option<Box<dyn std::any::Any + Send>>,
     shared: &'a Shared,
     inner: &'a mut S,
+    /// With arrivals, each outcome's latency.
+    latencies: Option<Latencies<'a>>,
 }
 
 impl<S: OutcomeSink> Counting<'_, S> {
@@ -270,12 +283,18 @@ impl<S: OutcomeSink> OutcomeSink for &mut Counting<'_, S> {
             Ok(_) => self.report.finished += 1,
             Err(_) => self.report.failed += 1,
         }
+        if let Some(l) = &mut self.latencies {
+            l.arrived(outcome.job, 1);
+        }
         self.pass(|inner| inner.one(outcome));
     }
 
     #[inline(always)]
     fn finished(&mut self, worker: WorkerId, first: JobId, results: &[u64]) {
         self.report.finished += results.len() as u64;
+        if let Some(l) = &mut self.latencies {
+            l.arrived(first, results.len() as u64);
+        }
         self.pass(|inner| inner.finished(worker, first, results));
     }
 }
@@ -325,7 +344,7 @@ impl<B: Backend> Pool<B> {
         let config = &self.config;
         config.work.prepare();
         let shared = Shared::new(config.work.clone(), config.log.clone(), Arc::clone(&config.cancel));
-        let shared = Arc::new(shared.counting_from(config.epoch));
+        let shared = Arc::new(shared.counting_from(config.epoch).arriving(config.arrivals.clone()));
         // A queue never needs more room than the run has jobs: bounded
         // channels allocate for their capacity up front.
         let most = jobs.size_hint().1.map(|n| NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN));
@@ -337,13 +356,16 @@ impl<B: Backend> Pool<B> {
         let start = Instant::now();
         // Inlined into each backend's result loop: a call per outcome cost
         // the tuned flavors' caller a sixth of its instructions.
-        let mut counting = Counting { report: &mut report, panic: None, shared: &shared, inner: on_result };
+        let latencies = shared.arrivals.as_deref().map(|s| Latencies::new(s, shared.epoch));
+        let mut counting = Counting { report: &mut report, panic: None, shared: &shared, inner: on_result, latencies };
         if crew.flavor().is_tuned() {
             B::run_tuned(crew, &self.options, jobs, &mut counting)?;
         } else {
             B::run(crew, &self.options, jobs, &mut counting)?;
         }
         let caller_panic = counting.panic;
+        let latency = counting.latencies.map(|l| l.latency());
+        report.latency = latency;
         report.elapsed = start.elapsed();
         if let Some(payload) = caller_panic {
             panic::resume_unwind(payload);

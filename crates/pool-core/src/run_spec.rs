@@ -7,7 +7,10 @@
 use std::num::NonZeroUsize;
 
 use crate::cli::{EXIT_FAILED, MAX_JOBS};
-use crate::{Flavor, Format, JobId, Log, LoggedOutcome, PoolConfig, Summary, Work, WorkSpec, work::DEFAULT_SEED};
+use crate::{
+    Arrival, Flavor, Format, JobId, Log, LoggedOutcome, MAX_ARRIVING_JOBS, PoolConfig, Summary, Work, WorkSpec,
+    work::DEFAULT_SEED,
+};
 
 /// One run of a pool: how many workers, which jobs, what each does, and how
 /// it is logged.
@@ -33,6 +36,9 @@ pub struct RunSpec {
     /// their jobs reclaimed (pool-redis's `--remote-workers`): only then may
     /// the log hold `reclaimed` events. Not a flag of the binaries.
     pub reclaims: bool,
+    /// How jobs arrive over time, drawn from the seed; `None`: all at the
+    /// start.
+    pub arrival: Option<Arrival>,
 }
 
 impl RunSpec {
@@ -49,7 +55,14 @@ impl RunSpec {
             format: Some(Format::Text),
             flavor: Flavor::Textbook,
             reclaims: false,
+            arrival: None,
         }
+    }
+
+    /// With jobs arriving over time, as `arrival` says.
+    pub fn arrival(mut self, arrival: Arrival) -> Self {
+        self.arrival = Some(arrival);
+        self
     }
 
     /// Run by workers in other processes, whose jobs may be reclaimed (see
@@ -102,6 +115,7 @@ impl RunSpec {
         config.queue = self.queue;
         config.flavor = self.flavor;
         config.log = log;
+        config.arrivals = self.arrival.map(|a| std::sync::Arc::new(a.schedule(self.jobs, self.seed)));
         config
     }
 
@@ -127,6 +141,9 @@ impl RunSpec {
         }
         if let Some(q) = self.queue {
             args.push(format!("--queue={q}"));
+        }
+        if let Some(a) = self.arrival {
+            args.push(format!("--arrival={a}"));
         }
         if !self.panic_on.is_empty() {
             let ids: Vec<String> = self.panic_on.iter().map(u64::to_string).collect();
@@ -192,6 +209,9 @@ pub struct RunFlags {
     /// Make these jobs panic (comma-separated job ids), to see failure handling.
     #[arg(long, value_name = "IDS", value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..))]
     pub panic_on: Vec<u64>,
+    /// Jobs arrive over time instead of all at once: poisson:RATE (exponential gaps, from --seed) or uniform:RATE, RATE in jobs per second; the summary then gives each job's latency from its arrival.
+    #[arg(long, value_name = "SPEC")]
+    pub arrival: Option<Arrival>,
 }
 
 impl RunFlags {
@@ -204,10 +224,20 @@ impl RunFlags {
                 self.jobs
             ));
         }
-        Ok(RunSpec::new(self.workers, self.jobs, self.work)
+        if self.arrival.is_some() && self.jobs > MAX_ARRIVING_JOBS {
+            return Err(format!(
+                "error: invalid value '{}' for '--jobs <N>': with --arrival at most {MAX_ARRIVING_JOBS} jobs",
+                self.jobs
+            ));
+        }
+        let run = RunSpec::new(self.workers, self.jobs, self.work)
             .seed(self.seed)
             .panics(self.panic_on.iter().copied())
-            .format(Some(self.format)))
+            .format(Some(self.format));
+        Ok(match self.arrival {
+            Some(a) => run.arrival(a),
+            None => run,
+        })
     }
 }
 
@@ -237,7 +267,9 @@ mod tests {
         );
         let tuned = spec(2, 10, "noop").flavor(Flavor::Tuned);
         assert!(tuned.args().contains(&"--flavor=tuned".to_owned()));
-        for run in [run, spec(1, 0, "noop").format(None), RunSpec::default(), tuned] {
+        let arriving = spec(2, 10, "noop").arrival(Arrival::Poisson { rate: 2500.5 });
+        assert!(arriving.args().contains(&"--arrival=poisson:2500.5".to_owned()));
+        for run in [run, spec(1, 0, "noop").format(None), RunSpec::default(), tuned, arriving] {
             let args = std::iter::once("pool-sequential".into()).chain(run.args().into_iter().map(Into::into));
             let cli = cli::parse::<crate::Sequential>(args).unwrap();
             assert_eq!(cli.spec().unwrap(), run);
@@ -280,10 +312,18 @@ mod tests {
             seed: 0,
             format: Format::Text,
             panic_on: vec![6],
+            arrival: None,
         };
         assert_eq!(
             flags.spec().unwrap_err(),
             "error: invalid value '6' for '--panic-on <IDS>': no such job (jobs are 1..=5)"
         );
+        let arriving = RunFlags {
+            jobs: MAX_ARRIVING_JOBS + 1,
+            panic_on: vec![],
+            arrival: Some(Arrival::Poisson { rate: 10.0 }),
+            ..flags
+        };
+        assert!(arriving.spec().unwrap_err().contains("with --arrival at most"));
     }
 }

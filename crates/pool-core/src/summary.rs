@@ -5,12 +5,16 @@
 //! ```text
 //! pool-std: 100 jobs on 2 workers (noop): 98 finished, 2 failed in 0.001234 s; failed jobs: 3,7; results check out (sum 10086)
 //! ```
+//!
+//! With `--arrival`, the latency from each job's arrival follows the
+//! makespan: `…in 1.000123 s; latency p50 12.3 us, p99 45.6 us, p99.9 78.9
+//! us, max 101.2 us; …`.
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::WorkSpec;
+use crate::{Latency, WorkSpec};
 
 /// What a run did, as its summary line says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +43,8 @@ pub struct RunSummary {
     /// The sum of the results when the caller's check of them passed;
     /// `None` when the line is printed before an error.
     pub checked_sum: Option<u128>,
+    /// With arrivals, the latency percentiles (printed to 0.1 µs).
+    pub latency: Option<Latency>,
 }
 
 impl fmt::Display for RunSummary {
@@ -53,6 +59,17 @@ impl fmt::Display for RunSummary {
         }
         // Whole microseconds, as the pool's own clock is read.
         write!(f, " in {:.6} s", self.elapsed.as_secs_f64())?;
+        if let Some(l) = &self.latency {
+            let us = |d: Duration| d.as_secs_f64() * 1e6;
+            write!(
+                f,
+                "; latency p50 {:.1} us, p99 {:.1} us, p99.9 {:.1} us, max {:.1} us",
+                us(l.p50),
+                us(l.p99),
+                us(l.p999),
+                us(l.max)
+            )?;
+        }
         if !self.failed_jobs.is_empty() || self.failed_unlisted > 0 {
             f.write_str("; failed jobs: ")?;
             for (i, j) in self.failed_jobs.iter().enumerate() {
@@ -92,6 +109,22 @@ fn cut<'a>(s: &'a str, sep: &str, what: &str) -> Result<(&'a str, &'a str), Summ
     s.split_once(sep).ok_or_else(|| SummaryError(format!("no {what}")))
 }
 
+/// `12.3 us, p99 45.6 us, p99.9 78.9 us, max 101.2 us` (after "latency p50 ").
+fn latency(s: &str) -> Result<Latency, SummaryError> {
+    let us = |v: &str, what: &str| -> Result<Duration, SummaryError> {
+        let v = v.strip_suffix(" us").ok_or_else(|| SummaryError(format!("no unit on the latency {what}")))?;
+        let v: f64 = number(v, "latency")?;
+        if !v.is_finite() || v < 0.0 {
+            return Err(SummaryError(format!("bad latency '{v}'")));
+        }
+        Ok(Duration::from_secs_f64(v / 1e6))
+    };
+    let (p50, rest) = cut(s, ", p99 ", "latency p99")?;
+    let (p99, rest) = cut(rest, ", p99.9 ", "latency p99.9")?;
+    let (p999, max) = cut(rest, ", max ", "latency max")?;
+    Ok(Latency { p50: us(p50, "p50")?, p99: us(p99, "p99")?, p999: us(p999, "p99.9")?, max: us(max, "max")? })
+}
+
 impl FromStr for RunSummary {
     type Err = SummaryError;
 
@@ -127,7 +160,13 @@ impl FromStr for RunSummary {
             failed_jobs: Vec::new(),
             failed_unlisted: 0,
             checked_sum: None,
+            latency: None,
         };
+        if let Some(r) = rest.strip_prefix("; latency p50 ") {
+            let (list, after) = r.find("; ").map_or((r, ""), |i| r.split_at(i));
+            summary.latency = Some(latency(list)?);
+            rest = after;
+        }
         if let Some(r) = rest.strip_prefix("; failed jobs: ") {
             let (list, after) = r.find("; ").map_or((r, ""), |i| r.split_at(i));
             let (ids, more) = match list.split_once(" and ") {
@@ -178,6 +217,7 @@ impl RunSummary {
             failed_jobs: Vec::new(),
             failed_unlisted: 0,
             checked_sum: (sum == expected).then_some(sum),
+            latency: None,
         }
     }
 
@@ -204,6 +244,7 @@ mod tests {
             failed_jobs: vec![],
             failed_unlisted: 0,
             checked_sum: Some(10_100),
+            latency: None,
         }
     }
 
@@ -233,6 +274,17 @@ mod tests {
         round_trips(&interrupted);
         let wrong = RunSummary { checked_sum: None, failed_jobs: vec![5], failed: 1, ..summary() };
         round_trips(&wrong);
+        let us = |tenths: u64| Duration::from_nanos(tenths * 100);
+        let latency = Some(Latency { p50: us(123), p99: us(456), p999: us(789), max: us(10_012) });
+        let arriving = RunSummary { latency, ..failed.clone() };
+        assert!(
+            arriving.to_string().contains(
+                " s; latency p50 12.3 us, p99 45.6 us, p99.9 78.9 us, max 1001.2 us; failed jobs: 3,7; results"
+            ),
+            "{arriving}"
+        );
+        round_trips(&arriving);
+        round_trips(&RunSummary { latency, ..summary() });
         round_trips(&RunSummary {
             work: "noop".parse().unwrap(),
             jobs: 0,

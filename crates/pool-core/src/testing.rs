@@ -26,6 +26,7 @@ use crate::{
 
 pub mod mutant;
 
+mod arrivals;
 mod binary;
 mod limits;
 mod macros;
@@ -34,6 +35,7 @@ mod signals;
 mod suite;
 mod tasks;
 
+pub use arrivals::*;
 pub use binary::*;
 pub use limits::*;
 pub use process::*;

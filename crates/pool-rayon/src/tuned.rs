@@ -110,6 +110,7 @@ where
                 most: MOST_PER_THREAD.saturating_mul(threads as u64),
                 result_tx,
                 stopped: Default::default(),
+                arriving: source.arriving(),
             };
             pool.install(|| rayon::scope(|scope| feed.claim(scope, threads)));
             pool.broadcast(|ctx| {
@@ -152,6 +153,8 @@ struct Feed<'a, I: Iterator<Item = JobId>> {
     /// Set by the first job a cancel skips: the tasks still queued then
     /// return at once, whatever ids they hold.
     stopped: AtomicBool,
+    /// Whether jobs arrive over time (`--arrival`).
+    arriving: bool,
 }
 
 impl<'a, I: Iterator<Item = JobId> + Send> Feed<'a, I> {
@@ -191,8 +194,14 @@ impl<'a, I: Iterator<Item = JobId> + Send> Feed<'a, I> {
         let mut leaf = Leaf::new(self.slots, self.timing);
         let Slot { worker, batch } = leaf.slot.as_mut().expect("a thread's slot is present until its exit");
         leaf.jobs = run.len;
-        if !batch.run_all(worker, run, &mut |b| self.result_tx.send(b).is_ok()) {
+        let deliver = &mut |b| self.result_tx.send(b).is_ok();
+        if !batch.run_all(worker, run, deliver) {
             self.stopped.store(true, Relaxed);
+        }
+        // Jobs that arrive over time: this thread may go idle now, and rayon
+        // cannot say so, so nothing waits in its batch past its leaf.
+        if self.arriving {
+            batch.hand_back(deliver);
         }
     }
 }

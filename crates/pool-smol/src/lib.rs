@@ -137,7 +137,14 @@ where
         crew.into_workers().map(|worker| executor.spawn(work(worker, job_rx.clone(), result_tx.clone()))).collect();
     drop((job_rx, result_tx));
     let produce = async move {
-        for job in jobs {
+        let mut jobs = jobs;
+        loop {
+            // Jobs that arrive over time: wait on an async-io timer, not in
+            // the stream, which would block the result loop too.
+            if let Some(due) = jobs.due() {
+                Timer::at(due).await;
+            }
+            let Some(job) = jobs.next() else { break };
             if job_tx.send(job).await.is_err() {
                 break;
             }
@@ -171,6 +178,14 @@ impl Substrate for SmolTasks {
 
     fn timer(&self) -> Timer {
         Timer::never()
+    }
+
+    // Not an `async fn`: its future would borrow `self`, and it must not.
+    #[allow(clippy::manual_async_fn)]
+    fn sleep_until(&self, at: std::time::Instant) -> impl Future<Output = ()> + 'static {
+        async move {
+            Timer::at(at).await;
+        }
     }
 
     fn sleep(timer: Pin<&mut Timer>, duration: Duration) -> impl Future<Output = ()> + Send + '_ {

@@ -210,7 +210,14 @@ impl Backend for Tokio {
                 .collect();
             drop((job_rx, result_tx));
             let produce = async move {
-                for job in jobs {
+                let mut jobs = jobs;
+                loop {
+                    // Jobs that arrive over time: wait on tokio's timer, not
+                    // in the stream, which would block the result loop too.
+                    if let Some(due) = jobs.due() {
+                        tokio::time::sleep_until(due.into()).await;
+                    }
+                    let Some(job) = jobs.next() else { break };
                     if job_tx.send(job).await.is_err() {
                         break;
                     }

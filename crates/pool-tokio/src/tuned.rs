@@ -45,6 +45,12 @@ impl Substrate for TokioTasks {
         timer
     }
 
+    fn sleep_until(&self, at: std::time::Instant) -> impl Future<Output = ()> + 'static {
+        let mut sleep = self.timers.timer();
+        sleep.set(at.saturating_duration_since(std::time::Instant::now()));
+        sleep
+    }
+
     fn cpu_inline(&self) -> bool {
         self.cpu == CpuJobs::Inline
     }

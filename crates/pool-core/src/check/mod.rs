@@ -122,6 +122,9 @@ struct WorkerEntry {
 ///   less `t_us` of `started`) is no shorter than its planned sleep less
 ///   [`SLEEP_SLACK`], or than its planned spin divided by [`SPIN_DIVISOR`]
 ///   less [`SLEEP_SLACK`];
+/// - with jobs arriving over time (`RunSpec::arrival`), no job starts
+///   before its arrival (JSON lines: `t_us` of `started` no earlier than
+///   the arrival, to the microsecond, both on the run's clock);
 /// - workers leave only when no work is left (complete runs): in time order,
 ///   once any worker has exited, each other worker starts at most the one
 ///   job it had already taken, and beyond it at most [`HOLD`] of planned
@@ -132,6 +135,7 @@ struct WorkerEntry {
 pub fn check(log: &[Record], run: &RunSpec, completeness: Completeness) -> Result<Summary, Violation> {
     let (workers, jobs) = (run.workers, run.jobs);
     let work = run.work();
+    let arrivals = run.arrival.map(|a| a.schedule(jobs, run.seed));
     let mut job_table: Table<JobEntry> = Table::new(jobs, log.len());
     let mut worker_table: Table<WorkerEntry> = Table::new(u64::from(workers), log.len());
     let mut outcomes = Vec::new();
@@ -173,6 +177,12 @@ pub fn check(log: &[Record], run: &RunSpec, completeness: Completeness) -> Resul
                 in_flight += 1;
                 if in_flight > u64::from(workers) {
                     return Err(fail(format!("{in_flight} jobs in flight, more than {workers} workers")));
+                }
+                if let (Some(schedule), Some(t)) = (&arrivals, record.t_us) {
+                    let arrives = schedule.at(*job).map_or(0, |at| at.as_micros() as u64);
+                    if t < arrives {
+                        return Err(fail(format!("job {job} started at {t} µs, before it arrived at {arrives} µs")));
+                    }
                 }
                 entry.state = JobState::Running { worker: w, line: record.line };
                 entry.started_at = record.t_us.unwrap_or_default();
@@ -449,6 +459,21 @@ mod tests {
         );
         assert_eq!(summary.counts(), (2, 1, 0));
         assert_eq!(summary.workers, 3);
+    }
+
+    /// With arrivals (uniform at 1,000 a second: job j at (j - 1) ms), a
+    /// job may start at its arrival or later, not a microsecond before.
+    #[test]
+    fn no_job_starts_before_it_arrives() {
+        let arriving = noop(1, 3).arrival(crate::Arrival::Uniform { rate: 1000.0 });
+        let judge =
+            |compact: &str| check(&Format::Jsonl.parse(&log(compact)).unwrap(), &arriving, Completeness::Complete);
+        assert!(judge("0 1 s 1; 0 1 f 1 2; 1000 1 s 2; 1000 1 f 2 4; 2500 1 s 3; 2500 1 f 3 6; 2600 1 e").is_ok());
+        let early = judge("0 1 s 1; 0 1 f 1 2; 1000 1 s 2; 1000 1 f 2 4; 1999 1 s 3; 2000 1 f 3 6; 2600 1 e");
+        let err = early.unwrap_err();
+        assert_eq!(err.line, 5, "{err}");
+        assert!(err.message.contains("job 3 started at 1999 µs, before it arrived at 2000 µs"), "{err}");
+        assert!(local(&log("0 1 s 1; 0 1 f 1 2; 0 1 s 2; 0 1 f 2 4; 0 1 e"), 1, 2).is_ok(), "no arrivals, no rule");
     }
 
     #[test]

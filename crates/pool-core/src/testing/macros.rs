@@ -115,6 +115,11 @@ macro_rules! conformance_tests {
             }
             #[test]
             $(#[$attr])*
+            fn arrivals_are_kept() {
+                testing::arrivals_are_kept::<B>();
+            }
+            #[test]
+            $(#[$attr])*
             fn caller_panic_drains_and_joins() {
                 testing::caller_panic_drains_and_joins::<B>();
             }

@@ -11,6 +11,8 @@ use crate::{JobId, Jobs, Run};
 /// A job stream that many workers claim runs of ids from.
 pub struct Source<I: Iterator<Item = JobId>> {
     jobs: Mutex<Jobs<I>>,
+    /// Whether jobs arrive over time: known without the lock.
+    arriving: bool,
 }
 
 impl<I: Iterator<Item = JobId>> std::fmt::Debug for Source<I> {
@@ -22,7 +24,8 @@ impl<I: Iterator<Item = JobId>> std::fmt::Debug for Source<I> {
 impl<I: Iterator<Item = JobId>> Source<I> {
     /// The stream `jobs`, ready to be shared.
     pub fn new(jobs: Jobs<I>) -> Self {
-        Source { jobs: Mutex::new(jobs) }
+        let arriving = jobs.arriving();
+        Source { jobs: Mutex::new(jobs), arriving }
     }
 
     /// Claims up to `max` consecutive ids (fewer where the stream ends or
@@ -44,8 +47,26 @@ impl<I: Iterator<Item = JobId>> Source<I> {
         publish: impl FnOnce(Run) -> T,
     ) -> Option<T> {
         let mut jobs = self.lock(before_wait);
+        if self.arriving && jobs.not_yet() {
+            // It will wait for the next arrival: nothing may wait with it.
+            before_wait();
+        }
         let max = size(jobs.size_hint().1.map(|n| n as u64)) as u64;
         jobs.claim(max).map(publish)
+    }
+
+    /// Whether jobs arrive over time (`--arrival`).
+    pub fn arriving(&self) -> bool {
+        self.arriving
+    }
+
+    /// When the next job arrives, if jobs arrive over time (see
+    /// [`Jobs::due`](crate::Jobs::due)).
+    pub fn due(&self) -> Option<std::time::Instant> {
+        if !self.arriving {
+            return None;
+        }
+        self.lock(&mut || {}).due()
     }
 
     /// An upper bound on the jobs not yet claimed, if the stream knows one.

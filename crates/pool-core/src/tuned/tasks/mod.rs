@@ -29,7 +29,7 @@ use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{Batch, Limits, Source, Spares};
 use crate::{Crew, JobId, JobOutcome, Jobs, OutcomeSink, Worker};
@@ -54,6 +54,10 @@ pub trait Substrate: Clone + Send + Sync + 'static {
 
     /// Sleeps `duration` on `timer`.
     fn sleep(timer: Pin<&mut Self::Timer>, duration: Duration) -> impl Future<Output = ()> + Send + '_;
+
+    /// A sleep of its own until `at`: the producer's, when jobs arrive over
+    /// time.
+    fn sleep_until(&self, at: Instant) -> impl Future<Output = ()> + 'static;
 
     /// Whether a job's CPU work runs on the task's own thread.
     fn cpu_inline(&self) -> bool {
@@ -121,7 +125,7 @@ where
     }
     drop((runs, result_tx));
     let source = Source::new(jobs);
-    let produce = feed.feed(&source, &grain);
+    let produce = feed.feed(&source, &grain, |at| substrate.sleep_until(at));
     let consume = async {
         // Each message's room in the channel is given back as it is
         // dropped, once consumed.

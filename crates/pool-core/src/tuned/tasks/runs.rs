@@ -9,11 +9,12 @@
 //! producer after every run the tasks take, and each wake-up takes a core
 //! from a task.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::task::Poll;
+use std::time::Instant;
 
 use async_channel::{Receiver, Sender, TryRecvError, TrySendError, bounded};
 use event_listener::{Event, EventListener};
@@ -78,12 +79,31 @@ impl Feed {
     /// say "full" although `is_full` just said there was room (a queue of
     /// one is a single slot that a task may still be reading out), so such
     /// a run is held and sent first once a task makes room.
-    pub(super) async fn feed<I: Iterator<Item = JobId>>(self, source: &Source<I>, grain: &AtomicUsize) {
+    ///
+    /// When jobs arrive over time it claims only those that have arrived,
+    /// and waits for the next on `sleep_until` (the substrate's timer), not
+    /// in the stream, which would block the result loop beside it.
+    pub(super) async fn feed<I, F>(self, source: &Source<I>, grain: &AtomicUsize, sleep_until: impl Fn(Instant) -> F)
+    where
+        I: Iterator<Item = JobId>,
+        F: Future<Output = ()>,
+    {
         let mut listener: Option<Pin<Box<EventListener>>> = None;
+        let mut arrival: Option<Pin<Box<F>>> = None;
         let mut held: Option<Run> = None;
         poll_fn(|cx| {
             loop {
                 while !self.tx.is_full() {
+                    if held.is_none() {
+                        if let Some(due) = source.due().filter(|&due| due > Instant::now()) {
+                            let wait = arrival.get_or_insert_with(|| Box::pin(sleep_until(due)));
+                            if wait.as_mut().poll(cx).is_pending() {
+                                return Poll::Pending;
+                            }
+                            arrival = None;
+                            continue;
+                        }
+                    }
                     let run = match held.take() {
                         Some(run) => run,
                         None => match source.claim(grain.load(Relaxed), &mut || {}) {
@@ -162,6 +182,11 @@ mod tests {
     use super::*;
     use crate::Jobs;
 
+    /// The producer's sleep: never needed, as no job here arrives over time.
+    fn no_arrivals(_: Instant) -> std::future::Ready<()> {
+        unreachable!("no arrivals in these runs")
+    }
+
     /// Lets every other future of the `zip` run until it waits.
     async fn settle() {
         for _ in 0..4 {
@@ -176,7 +201,7 @@ mod tests {
         let source = Source::new(Jobs::range(1..=100));
         let grain = AtomicUsize::new(1);
         let (feed, runs) = queue(8);
-        let mut fed = Box::pin(feed.feed(&source, &grain));
+        let mut fed = Box::pin(feed.feed(&source, &grain, no_arrivals));
         block_on(async {
             assert!(poll_once(fed.as_mut()).await.is_none(), "full: it waits");
             assert_eq!(runs.queued(), 8, "filled");
@@ -196,7 +221,7 @@ mod tests {
         let (feed, runs) = queue(8);
         let (woken, waker) = counting_waker();
         let mut cx = std::task::Context::from_waker(&waker);
-        let mut fed = Box::pin(feed.feed(&source, &grain));
+        let mut fed = Box::pin(feed.feed(&source, &grain, no_arrivals));
         assert!(fed.as_mut().poll(&mut cx).is_pending());
         let mut ids = Vec::new();
         for n in 1..=3 {
@@ -234,7 +259,7 @@ mod tests {
         let grain = AtomicUsize::new(1);
         let (feed, runs) = queue(2);
         let other = runs.clone();
-        let mut fed = Box::pin(feed.feed(&source, &grain));
+        let mut fed = Box::pin(feed.feed(&source, &grain, no_arrivals));
         block_on(async {
             assert!(poll_once(fed.as_mut()).await.is_none());
             drop(runs);
@@ -274,7 +299,7 @@ mod tests {
             // any moment, also while the taker reads.
             let done = std::sync::atomic::AtomicBool::new(false);
             let fed = async {
-                feed.feed(&source, &grain).await;
+                feed.feed(&source, &grain, no_arrivals).await;
                 done.store(true, Relaxed);
             };
             let poke = async {
