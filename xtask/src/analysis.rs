@@ -15,7 +15,7 @@ pub(crate) fn deciding_ratios(results: &[ProgramResult]) -> Vec<Interval> {
     let series: Vec<(Program, Vec<(u32, f64)>)> = results
         .iter()
         .filter(|r| r.failure.is_none() && r.backend.entry().role == Role::Backend && !r.samples.is_empty())
-        .map(|r| (r.backend, r.samples.iter().map(|s| (s.round, s.makespan_s)).collect()))
+        .map(|r| (r.backend, r.samples.iter().map(|s| (s.round, s.ranked_by())).collect()))
         .collect();
     let Some(fastest) = series.iter().min_by(|a, b| {
         let m = |s: &[(u32, f64)]| stats::median(&s.iter().map(|x| x.1).collect::<Vec<_>>()).unwrap_or(f64::INFINITY);
@@ -34,8 +34,12 @@ pub(crate) fn deciding_ratios(results: &[ProgramResult]) -> Vec<Interval> {
 pub struct Verdict {
     /// The cell, in the user's terms (`w=8 j=100000 work=spin:50us~5ms`).
     pub cell: String,
-    /// The fastest pool and its median makespan, seconds.
+    /// The fastest pool and its median makespan, seconds; with arrivals,
+    /// the pool with the lowest p99 latency and that, seconds.
     pub fastest: Option<(Program, f64)>,
+    /// Whether jobs arrived over time: the pools are then compared by their
+    /// p99 latency, not their makespan.
+    pub arrivals: bool,
     /// Pools indistinguishable from the fastest (interval contains 1).
     pub same: Vec<Program>,
     /// Slower pools, fastest first, with their makespan over the fastest's,
@@ -55,8 +59,15 @@ pub struct Verdict {
 pub fn verdict(cell: &CellResult) -> Verdict {
     let pools = cell.backends.iter().filter(|b| b.backend.entry().role == Role::Backend);
     let mut v = Verdict {
-        cell: format!("w={} j={} work={}", cell.workers, cell.jobs, cell.spec),
+        cell: format!(
+            "w={} j={} work={}{}",
+            cell.workers,
+            cell.jobs,
+            cell.spec,
+            cell.arrival.as_ref().map_or(String::new(), |a| format!(" arrival={a}"))
+        ),
         fastest: None,
+        arrivals: false,
         same: Vec::new(),
         slower: Vec::new(),
         failed: Vec::new(),
@@ -66,7 +77,11 @@ pub fn verdict(cell: &CellResult) -> Verdict {
     for b in pools {
         match (&b.stats, &b.failure) {
             (_, Some(why)) => v.failed.push((b.backend, why.clone())),
-            (Some(st), None) if v.fastest.is_none() => v.fastest = Some((b.backend, st.makespan_s.median)),
+            (Some(st), None) if v.fastest.is_none() => {
+                v.arrivals = st.latency_us.is_some();
+                let best = st.latency_us.as_ref().map_or(st.makespan_s.median, |l| l[1].median * 1e-6);
+                v.fastest = Some((b.backend, best));
+            }
             (Some(st), None) if st.indistinguishable_from_fastest => v.same.push(b.backend),
             (Some(st), None) => v.slower.push((b.backend, st.vs_fastest)),
             (None, None) => {}
@@ -91,7 +106,10 @@ pub const DEFAULT_PRECISION: f64 = 0.05;
 pub fn summarise(cell: &mut CellResult, precision: f64) {
     let jobs = cell.jobs as f64;
     let per = |samples: &[Sample], f: &dyn Fn(&Sample) -> f64| Spread::of(&samples.iter().map(f).collect::<Vec<_>>());
-    let series = |r: &ProgramResult| -> Vec<(u32, f64)> { r.samples.iter().map(|s| (s.round, s.makespan_s)).collect() };
+    // Paired and ranked by makespan, or by p99 latency when jobs arrive
+    // over time (see `Sample::ranked_by`).
+    let series =
+        |r: &ProgramResult| -> Vec<(u32, f64)> { r.samples.iter().map(|s| (s.round, s.ranked_by())).collect() };
     let ok: Vec<usize> = (0..cell.backends.len())
         .filter(|&i| cell.backends[i].failure.is_none() && !cell.backends[i].samples.is_empty())
         .collect();
@@ -106,7 +124,7 @@ pub fn summarise(cell: &mut CellResult, precision: f64) {
         }
     }
     cell.pairs.sort_by_key(|p| (p.a, p.b));
-    let median_of = |r: &ProgramResult| per(&r.samples, &|s| s.makespan_s).map_or(f64::INFINITY, |s| s.median);
+    let median_of = |r: &ProgramResult| per(&r.samples, &|s| s.ranked_by()).map_or(f64::INFINITY, |s| s.median);
     // The fastest backend (not the baseline nor a reference) is what every
     // program is measured against.
     let fastest = ok
@@ -148,14 +166,21 @@ pub fn summarise(cell: &mut CellResult, precision: f64) {
             makespan_over_measured_ideal: None,
             cpu_s: per(s, &|x| x.user_s + x.sys_s).expect("samples exist"),
             max_rss_mib: per(s, &|x| x.max_rss_kib as f64 / 1024.0).expect("samples exist"),
+            latency_us: s.iter().all(|x| x.latency.is_some()).then(|| {
+                let at = |f: &dyn Fn(&crate::results::SampleLatency) -> f64| {
+                    per(s, &|x| x.latency.as_ref().map_or(0.0, f)).expect("samples exist")
+                };
+                [at(&|l| l.p50_us), at(&|l| l.p99_us), at(&|l| l.p999_us)]
+            }),
             vs_fastest,
             rank,
             indistinguishable_from_fastest: vs_fastest.indistinguishable(),
         });
     }
     cell.undecided = undecided;
+    let key = |st: &Stats| st.latency_us.as_ref().map_or(st.makespan_s.median, |l| l[1].median * 1e-6);
     cell.backends.sort_by(|a, b| match (&a.stats, &b.stats) {
-        (Some(x), Some(y)) => x.makespan_s.median.total_cmp(&y.makespan_s.median),
+        (Some(x), Some(y)) => key(x).total_cmp(&key(y)),
         (Some(_), None) => std::cmp::Ordering::Less,
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => a.backend.cmp(&b.backend),

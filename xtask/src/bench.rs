@@ -81,6 +81,8 @@ pub fn participants(cell: &Cell, programs: &[Program], described: &BTreeMap<Prog
         .filter(|b| !b.is_baseline() || cell.baseline == Baseline::Measured)
         .filter(|b| b.times_kind(cell.run().work.kind))
         .filter(|b| b.times_in(cell.run().jobs, cell.run().workers, limit(b)))
+        // The references take no `--arrival`.
+        .filter(|b| cell.run().arrival.is_none() || b.describes_itself())
         .collect()
 }
 
@@ -221,6 +223,7 @@ impl Bencher<'_> {
                             user_s: out.run.user.as_secs_f64(),
                             sys_s: out.run.sys.as_secs_f64(),
                             max_rss_kib: out.run.max_rss_kib,
+                            latency: summary.latency.map(Into::into),
                         });
                     }
                 }
@@ -282,6 +285,7 @@ impl Bencher<'_> {
             workers: run.workers,
             jobs: run.jobs,
             seed: run.seed,
+            arrival: run.arrival.map(|a| a.to_string()),
             ideal_s: ideal.as_secs_f64(),
             measured_ideal_s: None,
             baseline: cell.baseline.clone(),

@@ -32,6 +32,38 @@ pub struct Sample {
     pub sys_s: f64,
     /// Peak resident set size of the process, KiB.
     pub max_rss_kib: u64,
+    /// With jobs arriving over time, the run's latency from each job's
+    /// arrival, as its summary line gave it.
+    pub latency: Option<SampleLatency>,
+}
+
+/// A run's latency percentiles, microseconds.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct SampleLatency {
+    /// Median.
+    pub p50_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+    /// 99.9th percentile.
+    pub p999_us: f64,
+    /// The slowest.
+    pub max_us: f64,
+}
+
+impl From<pool_core::Latency> for SampleLatency {
+    fn from(l: pool_core::Latency) -> Self {
+        let us = |d: std::time::Duration| d.as_secs_f64() * 1e6;
+        SampleLatency { p50_us: us(l.p50), p99_us: us(l.p99), p999_us: us(l.p999), max_us: us(l.max) }
+    }
+}
+
+impl Sample {
+    /// The figure programs are ranked and paired by in its cell: the p99
+    /// latency in seconds when jobs arrive over time (every program's
+    /// makespan is then about the schedule's), else the makespan.
+    pub fn ranked_by(&self) -> f64 {
+        self.latency.map_or(self.makespan_s, |l| l.p99_us * 1e-6)
+    }
 }
 
 /// Figures derived from a program's counted runs in one cell.
@@ -64,6 +96,9 @@ pub struct Stats {
     pub cpu_s: Spread,
     /// Peak RSS, MiB.
     pub max_rss_mib: Spread,
+    /// With arrivals: latency p50, p99 and p99.9, µs, each a spread over
+    /// the rounds.
+    pub latency_us: Option<[Spread; 3]>,
     /// Makespan / the fastest backend's, paired by round: median and 95%
     /// interval. The fastest backend's own is exactly 1.
     pub vs_fastest: Interval,
@@ -116,6 +151,8 @@ pub struct CellResult {
     pub jobs: u64,
     /// Seed for ranged durations.
     pub seed: u64,
+    /// How jobs arrive, if over time (`poisson:RATE`, `uniform:RATE`).
+    pub arrival: Option<String>,
     /// The ideal makespan (see `workload::ideal_makespan`), seconds.
     pub ideal_s: f64,
     /// The measured ideal: the median makespan of the `longest-first`

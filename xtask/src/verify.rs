@@ -67,7 +67,8 @@ pub fn suite() -> Vec<Case> {
 /// The verification case of a cell of the user's own (`--cell`): that very
 /// workload, logged, judged like every case before the cell is timed.
 pub fn custom_case(run: &RunSpec) -> Case {
-    let name = format!("custom {}×{} {}", run.workers, run.jobs, run.work);
+    let arriving = run.arrival.map_or(String::new(), |a| format!(" arriving {a}"));
+    let name = format!("custom {}×{} {}{arriving}", run.workers, run.jobs, run.work);
     Case {
         name: Box::leak(name.into_boxed_str()),
         about: "a cell of your own (--cell), before it is timed",

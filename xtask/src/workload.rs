@@ -148,14 +148,24 @@ impl Cell {
 
     /// A cell of the user's own: `run`'s workers, jobs, work and seed.
     pub fn custom(run: &RunSpec) -> Self {
-        let run = RunSpec::new(run.workers, run.jobs, run.work).seed(run.seed).format(None);
+        let arrival = run.arrival;
+        let mut run = RunSpec::new(run.workers, run.jobs, run.work).seed(run.seed).format(None);
+        run.arrival = arrival;
         let cell = Cell { run, ..Cell::new(Family::Custom, "noop", 1, 0) };
         with_baseline(vec![cell]).pop().expect("one cell")
     }
 
-    /// A one-line name: `cpu spin:100us, 10000 jobs, 2 workers`.
+    /// A one-line name: `cpu spin:100us, 10000 jobs, 2 workers` (and how
+    /// they arrive, if over time).
     pub fn label(&self) -> String {
-        format!("{} {}, {} jobs, {} workers", self.workload.name(), self.run.work, self.run.jobs, self.run.workers)
+        let arriving = self.run.arrival.map_or(String::new(), |a| format!(", arriving {a}"));
+        format!(
+            "{} {}, {} jobs, {} workers{arriving}",
+            self.workload.name(),
+            self.run.work,
+            self.run.jobs,
+            self.run.workers
+        )
     }
 
     /// A guess of one run's duration, for the progress bar's ETA only.
@@ -228,7 +238,7 @@ impl ExpectedLine {
 /// `workers=` and `jobs=` are the long names. The one line of an error says
 /// what was wrong.
 pub fn parse_cell(text: &str) -> Result<RunSpec, String> {
-    let (mut workers, mut jobs, mut work, mut seed) = (None, None, None, None);
+    let (mut workers, mut jobs, mut work, mut seed, mut arrival) = (None, None, None, None, None);
     for field in text.split_whitespace() {
         let (key, value) = field.split_once('=').ok_or_else(|| {
             format!("'{field}' is not KEY=VALUE (expected w=N j=N work=SPEC, as 'w=8 j=100000 work=spin:50us~5ms')")
@@ -243,7 +253,8 @@ pub fn parse_cell(text: &str) -> Result<RunSpec, String> {
             "j" | "jobs" => jobs = Some(number("jobs")?),
             "work" => work = Some(value.parse().map_err(|e| format!("work '{value}': {e}"))?),
             "seed" => seed = Some(number("seed")?),
-            other => return Err(format!("unknown key '{other}' (expected w, j, work, seed)")),
+            "arrival" => arrival = Some(value.parse().map_err(|e| format!("arrival '{value}': {e}"))?),
+            other => return Err(format!("unknown key '{other}' (expected w, j, work, seed, arrival)")),
         }
     }
     let missing: Vec<&str> = [("w", workers.is_none()), ("j", jobs.is_none()), ("work", work.is_none())]
@@ -258,11 +269,13 @@ pub fn parse_cell(text: &str) -> Result<RunSpec, String> {
     if jobs == 0 {
         return Err("j must be at least 1: a cell of no jobs has nothing to time".to_owned());
     }
-    let run = RunSpec::new(workers, jobs, work);
-    Ok(match seed {
-        Some(seed) => run.seed(seed),
-        None => run,
-    })
+    if arrival.is_some() && jobs > pool_core::MAX_ARRIVING_JOBS {
+        return Err(format!("with arrival= at most {} jobs", pool_core::MAX_ARRIVING_JOBS));
+    }
+    let mut run = RunSpec::new(workers, jobs, work);
+    run.seed = seed.unwrap_or(run.seed);
+    run.arrival = arrival;
+    Ok(run)
 }
 
 /// A cell of the full matrix that the findings name: the matrix is built
@@ -384,6 +397,9 @@ pub fn custom_traces(cells: &[Cell]) -> Vec<TraceCell> {
     let latency_only = Baseline::NotRun("latency of the pools only".to_owned());
     cells
         .iter()
+        // Jobs arriving over time have their latency from the summary line,
+        // counted from each arrival; a trace's times count from the start.
+        .filter(|c| c.run.arrival.is_none())
         .map(|c| TraceCell {
             cell: Cell { baseline: latency_only.clone(), ..c.clone() },
             rounds: 1,
@@ -444,14 +460,16 @@ pub fn total_work(run: &RunSpec) -> (Duration, Duration) {
 pub fn ideal_makespan(run: &RunSpec, cores: u32) -> Duration {
     let (total, longest) = total_work(run);
     let (workers, jobs) = (run.workers.max(1), run.jobs);
-    match (run.work.kind, run.work.span) {
+    // Jobs arriving over time: no run ends before the last arrives.
+    let last = run.arrival.and_then(|a| a.schedule(jobs, run.seed).at(JobId(jobs))).unwrap_or_default();
+    last.max(match (run.work.kind, run.work.span) {
         (Kind::Noop, _) => Duration::ZERO,
         (Kind::Sleep, Span::Fixed(d)) => {
             d.saturating_mul(u32::try_from(jobs.div_ceil(u64::from(workers))).unwrap_or(u32::MAX))
         }
         (Kind::Sleep, Span::Uniform { .. } | Span::LogUniform { .. }) => (total / workers).max(longest),
         (Kind::Spin, _) => (total / workers.min(cores.max(1))).max(longest),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -479,11 +497,22 @@ mod tests {
             ("w=2 j=5 work=nap:1s", "work 'nap:1s'"),
             ("w=2 j=5 work=noop colour=red", "unknown key 'colour'"),
             ("8 100 noop", "'8' is not KEY=VALUE"),
+            ("w=2 j=5 work=noop arrival=burst:9", "arrival 'burst:9'"),
+            ("w=2 j=100000000 work=noop arrival=poisson:9", "with arrival= at most"),
         ] {
             let err = parse_cell(bad).unwrap_err();
             assert!(err.contains(says), "{bad}: {err}");
             assert!(!err.contains('\n'), "one line: {err}");
         }
+        // Jobs that arrive over time: carried into the cell, untraced, and no
+        // run can end before the last arrives (uniform at 1,000/s: 99 ms).
+        let arriving = parse_cell("w=2 j=100 work=noop arrival=uniform:1000").unwrap();
+        assert_eq!(arriving.arrival, Some(pool_core::Arrival::Uniform { rate: 1000.0 }));
+        let arriving = Cell::custom(&arriving);
+        assert_eq!(arriving.run().arrival, Some(pool_core::Arrival::Uniform { rate: 1000.0 }));
+        assert!(arriving.label().ends_with(", arriving uniform:1000"), "{}", arriving.label());
+        assert!(custom_traces(std::slice::from_ref(&arriving)).is_empty());
+        assert_eq!(ideal_makespan(arriving.run(), 2), 99 * MS);
         // Timed quiet, in its own family, with the baseline where a loop is short.
         let cell = Cell::custom(&run.clone().format(Some(Format::Jsonl)));
         assert_eq!((cell.workload, cell.run().format), (Family::Custom, None));

@@ -120,6 +120,7 @@ pub(crate) mod tests {
                 user_s: m,
                 sys_s: 0.01,
                 max_rss_kib: 4096,
+                latency: None,
             })
             .collect();
         ProgramResult { backend, workers, ideal_s, samples, failure: None, stats: None }
@@ -147,6 +148,7 @@ pub(crate) mod tests {
             workers,
             jobs,
             seed: 1,
+            arrival: None,
             ideal_s,
             measured_ideal_s: None,
             baseline: Baseline::InFirstCell,

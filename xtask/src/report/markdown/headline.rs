@@ -141,8 +141,9 @@ pub(super) fn flavor_table(r: &Results) -> String {
         .filter_map(|p| Some((p, p.textbook()?)))
         .filter(|(_, t)| present_backends(r).contains(t))
         .collect();
+    // Cells with arrivals pair p99 latencies, not makespans: their own tables say so.
     let cells: Vec<&CellResult> =
-        r.cells.iter().filter(|c| pairs.iter().any(|&(p, t)| c.ratio(p, t).is_some())).collect();
+        r.cells.iter().filter(|c| c.arrival.is_none() && pairs.iter().any(|&(p, t)| c.ratio(p, t).is_some())).collect();
     if pairs.is_empty() || cells.is_empty() {
         return String::new();
     }

@@ -311,6 +311,7 @@ mod tests {
             failed: vec![(p("tokio"), "exit status 3: out of memory".into())],
             rounds: 12,
             undecided: false,
+            arrivals: false,
         };
         assert_eq!(
             verdict_line(&v),
@@ -325,6 +326,22 @@ mod tests {
         v.undecided = true;
         assert!(verdict_line(&v).ends_with("Left undecided after 12 rounds: some intervals are wider than ±5%, so \
             \"indistinguishable\" may mean \"not yet told apart\"; a larger `--budget` (or no `--quick`) runs more rounds."));
+        let arriving = Verdict {
+            arrivals: true,
+            fastest: Some((p("crossbeam"), 0.000_123)),
+            same: vec![],
+            slower: vec![(p("rayon"), q)],
+            undecided: false,
+            ..v
+        };
+        assert!(
+            verdict_line(&arriving).contains(
+                "crossbeam has the lowest p99 latency (123 µs); slower, in p99 latency \
+            over the lowest (paired by round): rayon 1.50×"
+            ),
+            "{}",
+            verdict_line(&arriving)
+        );
     }
 
     #[test]

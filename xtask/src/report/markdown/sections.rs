@@ -43,6 +43,7 @@ pub fn verdict_line(v: &crate::analysis::Verdict) -> String {
     let names = |ps: &[Program]| ps.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ");
     let mut line = format!("**For `{}`:** ", v.cell);
     match v.fastest {
+        Some((p, p99)) if v.arrivals => line += &format!("{p} has the lowest p99 latency ({})", duration(p99)),
         Some((p, makespan)) => line += &format!("{p} is fastest ({})", duration(makespan)),
         None => line += "no pool ran it",
     }
@@ -53,7 +54,8 @@ pub fn verdict_line(v: &crate::analysis::Verdict) -> String {
     }
     let slower: Vec<String> = v.slower.iter().map(|(p, q)| format!("{p} {}", ratio(q))).collect();
     if !slower.is_empty() {
-        line += &format!("; slower, in makespan over the fastest's (paired by round): {}", slower.join(", "));
+        let what = if v.arrivals { "p99 latency over the lowest" } else { "makespan over the fastest's" };
+        line += &format!("; slower, in {what} (paired by round): {}", slower.join(", "));
     }
     let failed: Vec<String> = v.failed.iter().map(|(p, why)| format!("{p} ({why})")).collect();
     if !failed.is_empty() {
@@ -105,6 +107,14 @@ pub(super) fn cell_table(s: &mut String, c: &CellResult) {
         c.rounds,
         stop(c.stop)
     );
+    if let Some(a) = &c.arrival {
+        let _ = writeln!(
+            s,
+            "Jobs arrived over time (`{a}`): each program's latency is from a job's arrival to its result reaching \
+             the caller, and programs are ranked and paired by their p99 latency (\"vs fastest\": p99 over the \
+             lowest p99), not by makespan, which the schedule sets.\n"
+        );
+    }
     // Cells that time the whole process less its start show both.
     let whole = c.backends.iter().any(|b| b.stats.as_ref().is_some_and(|st| st.whole_less_start_ns.is_some()));
     if whole {
@@ -117,6 +127,10 @@ pub(super) fn cell_table(s: &mut String, c: &CellResult) {
     // by round: the goroutine runtime as the yardstick (noop, sleep cells).
     let go = Program::named("gobyexample").filter(|&g| c.backends.iter().any(|b| b.backend == g && b.stats.is_some()));
     let go_column: &[(&str, Align)] = if go.is_some() { &[("vs Go (paired)", Align::Right)] } else { &[] };
+    // Jobs that arrived over time: each program's latency from arrival.
+    let arrivals = c.backends.iter().any(|b| b.stats.as_ref().is_some_and(|st| st.latency_us.is_some()));
+    let latency_column: &[(&str, Align)] =
+        if arrivals { &[("latency p50 / p99 / p99.9 (µs, medians of rounds)", Align::Right)] } else { &[] };
     let mut t = Table::new(
         [
             ("rank", Align::Right),
@@ -126,6 +140,7 @@ pub(super) fn cell_table(s: &mut String, c: &CellResult) {
         ]
         .into_iter()
         .chain(go_column.iter().copied())
+        .chain(latency_column.iter().copied())
         .chain([("jobs/s", Align::Right), ("overhead / job", Align::Right)])
         .chain(whole_columns.iter().copied())
         .chain([("efficiency", Align::Right), ("CPU user+sys", Align::Right), ("peak RSS", Align::Right)]),
@@ -158,6 +173,11 @@ pub(super) fn cell_table(s: &mut String, c: &CellResult) {
             [st.rank.to_string(), backend_name(b), spread_time(&st.makespan_s), versus]
                 .into_iter()
                 .chain(versus_go)
+                .chain(arrivals.then(|| {
+                    st.latency_us.as_ref().map_or("–".to_owned(), |l| {
+                        format!("{} / {} / {}", sig3(l[0].median), sig3(l[1].median), sig3(l[2].median))
+                    })
+                }))
                 .chain([
                     sig3(st.jobs_per_s.median),
                     if c.workload == Family::Broker {
