@@ -33,6 +33,11 @@ pub enum Family {
     /// and 16 workers): the cost of going distributed, in µs per job, beside
     /// the in-process pools.
     Broker,
+    /// Jobs arriving over time (Poisson) at 2 workers, a ladder of offered
+    /// loads per job shape: latency from arrival against load, and where
+    /// each pool saturates. Not in the default set yet (`--workloads
+    /// arrivals`).
+    Arrivals,
     /// A cell of the user's own (`--cell`): the one shape they have.
     #[value(skip)]
     Custom,
@@ -60,6 +65,7 @@ impl Family {
             Family::Skewed => "skewed",
             Family::Seed => "seed",
             Family::Broker => "broker",
+            Family::Arrivals => "arrivals",
             Family::Custom => "custom",
         }
     }
@@ -278,6 +284,35 @@ pub fn parse_cell(text: &str) -> Result<RunSpec, String> {
     Ok(run)
 }
 
+/// The job shapes of the arrivals family, each with its ladder of offered
+/// loads (jobs a second, Poisson) at 2 workers: from light to past what the
+/// slower pools take. A run lasts about [`ARRIVAL_RUN`] of arrivals.
+pub const ARRIVAL_LADDERS: [(&str, &[u64]); 3] = [
+    ("noop", &[10_000, 100_000, 1_000_000]),
+    ("spin:20us", &[20_000, 60_000, 90_000]),
+    ("sleep:1ms", &[500, 1_500, 1_900]),
+];
+
+/// How long a run of the arrivals family lasts, in arrivals.
+pub const ARRIVAL_RUN: Duration = Duration::from_millis(200);
+
+/// The arrivals family's cells: each shape at each rung of its ladder (the
+/// lightest of each with `--quick`). The pools only: the baseline runs one
+/// worker, the references take no arrivals.
+fn arrival_cells(quick: bool) -> Vec<Cell> {
+    let mut cells = Vec::new();
+    for (spec, ladder) in ARRIVAL_LADDERS {
+        for &rate in if quick { &ladder[..1] } else { ladder } {
+            let jobs = (rate as f64 * ARRIVAL_RUN.as_secs_f64()) as u64;
+            let mut cell = Cell::new(Family::Arrivals, spec, 2, jobs.max(200));
+            cell.run.arrival = Some(pool_core::Arrival::Poisson { rate: rate as f64 });
+            cell.baseline = Baseline::NotRun("the pools only, at the same offered load".to_owned());
+            cells.push(cell);
+        }
+    }
+    cells
+}
+
 /// A cell of the full matrix that the findings name: the matrix is built
 /// from these and the targets find their cells by them, so each is written
 /// once.
@@ -346,9 +381,14 @@ pub fn matrix(quick: bool, cores: u32, wanted: &[Family]) -> Vec<Cell> {
                 .map(|w| Cell::new(workload, "noop", w, crate::program::MICROS_MAX_JOBS))
                 .collect(),
             (Family::Broker, true) => [1, 4].into_iter().map(|w| Cell::new(workload, "noop", w, 2_000)).collect(),
+            (Family::Arrivals, quick) => arrival_cells(quick),
             // The user's cells come from `--cell` (see `Cell::custom`).
             (Family::Custom, _) => vec![],
         };
+        if workload == Family::Arrivals {
+            cells.extend(group);
+            continue;
+        }
         cells.extend(with_baseline(group));
     }
     cells
@@ -381,7 +421,7 @@ pub fn trace_matrix(quick: bool, wanted: &[Family], counted_runs: u32) -> Vec<Tr
             (Family::Cpu, true) => (Cell::new(workload, "spin:100us", 2, 1_000), 1, false),
             (Family::Skewed, false) => (Cell::new(workload, "spin:10us~20ms", 2, 400), 1, false),
             (Family::Skewed, true) => (Cell::new(workload, "spin:10us~20ms", 2, 40), 1, false),
-            (Family::Seed | Family::Broker | Family::Throughput | Family::Custom, _) => continue,
+            (Family::Seed | Family::Broker | Family::Throughput | Family::Arrivals | Family::Custom, _) => continue,
         };
         let mut cell = cell;
         cell.baseline =

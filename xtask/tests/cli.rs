@@ -67,7 +67,7 @@ fn bad_input_is_one_line_and_exit_2() {
     let (_, _, err) = xtask(&["compare", "--workloads", "cpu,nope"]);
     assert!(
         err.contains("'nope'")
-            && err.contains("[possible values: overhead, throughput, sleep, cpu, skewed, seed, broker]"),
+            && err.contains("[possible values: overhead, throughput, sleep, cpu, skewed, seed, broker, arrivals]"),
         "{err}"
     );
 }

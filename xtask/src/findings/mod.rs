@@ -4,6 +4,7 @@
 //! figures mean in plain sentences, and which figures the budget left
 //! undecided. The reports only render them.
 
+pub mod arrivals;
 mod evidence;
 mod meaning;
 mod targets;
@@ -71,7 +72,11 @@ pub struct Undecided {
 pub fn judge(cells: &[CellResult], traces: &[TraceResult]) -> Findings {
     Findings {
         std_vs_crossbeam_4: std_vs_crossbeam(cells, 4).map(|(ratio, decided)| HeadlineRatio { ratio, decided }),
-        targets: targets::targets(cells, traces).into_iter().chain(waiting::waiting_targets(cells, traces)).collect(),
+        targets: targets::targets(cells, traces)
+            .into_iter()
+            .chain(waiting::waiting_targets(cells, traces))
+            .chain(arrivals::arrival_targets(cells))
+            .collect(),
         meaning: meaning::meaning(cells).into_iter().chain(waiting::limits(traces)).collect(),
         undecided: cells
             .iter()

@@ -267,6 +267,64 @@ pub fn latency(r: &Results, workload: Family) -> Result<String> {
     )
 }
 
+/// The job shapes the arrivals family ran, in order.
+pub fn arrival_shapes(r: &Results) -> Vec<String> {
+    let mut specs: Vec<String> =
+        r.cells.iter().filter(|c| c.workload == Family::Arrivals).map(|c| c.spec.clone()).collect();
+    specs.dedup();
+    specs
+}
+
+/// The file an arrivals plot goes to: `arrivals-spin-20us.svg`.
+pub fn arrivals_file(spec: &str) -> String {
+    let name: String = spec.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    format!("arrivals-{name}.svg")
+}
+
+/// p99 latency from arrival against offered load, both log axes, one line
+/// per program, for the arrivals family's cells of `spec`.
+pub fn arrivals(r: &Results, spec: &str) -> Result<String> {
+    let cells: Vec<_> = r.cells.iter().filter(|c| c.workload == Family::Arrivals && c.spec == spec).collect();
+    let rate = |c: &crate::results::CellResult| crate::findings::arrivals::rate(c).unwrap_or(1) as f64;
+    let mut series: Vec<(Program, Vec<(f64, f64)>)> = Vec::new();
+    for b in Program::all() {
+        let pts: Vec<(f64, f64)> = cells
+            .iter()
+            .filter_map(|c| {
+                let l = c.backends.iter().find(|x| x.backend == b)?.stats.as_ref()?.latency_us?;
+                Some((rate(c), l[1].median.max(1.0)))
+            })
+            .collect();
+        if !pts.is_empty() {
+            series.push((b, pts));
+        }
+    }
+    let (xlo, xhi) = cells.iter().map(|c| rate(c)).fold((f64::INFINITY, 1.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
+    let (ylo, yhi) = overhead_range(series.iter().flat_map(|(_, p)| p.iter().map(|p| p.1)));
+    let caption = format!("p99 latency from arrival against offered load, {spec}, 2 workers (log scales)");
+    let x = (xlo.min(xhi) / 1.5)..(xhi * 1.5);
+    svg(&caption, x.log_scale(), (ylo..yhi).log_scale(), SeriesLabelPosition::UpperLeft, |chart| {
+        chart
+            .configure_mesh()
+            .x_desc("offered load (jobs/s)")
+            .y_desc("p99 latency (µs)")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .draw()
+            .map_err(err)?;
+        for (b, pts) in &series {
+            let c = color(*b);
+            chart
+                .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
+                .map_err(err)?
+                .label(b.name())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, c.filled()))).map_err(err)?;
+        }
+        Ok(())
+    })
+}
+
 impl Exporter for Plots {
     fn export(&self, results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
         let mut written = vec![
@@ -275,6 +333,9 @@ impl Exporter for Plots {
         ];
         for w in latency_workloads(results) {
             written.push(super::write(dir, &format!("latency-{}.svg", w.name()), latency(results, w)?.as_bytes())?);
+        }
+        for spec in arrival_shapes(results) {
+            written.push(super::write(dir, &arrivals_file(&spec), arrivals(results, &spec)?.as_bytes())?);
         }
         Ok(written)
     }

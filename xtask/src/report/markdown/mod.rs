@@ -75,6 +75,8 @@ fn figure(c: &CellResult, p: Program, f: impl Fn(&crate::results::Stats) -> Opti
 mod headline;
 mod sections;
 
+mod arrivals;
+
 pub use headline::headline;
 pub use sections::verdict_line;
 use sections::*;
@@ -250,6 +252,7 @@ pub fn render(r: &Results) -> String {
     }
     s += &t.render();
     s += &sleep_lateness(r);
+    s += &arrivals::arrivals(r);
 
     s += "\n## Method\n\n\
 - Each run is a fresh process of the backend's release binary (`target/release/pool-<backend>`), so allocator and \
@@ -273,6 +276,9 @@ pub fn render(r: &Results) -> String {
     s += "\n## Plots\n\n- [Per-job overhead vs workers](overhead.svg)\n- [Makespan / ideal per workload](makespan-ideal.svg)\n";
     for w in super::plot::latency_workloads(r) {
         let _ = writeln!(s, "- [End-to-end latency CDF, {}](latency-{}.svg)", w.name(), w.name());
+    }
+    for spec in super::plot::arrival_shapes(r) {
+        let _ = writeln!(s, "- [p99 latency against offered load, `{spec}`]({})", super::plot::arrivals_file(&spec));
     }
     s
 }
