@@ -297,16 +297,22 @@ pub const ARRIVAL_LADDERS: [(&str, &[u64]); 3] = [
 pub const ARRIVAL_RUN: Duration = Duration::from_millis(200);
 
 /// The arrivals family's cells: each shape at each rung of its ladder (the
-/// lightest of each with `--quick`). The pools only: the baseline runs one
-/// worker, the references take no arrivals.
+/// lightest of each with `--quick`). The references take no arrivals; the
+/// sequential baseline runs the lightest rung only, where one thread keeps
+/// up: its latency there is the machine's own floor (a sleeping thread's
+/// wake-up), with no hand-off at all.
 fn arrival_cells(quick: bool) -> Vec<Cell> {
     let mut cells = Vec::new();
     for (spec, ladder) in ARRIVAL_LADDERS {
-        for &rate in if quick { &ladder[..1] } else { ladder } {
+        for (rung, &rate) in (if quick { &ladder[..1] } else { ladder }).iter().enumerate() {
             let jobs = (rate as f64 * ARRIVAL_RUN.as_secs_f64()) as u64;
             let mut cell = Cell::new(Family::Arrivals, spec, 2, jobs.max(200));
             cell.run.arrival = Some(pool_core::Arrival::Poisson { rate: rate as f64 });
-            cell.baseline = Baseline::NotRun("the pools only, at the same offered load".to_owned());
+            cell.baseline = if rung == 0 {
+                Baseline::Measured
+            } else {
+                Baseline::NotRun("the lightest load only, where one thread keeps up".to_owned())
+            };
             cells.push(cell);
         }
     }
