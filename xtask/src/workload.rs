@@ -35,8 +35,7 @@ pub enum Family {
     Broker,
     /// Jobs arriving over time (Poisson) at 2 workers, a ladder of offered
     /// loads per job shape: latency from arrival against load, and where
-    /// each pool saturates. Not in the default set yet (`--workloads
-    /// arrivals`).
+    /// each pool saturates.
     Arrivals,
     /// A cell of the user's own (`--cell`): the one shape they have.
     #[value(skip)]
@@ -45,13 +44,14 @@ pub enum Family {
 
 impl Family {
     /// Every workload, in report order.
-    pub const ALL: [Family; 7] = [
+    pub const ALL: [Family; 8] = [
         Family::Overhead,
         Family::Throughput,
         Family::Broker,
         Family::Sleep,
         Family::Cpu,
         Family::Skewed,
+        Family::Arrivals,
         Family::Seed,
     ];
 

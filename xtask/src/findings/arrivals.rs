@@ -113,6 +113,39 @@ pub(super) fn arrival_targets(cells: &[CellResult]) -> Vec<super::Target> {
     out
 }
 
+/// What the arrivals family means, in one sentence: at light load, which
+/// pool answers soonest and how far behind the no-pool floor; then which
+/// sustains the most `noop` load within the bound. `None` without its cells.
+pub(super) fn meaning(cells: &[CellResult]) -> Option<String> {
+    let noop: Vec<&CellResult> =
+        cells.iter().filter(|c| c.workload == crate::workload::Family::Arrivals && c.spec == "noop").collect();
+    let light = noop.iter().copied().find(|c| rate(c) == Some(LIGHT_NOOP))?;
+    let p99 = |c: &CellResult, p: Program| c.backends.iter().find(|b| b.backend == p)?.stats.as_ref()?.latency_us;
+    let pools: Vec<Program> =
+        light.backends.iter().map(|b| b.backend).filter(|p| !p.is_baseline() && !p.is_micros()).collect();
+    let best =
+        pools.iter().copied().filter_map(|p| Some((p, p99(light, p)?[1].median))).min_by(|a, b| a.1.total_cmp(&b.1))?;
+    let worst =
+        pools.iter().copied().filter_map(|p| Some((p, p99(light, p)?[1].median))).max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let floor = light.backends.iter().find(|b| b.backend.is_baseline()).and_then(|b| p99(light, b.backend));
+    let floor =
+        floor.map_or(String::new(), |l| format!(" (one thread with no pool: {} µs)", crate::units::sig3(l[1].median)));
+    let most = pools.iter().copied().max_by_key(|&p| sustained(&noop, p).unwrap_or(0));
+    let most = most.and_then(|p| Some((p, sustained(&noop, p)?))).map_or(String::new(), |(p, r)| {
+        format!(" The most `noop` load within {} µs of p99: {p}, {}/s.", P99_BOUND_US, crate::units::thousands(r))
+    });
+    Some(format!(
+        "**A stream of jobs (Poisson arrivals, `noop` at {}/s, 2 workers):** the lowest p99 latency from arrival is \
+         {}'s, {} µs{floor}; the highest, {}'s, {} µs.{most} For a stream, judge a pool by this latency at your \
+         load, not by its batch makespan.",
+        crate::units::thousands(LIGHT_NOOP),
+        best.0,
+        crate::units::sig3(best.1),
+        worst.0,
+        crate::units::sig3(worst.1),
+    ))
+}
+
 /// The evidence for the light-load target: the sequential baseline's own
 /// p99 there (no hand-off: the producer's wake-up from its sleep).
 fn floor(light: &CellResult) -> String {
@@ -167,5 +200,14 @@ mod tests {
         assert_eq!(met("`noop` at 10,000/s, 2 workers: the best in-process p99 ≤ 20 µs"), Some(true));
         assert_eq!(met("`noop` at 10,000/s: std-tuned p99"), Some(true), "15 over 90 µs");
         assert_eq!(met("`noop` saturation"), Some(true), "1,000,000 is 100x 10,000");
+        let said = meaning(&ladder).unwrap();
+        assert!(said.contains("the lowest p99 latency from arrival is std-tuned's, 15.0 µs"), "{said}");
+        assert!(
+            said.contains(
+                "the highest, std's, 90.0 µs. The most `noop` load within 1000 µs of p99: std-tuned, 1,000,000/s."
+            ),
+            "{said}"
+        );
+        assert_eq!(meaning(&ladder[1..]), None, "no light rung, nothing said");
     }
 }

@@ -77,7 +77,11 @@ pub fn judge(cells: &[CellResult], traces: &[TraceResult]) -> Findings {
             .chain(waiting::waiting_targets(cells, traces))
             .chain(arrivals::arrival_targets(cells))
             .collect(),
-        meaning: meaning::meaning(cells).into_iter().chain(waiting::limits(traces)).collect(),
+        meaning: meaning::meaning(cells)
+            .into_iter()
+            .chain(waiting::limits(traces))
+            .chain(arrivals::meaning(cells))
+            .collect(),
         undecided: cells
             .iter()
             .filter(|c| !c.undecided.is_empty())
