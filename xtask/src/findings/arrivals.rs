@@ -91,23 +91,36 @@ pub(super) fn arrival_targets(cells: &[CellResult]) -> Vec<super::Target> {
     let best_tuned = programs.iter().copied().filter(|p| p.textbook().is_some()).max_by_key(|&p| load(p));
     let slowest_textbook = programs.iter().copied().filter(|p| p.textbook().is_none()).min_by_key(|&p| load(p));
     if let (Some(b), Some(s)) = (best_tuned, slowest_textbook) {
-        if load(s) == 0 {
-            out.push(Target {
-                what: format!("`noop` saturation: the best tuned flavor sustains ≥ {SATURATION_FACTOR}× the slowest textbook pool's load"),
-                measured: format!("{s} sustains not even the lightest rung; {b} {}/s", crate::units::thousands(load(b))),
-                met: None,
-                evidence: "no ratio to take".to_owned(),
-            });
-            return out;
-        }
-        out.push(Target {
-            what: format!(
-                "`noop` saturation: the best tuned flavor sustains ≥ {SATURATION_FACTOR}× the slowest textbook pool's \
-                 load (p99 ≤ {P99_BOUND_US} µs)"
-            ),
-            measured: format!("{b} {}/s; {s} {}/s", crate::units::thousands(load(b)), crate::units::thousands(load(s))),
-            met: Some(load(b) >= load(s).max(1).saturating_mul(SATURATION_FACTOR)),
-            evidence: "the ladder's rungs only: a load between two rungs is not tried".to_owned(),
+        let what = format!(
+            "`noop` saturation: the best tuned flavor sustains ≥ {SATURATION_FACTOR}× the slowest textbook pool's \
+             load (p99 ≤ {P99_BOUND_US} µs)"
+        );
+        let lightest = noop.iter().filter_map(|c| rate(c)).min().unwrap_or(LIGHT_NOOP);
+        out.push(if load(s) == 0 {
+            // Past the bound at the lightest rung: its load is below that
+            // rung, so the ratio is more than the best's over the lightest.
+            let at_least = load(b) / lightest;
+            Target {
+                what,
+                measured: format!(
+                    "{b} {}/s; {s} less than the lightest rung, {}/s: more than {at_least}×",
+                    crate::units::thousands(load(b)),
+                    crate::units::thousands(lightest)
+                ),
+                met: (at_least >= SATURATION_FACTOR).then_some(true),
+                evidence: format!("{s}'s p99 is past the bound even at the lightest rung"),
+            }
+        } else {
+            Target {
+                what,
+                measured: format!(
+                    "{b} {}/s; {s} {}/s",
+                    crate::units::thousands(load(b)),
+                    crate::units::thousands(load(s))
+                ),
+                met: Some(load(b) >= load(s).saturating_mul(SATURATION_FACTOR)),
+                evidence: "the ladder's rungs only: a load between two rungs is not tried".to_owned(),
+            }
         });
     }
     out
@@ -200,6 +213,17 @@ mod tests {
         assert_eq!(met("`noop` at 10,000/s, 2 workers: the best in-process p99 ≤ 20 µs"), Some(true));
         assert_eq!(met("`noop` at 10,000/s: std-tuned p99"), Some(true), "15 over 90 µs");
         assert_eq!(met("`noop` saturation"), Some(true), "1,000,000 is 100x 10,000");
+        let crossbeam_never = [
+            rung(10_000, vec![at("crossbeam", &[2_000.0; 6]), at("crossbeam-tuned", &[15.0; 6])]),
+            rung(1_000_000, vec![at("crossbeam", &[9_000.0; 6]), at("crossbeam-tuned", &[999.0; 6])]),
+        ];
+        let targets = arrival_targets(&crossbeam_never);
+        let saturation = targets.iter().find(|t| t.what.starts_with("`noop` saturation")).unwrap();
+        assert_eq!(saturation.met, Some(true), "under 10,000/s against 1,000,000/s: more than 100x");
+        assert!(saturation.measured.contains("more than 100×"), "{}", saturation.measured);
+        let short = [rung(10_000, vec![at("crossbeam", &[2_000.0; 6]), at("crossbeam-tuned", &[15.0; 6])])];
+        let saturation = arrival_targets(&short).into_iter().find(|t| t.what.starts_with("`noop` saturation"));
+        assert_eq!(saturation.unwrap().met, None, "more than 1x says nothing of 100x");
         let said = meaning(&ladder).unwrap();
         assert!(said.contains("the lowest p99 latency from arrival is std-tuned's, 15.0 µs"), "{said}");
         assert!(
