@@ -20,7 +20,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use pool_core::cli::say;
-use pool_core::{Crew, Event, Format, JobId, JobOutcome, PoolError, Worker, WorkerId};
+use pool_core::{Crew, Event, Format, JobId, JobOutcome, Jobs, PoolError, Worker, WorkerId};
 use redis::Value;
 
 use crate::broker::Broker;
@@ -78,7 +78,7 @@ pub(crate) fn run<I>(
     broker: &Broker,
     keys: &Keys,
     lease: Duration,
-    jobs: I,
+    jobs: Jobs<I>,
     on_result: &mut dyn FnMut(JobOutcome),
 ) -> Result<(), PoolError>
 where
@@ -196,7 +196,7 @@ impl<'a> Coordinator<'a> {
 
     /// Waits for the workers, hands out `jobs`, relays what the workers do,
     /// and tells them to exit at the end.
-    fn serve<'scope, I>(mut self, s: &'scope thread::Scope<'scope, '_>, jobs: I) -> Result<(), PoolError>
+    fn serve<'scope, I>(mut self, s: &'scope thread::Scope<'scope, '_>, jobs: Jobs<I>) -> Result<(), PoolError>
     where
         I: Iterator<Item = JobId> + Send + 'scope,
         'a: 'scope,

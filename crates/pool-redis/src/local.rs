@@ -13,7 +13,7 @@ use std::thread;
 use std::time::Instant;
 
 use pool_core::threads::{StdSender, WORKER_STACK, std_channel};
-use pool_core::{Crew, JobId, JobOutcome, PoolError, Worker};
+use pool_core::{Crew, JobId, JobOutcome, Jobs, PoolError, Worker};
 
 use crate::broker::Broker;
 use crate::keys::{KEY_TTL, Keys, RENEW_EVERY};
@@ -47,7 +47,7 @@ pub(crate) fn run<I>(
     crew: Crew,
     broker: &Broker,
     keys: &Keys,
-    jobs: I,
+    jobs: Jobs<I>,
     on_result: &mut dyn FnMut(JobOutcome),
 ) -> Result<(), PoolError>
 where
@@ -72,7 +72,7 @@ fn serve_all<I>(
     crew: Crew,
     broker: &Broker,
     keys: &Keys,
-    jobs: I,
+    jobs: Jobs<I>,
     on_result: &mut dyn FnMut(JobOutcome),
     conn: &mut Wire,
 ) -> Result<(), PoolError>

@@ -5,7 +5,7 @@
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
-use pool_core::JobId;
+use pool_core::{JobId, Jobs};
 use redis::{Cmd, RedisResult, Value};
 
 use crate::wire::Wire;
@@ -131,14 +131,22 @@ pub(crate) fn text(v: &Value) -> Option<String> {
 pub(crate) fn produce(
     conn: &mut Wire,
     keys: &Keys,
-    jobs: impl Iterator<Item = JobId>,
+    mut jobs: Jobs<impl Iterator<Item = JobId>>,
     permits: Option<&Permits>,
     stops: u32,
 ) -> RedisResult<u64> {
     let mut pipe = redis::pipe();
     let mut pending = 0;
     let mut added = 0;
-    for job in jobs {
+    loop {
+        // Jobs arriving over time: what has arrived goes out before the
+        // stream waits for the next, not when a batch is full.
+        if pending > 0 && jobs.not_yet() {
+            pipe.exec(conn)?;
+            pipe = redis::pipe();
+            pending = 0;
+        }
+        let Some(job) = jobs.next() else { break };
         if let Some(permits) = permits {
             if !permits.try_acquire() {
                 // Send what we hold before waiting: the workers free

@@ -26,4 +26,26 @@ where
         let last = case.arrival.and_then(|a| a.schedule(case.jobs, case.seed).at(JobId(case.jobs)));
         assert!(run.report.elapsed >= last.unwrap_or_default(), "{} {work}: ended before the last arrival", B::NAME);
     }
+    outcomes_do_not_wait_for_later_arrivals::<B>();
+}
+
+/// A slow stream (20 jobs, 25 ms apart): each outcome reaches the caller
+/// without waiting for jobs that arrive after it, so no latency comes near
+/// the whole stream's length. A pool that held outcomes (or jobs, in a
+/// producer's batch) until the stream ended would give its first job a
+/// latency of the stream's full 475 ms.
+fn outcomes_do_not_wait_for_later_arrivals<B: Backend>()
+where
+    B::Options: 'static,
+{
+    let case = case(2, 20, "noop").arrival(Arrival::Uniform { rate: 40.0 }).format(None);
+    let stream = case.arrival.and_then(|a| a.schedule(case.jobs, case.seed).at(JobId(case.jobs))).unwrap();
+    let run = run::<B>(&case).unwrap_or_else(|e| panic!("{} {case:?}: {e}", B::NAME));
+    let latency = run.report.latency.unwrap_or_else(|| panic!("{} {case:?}: no latency reported", B::NAME));
+    assert!(
+        latency.max < stream,
+        "{}: an outcome waited {:?} for arrivals after it ({stream:?} of stream)",
+        B::NAME,
+        latency.max
+    );
 }
