@@ -37,7 +37,7 @@ pub struct Args {
     /// (seed=N too), the binaries' own terms, e.g. 'w=8 j=100000 work=spin:50us~5ms'. Repeatable. Each is verified
     /// on that very workload, then timed in paired rounds and reported with a verdict.
     #[arg(long, value_name = "CELL", value_parser = workload::parse_cell)]
-    pub cell: Vec<pool_core::RunSpec>,
+    pub cell: Vec<pool_spec::RunSpec>,
     /// Folder for REPORT.md, results.json and the plots [default: results/ in the workspace; with --cell,
     /// target/compare-cells/, so the committed results/ stay as they are].
     #[arg(long, value_name = "DIR")]

@@ -10,16 +10,16 @@ pub const P99_BOUND_US: f64 = 1_000.0;
 
 /// The bound for the cell's jobs: [`P99_BOUND_US`] plus a job's time.
 fn bound_us(c: &CellResult) -> f64 {
-    let own = c.spec.parse::<pool_core::WorkSpec>().map_or(0.0, |w| match w.span {
-        pool_core::Span::Fixed(d) => d.as_secs_f64() * 1e6,
-        pool_core::Span::Uniform { max, .. } | pool_core::Span::LogUniform { max, .. } => max.as_secs_f64() * 1e6,
+    let own = c.spec.parse::<pool_spec::WorkSpec>().map_or(0.0, |w| match w.span {
+        pool_spec::Span::Fixed(d) => d.as_secs_f64() * 1e6,
+        pool_spec::Span::Uniform { max, .. } | pool_spec::Span::LogUniform { max, .. } => max.as_secs_f64() * 1e6,
     });
     P99_BOUND_US + own
 }
 
 /// A cell's offered load, jobs a second, from its arrival (`poisson:RATE`).
 pub fn rate(c: &CellResult) -> Option<u64> {
-    let a: pool_core::Arrival = c.arrival.as_deref()?.parse().ok()?;
+    let a: pool_spec::Arrival = c.arrival.as_deref()?.parse().ok()?;
     Some(a.rate() as u64)
 }
 

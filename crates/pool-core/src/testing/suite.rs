@@ -57,7 +57,7 @@ where
             }
             None => (None, None),
         };
-        let pool = Pool::<B>::new(case.config(log), B::Options::default())?;
+        let pool = Pool::<B>::new(PoolConfig::for_run(&case, log), B::Options::default())?;
         let config = pool.config().clone();
         let mut outcomes = Vec::new();
         let report = pool.run((1..=case.jobs).map(JobId), |o| {
@@ -405,7 +405,7 @@ where
 {
     let case = case(3, 1_000, "sleep:100us").queue(4);
     let (log, sink) = Log::memory(Format::Jsonl);
-    let config = case.config(Some(log));
+    let config = PoolConfig::for_run(&case, Some(log));
     let result = watchdog("caller panic", WATCHDOG, move || {
         let pool = Pool::<B>::new(config, B::Options::default()).expect("builds");
         let mut seen = 0;
