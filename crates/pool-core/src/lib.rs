@@ -27,9 +27,6 @@ pub mod threads;
 pub mod tuned;
 mod worker;
 
-#[cfg(feature = "testing")]
-pub mod testing;
-
 // What a run is, its log formats and the checker: pool-spec's, re-exported
 // so that a backend names only pool_core.
 pub use pool_spec::{

@@ -1,16 +1,16 @@
 //! The shared conformance suite and binary tests, run against the rayon backend, in both flavors.
 
-pool_core::conformance_tests!(pool_rayon::Rayon);
-pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-rayon"));
+pool_testkit::conformance_tests!(pool_rayon::Rayon);
+pool_testkit::binary_tests!(env!("CARGO_BIN_EXE_pool-rayon"));
 
 // The tuned flavor, through the same suite and the same binary tests.
-pool_core::conformance_tests!(pool_core::tuned::Tuned<pool_rayon::Rayon>, mod conformance_tuned);
-pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-rayon"), mod binary_tuned, flavor = "tuned");
+pool_testkit::conformance_tests!(pool_core::tuned::Tuned<pool_rayon::Rayon>, mod conformance_tuned);
+pool_testkit::binary_tests!(env!("CARGO_BIN_EXE_pool-rayon"), mod binary_tuned, flavor = "tuned");
 
 /// The OS refuses a worker's thread: status 3, one line, a valid partial log.
 #[test]
 fn refused_thread() {
-    pool_core::testing::binary_refused_thread(env!("CARGO_BIN_EXE_pool-rayon"), &["-w", "50"]);
+    pool_testkit::binary_refused_thread(env!("CARGO_BIN_EXE_pool-rayon"), &["-w", "50"]);
 }
 
 /// The OS starts the pool's threads but refuses the one that feeds them
@@ -18,11 +18,11 @@ fn refused_thread() {
 /// workers): status 3 and one line, not a panic, and every worker exits.
 #[test]
 fn refused_feeding_thread() {
-    pool_core::testing::binary_refused_thread(env!("CARGO_BIN_EXE_pool-rayon"), &["-w", "6"]);
+    pool_testkit::binary_refused_thread(env!("CARGO_BIN_EXE_pool-rayon"), &["-w", "6"]);
 }
 
 /// The ablation's diagnostic flavors keep the contract.
 #[test]
 fn diagnostic_flavors() {
-    pool_core::testing::binary_diagnostic_flavors(env!("CARGO_BIN_EXE_pool-rayon"));
+    pool_testkit::binary_diagnostic_flavors(env!("CARGO_BIN_EXE_pool-rayon"));
 }

@@ -24,9 +24,9 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use pool_core::testing::{case, judge};
 use pool_core::{Completeness, Format, JobId, Log, Pool, PoolConfig, RunSpec, Summary};
 use pool_std::Std;
+use pool_testkit::{case, judge};
 
 /// Schedules per scheduler and model.
 fn iterations() -> usize {

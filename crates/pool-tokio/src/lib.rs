@@ -264,8 +264,8 @@ async fn finish_job(mut worker: Worker, job: JobId, cpu: CpuJobs) -> Option<(Wor
 
 #[cfg(test)]
 mod tests {
-    use pool_core::testing::{case, judge};
     use pool_core::{Completeness, Format, JobId, Log, Pool};
+    use pool_testkit::{case, judge};
 
     use super::*;
 

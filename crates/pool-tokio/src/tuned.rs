@@ -86,15 +86,15 @@ where
 mod tests {
     use std::num::NonZeroUsize;
 
-    use pool_core::testing::{case, judge};
     use pool_core::{Completeness, Flavor, Format, JobId, Log, Pool};
+    use pool_testkit::{case, judge};
 
     use crate::{CpuJobs, Tokio, TokioOptions};
 
     /// Both kinds of task, with 1,000 workers, whole and cancelled.
     #[test]
     fn both_tasks_conform_with_many_workers_and_a_cancel() {
-        pool_core::testing::many_tasks_conform_and_cancel::<Tokio>();
+        pool_testkit::many_tasks_conform_and_cancel::<Tokio>();
     }
 
     /// Every placement of CPU work gives a correct tuned run, panics included.
