@@ -121,8 +121,8 @@ pub fn render(r: &Results) -> String {
     for v in &r.findings.verdicts {
         let _ = writeln!(s, "- {}", verdict_line(v));
     }
-    for line in &r.findings.meaning {
-        let _ = writeln!(s, "- {line}");
+    for m in &r.findings.meaning {
+        let _ = writeln!(s, "- **{}:** {}", m.topic, m.says);
     }
     s += "\n## Machine\n\n";
     let crates: Vec<String> = m.crates.iter().map(|(k, v)| format!("{k} {v}")).collect();
