@@ -18,8 +18,10 @@ use crate::workload::{self, Family};
 use crate::{binaries, machine, verify};
 
 /// The adaptive rounds' rule: at least 6 rounds (the fewest with a 95%
-/// interval for a median), at most 40, stop at ±5%.
-pub const STOPPING_RULE: StoppingRule = StoppingRule { min_rounds: 6, max_rounds: 40, precision: 0.05 };
+/// interval for a median), at most 40, stop at the precision fixed-count
+/// runs are judged at (±5%).
+pub const STOPPING_RULE: StoppingRule =
+    StoppingRule { min_rounds: 6, max_rounds: 40, precision: crate::analysis::DEFAULT_PRECISION };
 
 /// Flags of `cargo xtask compare`.
 #[derive(clap::Args, Debug)]
