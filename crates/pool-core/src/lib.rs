@@ -28,6 +28,11 @@ mod pool;
 mod run_spec;
 mod say;
 mod sequential;
+#[cfg(unix)]
+pub mod signals;
+/// Windows' counterpart of the stop signals: console control events.
+#[cfg(windows)]
+#[path = "signals_windows.rs"]
 pub mod signals;
 mod summary;
 pub mod threads;
