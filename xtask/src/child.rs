@@ -1,5 +1,7 @@
 //! Runs one backend binary as a child process and measures it: wall time,
-//! exit status, and the child's own CPU time and peak RSS from wait4(2).
+//! exit status, and the child's own CPU time and peak RSS, through the
+//! `wait4` crate: wait4(2) on Unix, GetProcessTimes and the peak working set
+//! on Windows.
 //!
 //! Why wait4 and not `getrusage(RUSAGE_CHILDREN)` deltas: the children's
 //! `ru_maxrss` is the largest of all children ever reaped, not this one's.
@@ -9,11 +11,12 @@
 //! spawned straight from this xtask (which holds logs of 100,000 jobs)
 //! would report the xtask's peak. The helper is small when it spawns, so
 //! the figure is the child's own (with the helper's few MiB as a floor).
-//! The helper has exactly one child, so once it is reaped,
-//! `getrusage(RUSAGE_CHILDREN)` is that child's usage alone.
+//! A timeout kills the helper's process group (on Windows: the helper and
+//! its child, found through `sysinfo`).
 
 use std::ffi::OsString;
 use std::io::Read;
+#[cfg(unix)]
 use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::mpsc;
@@ -21,10 +24,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use nix::sys::resource::{UsageWho, getrusage};
-use nix::sys::signal::{Signal, killpg};
-use nix::sys::time::TimeVal;
-use nix::unistd::Pid;
+use wait4::Wait4 as _;
 
 /// The helper's last stderr line: `@@xtask-rusage USER_US SYS_US MAXRSS_KIB
 /// EXIT WALL_US`.
@@ -80,8 +80,8 @@ impl Run {
 }
 
 /// The helper: runs `PROGRAM ARGS..` with this process's stdio, reaps it
-/// with wait4, prints its usage and its wall time (spawn to reaping) as the
-/// last stderr line, and exits as it did.
+/// with wait4 (its own usage), prints its usage and its wall time (spawn to
+/// reaping) as the last stderr line, and exits as it did.
 pub fn measure_main(args: &[OsString]) -> ExitCode {
     let Some((program, rest)) = args.split_first() else {
         eprintln!("xtask __measure: no program given");
@@ -96,32 +96,30 @@ pub fn measure_main(args: &[OsString]) -> ExitCode {
         }
     };
     let mut child = child;
-    let status = match child.wait() {
-        Ok(status) => status,
+    let used = match child.wait4() {
+        Ok(used) => used,
         Err(e) => {
             eprintln!("xtask: waiting for {}: {e}", program.to_string_lossy());
             return ExitCode::from(2);
         }
     };
     let wall = start.elapsed();
-    let usage = match getrusage(UsageWho::RUSAGE_CHILDREN) {
-        Ok(usage) => usage,
-        Err(e) => {
-            eprintln!("xtask: getrusage: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let (exit, code) = match (status.code(), status.signal()) {
+    let status = used.status;
+    #[cfg(unix)]
+    let signal = status.signal();
+    #[cfg(not(unix))]
+    let signal: Option<i32> = None;
+    let (exit, code) = match (status.code(), signal) {
         (Some(code), _) => (format!("code:{code}"), code),
         (None, Some(signal)) => (format!("signal:{signal}"), 128 + signal),
         (None, None) => ("code:255".to_owned(), 255),
     };
-    let micros = |t: TimeVal| t.tv_sec() as i128 * 1_000_000 + i128::from(t.tv_usec());
+    let usage = used.rusage;
     eprintln!(
         "{MARKER}{} {} {} {exit} {}",
-        micros(usage.user_time()),
-        micros(usage.system_time()),
-        usage.max_rss(),
+        usage.utime.as_micros(),
+        usage.stime.as_micros(),
+        usage.maxrss / 1024,
         wall.as_micros()
     );
     ExitCode::from(u8::try_from(code).unwrap_or(255))
@@ -172,6 +170,7 @@ pub fn run(cmd: &mut Command, capture_stdout: bool, limit: Duration) -> Result<R
     let mut helper = Command::new(helper_exe()?);
     helper.arg("__measure").arg(&program).args(cmd.get_args());
     // Its own process group, so a timeout kills the helper and the child.
+    #[cfg(unix)]
     helper.process_group(0);
     helper
         .stdin(Stdio::null())
@@ -179,7 +178,7 @@ pub fn run(cmd: &mut Command, capture_stdout: bool, limit: Duration) -> Result<R
         .stderr(Stdio::piped());
     let start = Instant::now();
     let mut child = helper.spawn().with_context(|| format!("could not start {}", program.to_string_lossy()))?;
-    let pid = i32::try_from(child.id()).context("pid out of range")?;
+    let pid = child.id();
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
 
@@ -202,9 +201,7 @@ pub fn run(cmd: &mut Command, capture_stdout: bool, limit: Duration) -> Result<R
         let watchdog = s.spawn(move || {
             let timed_out = finished.recv_timeout(limit) == Err(mpsc::RecvTimeoutError::Timeout);
             if timed_out {
-                // The helper leads its own process group and is not reaped
-                // yet (the main thread waits on it), so the group is ours.
-                let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+                kill_helper(pid);
             }
             timed_out
         });
@@ -224,11 +221,40 @@ pub fn run(cmd: &mut Command, capture_stdout: bool, limit: Duration) -> Result<R
     })
 }
 
+/// Kills the helper `pid` and its child. The helper leads its own process
+/// group and is not reaped yet (the caller waits on it), so the group is
+/// ours.
+#[cfg(unix)]
+fn kill_helper(pid: u32) {
+    use nix::sys::signal::{Signal, killpg};
+    if let Ok(pid) = i32::try_from(pid) {
+        let _ = killpg(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+    }
+}
+
+/// Kills the helper `pid` and its child (Windows has no process groups to
+/// kill at once): the child first, found by its parent's id, while the
+/// helper, not yet reaped, keeps that id.
+#[cfg(not(unix))]
+fn kill_helper(pid: u32) {
+    use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+    let mut system = System::new();
+    system.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing());
+    let helper = Pid::from_u32(pid);
+    for process in system.processes().values().filter(|p| p.parent() == Some(helper)) {
+        process.kill();
+    }
+    if let Some(process) = system.process(helper) {
+        process.kill();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    #[cfg(unix)] // runs `sh` and `sleep`
     fn reports_status_output_and_usage_of_the_child() {
         let mut cmd = Command::new("sh");
         cmd.args(["-c", "echo out; echo err >&2; exit 3"]);
@@ -261,6 +287,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)] // runs `sh`
     fn kills_a_child_past_its_limit() {
         let mut cmd = Command::new("sh");
         cmd.args(["-c", "sleep 30"]);

@@ -1,5 +1,6 @@
 //! Where and how the figures were made: the machine, the compiler, the
-//! crate versions, the commit, the date and the command. Read from /proc,
+//! crate versions, the commit, the date and the command. The machine's
+//! facts come from `sysinfo` (Linux, macOS and Windows alike), the rest from
 //! Cargo.lock and the tools themselves; what cannot be read says so.
 
 use std::collections::BTreeMap;
@@ -7,17 +8,18 @@ use std::path::Path;
 use std::process::Command;
 
 use serde::Serialize;
+use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
 
 /// Everything recorded about the run's circumstances.
 #[derive(Clone, Debug, Serialize)]
 pub struct Machine {
-    /// CPU model, from /proc/cpuinfo.
+    /// CPU model.
     pub cpu: String,
     /// Logical cores available to this process.
     pub cores: u32,
-    /// Total memory, GiB, from /proc/meminfo.
+    /// Total memory, GiB.
     pub memory_gib: f64,
-    /// Operating system, from /etc/os-release.
+    /// Operating system and its version.
     pub os: String,
     /// Kernel release.
     pub kernel: String,
@@ -34,19 +36,16 @@ pub struct Machine {
     pub date: String,
     /// The command as typed.
     pub command: String,
-    /// 1-minute load average when the run started: other work on the machine.
+    /// 1-minute load average when the run started: other work on the machine
+    /// (0 on Windows, which keeps none).
     pub load_at_start: f64,
     /// 1-minute load average when the runs ended (the xtask's own runs count).
     pub load_at_end: f64,
 }
 
-/// The 1-minute load average now.
+/// The 1-minute load average now (0 on Windows, which keeps none).
 pub fn load_average() -> f64 {
-    read("/proc/loadavg").split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0.0)
-}
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
+    System::load_average().one
 }
 
 fn tool(root: &Path, program: &str, args: &[&str]) -> Option<String> {
@@ -83,19 +82,22 @@ pub fn lock_versions_of(root: &Path, names: &[String]) -> BTreeMap<String, Strin
 /// Reads the machine's details now.
 pub fn describe(root: &Path) -> Machine {
     let unknown = || "unknown".to_owned();
-    let cpuinfo = read("/proc/cpuinfo");
-    let kib: f64 = field(&read("/proc/meminfo"), "MemTotal", ':')
-        .and_then(|v| v.trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
+    let system = System::new_with_specifics(
+        RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing()).with_memory(MemoryRefreshKind::nothing().with_ram()),
+    );
+    let bytes = system.total_memory() as f64;
     let args: Vec<String> = std::env::args().skip(1).collect();
     Machine {
-        cpu: field(&cpuinfo, "model name", ':').map_or_else(unknown, str::to_owned),
+        cpu: system
+            .cpus()
+            .first()
+            .map(|c| c.brand().trim())
+            .filter(|b| !b.is_empty())
+            .map_or_else(unknown, str::to_owned),
         cores: crate::cores(),
-        memory_gib: (kib / 1024.0 / 1024.0 * 10.0).round() / 10.0,
-        os: field(&read("/etc/os-release"), "PRETTY_NAME", '=').map_or_else(unknown, str::to_owned),
-        kernel: Some(read("/proc/sys/kernel/osrelease").trim().to_owned())
-            .filter(|k| !k.is_empty())
-            .unwrap_or_else(unknown),
+        memory_gib: (bytes / f64::from(1 << 30) * 10.0).round() / 10.0,
+        os: System::long_os_version().unwrap_or_else(unknown),
+        kernel: System::kernel_version().unwrap_or_else(unknown),
         rustc: tool(root, "rustc", &["--version"]).unwrap_or_else(unknown),
         crates: BTreeMap::new(),
         commit: tool(root, "git", &["rev-parse", "HEAD"]).unwrap_or_else(unknown),
@@ -110,6 +112,16 @@ pub fn describe(root: &Path) -> Machine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The facts are read on this machine, whatever its OS.
+    #[test]
+    fn reads_the_machine() {
+        let m = describe(Path::new("."));
+        assert!(m.cpu != "unknown" && !m.cpu.is_empty(), "{m:?}");
+        assert!(m.memory_gib > 0.0 && m.cores >= 1, "{m:?}");
+        assert!(m.os != "unknown" && m.kernel != "unknown", "{m:?}");
+        assert!(load_average() >= 0.0);
+    }
 
     #[test]
     fn reads_versions_from_a_lock_file() {

@@ -4,7 +4,8 @@
 //! Exit status: 0 when every job finished, 1 when a job failed, 2 for bad
 //! usage, 3 when the pool itself went wrong (a lost worker, a wrong result,
 //! an unwritable log), 128 + the signal's number when stopped by a signal
-//! (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP; see [`crate::signals`]).
+//! (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP; see [`crate::signals`]);
+//! on Windows 130 after any console control event (Ctrl-C, Ctrl-Break).
 //! Every line goes to stderr through one function, [`say`], which never
 //! fails: the status comes out whatever stderr does.
 
@@ -225,15 +226,20 @@ pub fn main_from<B: Backend>(args: impl IntoIterator<Item = OsString>) -> ExitCo
 /// read-write, in place of a closed descriptor 1, and a `/dev/null` a parent
 /// opened read-write (`1<>/dev/null`, Python's `subprocess.DEVNULL`) looks
 /// the same. So descriptor 1 is looked at before std does, by
-/// [`stdout_probe::CLOSED_AT_START`].
+/// [`stdout_probe::CLOSED_AT_START`]. On Windows a process started without
+/// a standard output has no handle for it (std writes to none as to a sink).
 fn stdout_is_closed() -> bool {
-    stdout_probe::closed_at_start()
+    #[cfg(unix)]
+    return stdout_probe::closed_at_start();
+    #[cfg(windows)]
+    return std::os::windows::io::AsRawHandle::as_raw_handle(&io::stdout()).is_null();
 }
 
 /// The look at descriptor 1 before `main`: a function in `.init_array`,
 /// which the loader runs before the program's `main` and so before std
 /// reopens closed standard descriptors. The one `unsafe` of the driver: a
 /// section attribute, and borrowing descriptor 1 by number.
+#[cfg(unix)]
 #[allow(unsafe_code)]
 mod stdout_probe {
     use std::os::fd::BorrowedFd;

@@ -22,6 +22,11 @@ mod panics;
 mod pool;
 mod say;
 mod sequential;
+#[cfg(unix)]
+pub mod signals;
+/// Windows' counterpart of the stop signals: console control events.
+#[cfg(windows)]
+#[path = "signals_windows.rs"]
 pub mod signals;
 pub mod threads;
 pub mod tuned;

@@ -10,12 +10,19 @@
 //! dies without unwinding (a second Ctrl-C quits at once, SIGKILL), by a
 //! small `sh` reaper that reads a pipe from us: the kernel closes the pipe
 //! when we go, and the reaper stops the server and removes the folder.
+//!
+//! On Windows, which has no unix sockets for Redis, the private server
+//! listens on TCP at `127.0.0.1` on a port that was free a moment before,
+//! in a process group of its own (so Ctrl-C is not sent to it), and there
+//! is no reaper: a process killed outright leaves its server running.
+//! Windows users seldom have a `redis-server`; they pass `--redis URL`.
 
 use std::fs::{self, DirBuilder, File};
 use std::io::Write as _;
-use std::os::unix::fs::DirBuilderExt;
-use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
+#[cfg(unix)]
+use std::os::unix::{fs::DirBuilderExt, net::UnixStream, process::CommandExt};
+#[cfg(windows)]
+use std::os::windows::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
@@ -32,7 +39,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The one line printed when no broker is given and none can be started.
 pub const NO_SERVER: &str = "no redis-server on PATH to start a private broker: install one (Debian/Ubuntu: \
-     apt-get install redis-server; macOS: brew install redis) or pass --redis URL (or set POOL_REDIS_URL)";
+     apt-get install redis-server; macOS: brew install redis; Windows has none of its own: a Redis in WSL, \
+     Docker or Memurai) or pass --redis URL (or set POOL_REDIS_URL)";
 
 /// A connected broker: the client, how to name it in messages, and the
 /// private server if this run started one.
@@ -66,9 +74,7 @@ impl Broker {
             }
             None => {
                 let server = PrivateServer::start()?;
-                let info = ConnectionAddr::Unix(server.socket.clone())
-                    .into_connection_info()
-                    .map_err(|e| PoolError::Substrate(describe(&e)))?;
+                let info = server.addr().into_connection_info().map_err(|e| PoolError::Substrate(describe(&e)))?;
                 let client = redis::Client::open(info).map_err(|e| PoolError::Substrate(describe(&e)))?;
                 Broker { client, shown: server.url(), _private: Some(server) }
             }
@@ -102,16 +108,20 @@ impl Broker {
     }
 }
 
-/// A `redis-server` of our own, on a unix socket in a temporary folder;
-/// dropping it stops the server and removes the folder.
+/// A `redis-server` of our own, on a unix socket in a temporary folder (on
+/// Windows: TCP on 127.0.0.1); dropping it stops the server and removes the
+/// folder.
 pub struct PrivateServer {
     server: Child,
     /// The write end of the reaper's pipe; dropping it tells the reaper to
     /// stop the server.
     reaper_pipe: Option<ChildStdin>,
-    reaper: Child,
+    reaper: Option<Child>,
     dir: PathBuf,
+    #[cfg(unix)]
     socket: PathBuf,
+    #[cfg(not(unix))]
+    port: u16,
 }
 
 /// The reaper: waits for a line on its standard input. `done` means we
@@ -119,12 +129,14 @@ pub struct PrivateServer {
 /// unwinding, so it kills the server (SIGKILL: the server keeps nothing, and
 /// it may have been started with termination signals held back, which it
 /// inherits). Either way it removes the folder.
+#[cfg(unix)]
 const REAPER: &str = r#"read line; if [ "$line" != done ]; then kill -KILL "$1" 2>/dev/null; n=0; while kill -0 "$1" 2>/dev/null && [ $n -lt 300 ]; do sleep 0.01; n=$((n+1)); done; fi; rm -rf "$2""#;
 
 /// Finds `name` in the directories of `$PATH`.
 pub fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    std::env::split_paths(&path).map(|dir| dir.join(&file)).find(|p| p.is_file())
 }
 
 /// Numbers this process's private brokers' folders.
@@ -150,25 +162,40 @@ impl PrivateServer {
                 std::process::id(),
                 COUNTER.fetch_add(1, Relaxed)
             ));
-            match DirBuilder::new().mode(0o700).create(&dir) {
+            #[cfg_attr(not(unix), allow(unused_mut))]
+            let mut folder = DirBuilder::new();
+            #[cfg(unix)]
+            folder.mode(0o700);
+            match folder.create(&dir) {
                 Ok(()) => break dir,
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(fail(&format!("{}", dir.display()), e)),
             }
         };
-        let socket = dir.join("redis.sock");
         let log = File::create(dir.join("redis.log")).map_err(|e| fail("its log file", e))?;
         let log_err = log.try_clone().map_err(|e| fail("its log file", e))?;
-        let spawned = Command::new(&exe)
-            .args(["--port", "0", "--unixsocket"])
-            .arg(&socket)
-            .args(["--unixsocketperm", "700", "--save", "", "--appendonly", "no", "--daemonize", "no"])
+        let mut command = Command::new(&exe);
+        #[cfg(unix)]
+        let socket = dir.join("redis.sock");
+        #[cfg(unix)]
+        command.args(["--port", "0", "--unixsocket"]).arg(&socket).args(["--unixsocketperm", "700"]).process_group(0);
+        #[cfg(not(unix))]
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .map_err(|e| fail("a free port on 127.0.0.1", e))?
+            .port();
+        #[cfg(not(unix))]
+        command.args(["--bind", "127.0.0.1", "--port", &port.to_string()]);
+        // CREATE_NEW_PROCESS_GROUP: the console's Ctrl-C is not sent to it.
+        #[cfg(windows)]
+        command.creation_flags(0x0000_0200);
+        let spawned = command
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .args(["--loglevel", "warning", "--logfile", "", "--dir"])
             .arg(&dir)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
-            .process_group(0)
             .spawn();
         let server = match spawned {
             Ok(server) => server,
@@ -177,6 +204,7 @@ impl PrivateServer {
                 return Err(fail(&exe.display().to_string(), e));
             }
         };
+        #[cfg(unix)]
         let reaper = Command::new("/bin/sh")
             .args(["-c", REAPER, "pool-redis-reaper"])
             .arg(server.id().to_string())
@@ -186,6 +214,7 @@ impl PrivateServer {
             .stderr(Stdio::null())
             .process_group(0)
             .spawn();
+        #[cfg(unix)]
         let mut reaper = match reaper {
             Ok(reaper) => reaper,
             Err(e) => {
@@ -196,8 +225,10 @@ impl PrivateServer {
                 return Err(fail("/bin/sh", e));
             }
         };
-        let reaper_pipe = reaper.stdin.take();
-        let mut this = PrivateServer { server, reaper_pipe, reaper, dir, socket };
+        #[cfg(unix)]
+        let mut this = PrivateServer { server, reaper_pipe: reaper.stdin.take(), reaper: Some(reaper), dir, socket };
+        #[cfg(not(unix))]
+        let mut this = PrivateServer { server, reaper_pipe: None, reaper: None, dir, port };
         this.wait_ready()?;
         Ok(this)
     }
@@ -206,7 +237,11 @@ impl PrivateServer {
     fn wait_ready(&mut self) -> Result<(), PoolError> {
         let start = Instant::now();
         loop {
-            if UnixStream::connect(&self.socket).is_ok() {
+            #[cfg(unix)]
+            let listening = UnixStream::connect(&self.socket).is_ok();
+            #[cfg(not(unix))]
+            let listening = std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok();
+            if listening {
                 return Ok(());
             }
             let ended = self.server.try_wait().ok().flatten();
@@ -219,9 +254,20 @@ impl PrivateServer {
         }
     }
 
-    /// Its URL, `unix:///…/redis.sock`.
+    /// Its URL, `unix:///…/redis.sock` (on Windows `redis://127.0.0.1:PORT`).
     pub fn url(&self) -> String {
-        format!("unix://{}", self.socket.display())
+        #[cfg(unix)]
+        return format!("unix://{}", self.socket.display());
+        #[cfg(not(unix))]
+        return format!("redis://127.0.0.1:{}", self.port);
+    }
+
+    /// Where the client reaches it.
+    fn addr(&self) -> ConnectionAddr {
+        #[cfg(unix)]
+        return ConnectionAddr::Unix(self.socket.clone());
+        #[cfg(not(unix))]
+        return ConnectionAddr::Tcp("127.0.0.1".to_owned(), self.port);
     }
 }
 
@@ -240,7 +286,9 @@ impl Drop for PrivateServer {
         if let Some(mut pipe) = self.reaper_pipe.take() {
             let _ = pipe.write_all(b"done\n");
         }
-        let _ = self.reaper.wait();
+        if let Some(reaper) = &mut self.reaper {
+            let _ = reaper.wait();
+        }
         let _ = fs::remove_dir_all(&self.dir);
     }
 }

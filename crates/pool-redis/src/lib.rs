@@ -29,7 +29,17 @@ mod keys;
 pub mod local;
 pub mod remote;
 mod scripts;
+#[cfg(unix)]
 mod signals;
+/// Windows has no signal masks, and its socket reads do not fail with
+/// `EINTR` when a console handler runs: nothing to keep off.
+#[cfg(not(unix))]
+mod signals {
+    /// Nothing to block.
+    pub(crate) fn quiet_signals() {}
+    /// Nothing to hold back.
+    pub(crate) fn hold() {}
+}
 mod stream;
 mod url;
 mod wire;

@@ -18,6 +18,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_pool-smol");
 /// The OS refuses an executor thread (or async-io's own): status 3, one
 /// line, no panic, no hang.
 #[test]
+#[cfg(unix)] // a thread limit by setpriv and prlimit
 fn refused_thread() {
     let args = ["--threads", "50", "-j", "1000", "--work", "noop", "--format", "jsonl"];
     let Some(out) = pool_testkit::run_with_thread_limit(BIN, 8, &args) else {
@@ -43,6 +44,7 @@ fn many_sleeping_workers_share_two_threads() {
 /// while the executor's would fit: that is a refused thread too, found
 /// before any job is handed out (async-io panics there).
 #[test]
+#[cfg(unix)] // a thread limit by setpriv and prlimit
 fn refused_async_io_thread() {
     let args = ["--threads", "1", "-j", "100", "--work", "sleep:1ms", "--format", "jsonl"];
     let Some(out) = pool_testkit::run_with_thread_limit(BIN, 3, &args) else {

@@ -89,6 +89,7 @@ pub fn binary_failures_in_quick_blocks(bin: &str) {
 /// The ablation's diagnostic flavors (tuned without one of its techniques)
 /// keep the contract: a quiet run with failing jobs checks out in the
 /// caller's ledger, and a logged run is judged correct by the checker.
+#[cfg(unix)]
 pub fn binary_diagnostic_flavors(bin: &str) {
     for flavor in [Flavor::TunedChunksOnly, Flavor::TunedBatchesOnly, Flavor::TunedJobByJob] {
         binary_failures_in_quick_blocks(flavored(bin, flavor.name()));
@@ -268,7 +269,6 @@ pub fn description(bin: &str) -> pool_core::Description {
 /// names runs, every other is refused with status 2; a description that
 /// cannot be written is status 3.
 pub fn binary_describes_itself(bin: &str) {
-    use std::process::Stdio;
     let d = description(bin);
     assert!(d.max_workers >= 1, "{bin}: {d:?}");
     for flavor in Flavor::ALL {
@@ -280,13 +280,18 @@ pub fn binary_describes_itself(bin: &str) {
             assert!(stderr.lines().count() == 1 && stderr.contains("--flavor"), "{bin}: {stderr}");
         }
     }
-    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("open /dev/full");
-    let status = status_within(Command::new(bin).arg("--describe").stdout(full).stderr(Stdio::null()));
-    assert_eq!(status.code(), Some(3), "{bin} --describe >/dev/full");
+    #[cfg(unix)]
+    {
+        use std::process::Stdio;
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("open /dev/full");
+        let status = status_within(Command::new(bin).arg("--describe").stdout(full).stderr(Stdio::null()));
+        assert_eq!(status.code(), Some(3), "{bin} --describe >/dev/full");
+    }
 }
 
 /// The backend's own limit on workers, as it describes itself; its `-w`
 /// message names the same bound.
+#[cfg(unix)]
 pub(super) fn max_workers(bin: &str) -> u32 {
     let most = description(bin).max_workers;
     let (out, _) = run_binary(bin, &["-w", "-1"]);
@@ -303,6 +308,7 @@ pub const MOST_WORKERS_BOUND: Duration = Duration::from_secs(60);
 /// The most workers the backend's message names is what it can do: a run
 /// with that many starts and stops, and one Ctrl-C ends a run of them, both
 /// within [`MOST_WORKERS_BOUND`]; one more is refused with status 2.
+#[cfg(unix)]
 pub fn binary_most_workers(bin: &str) {
     use std::io::BufReader;
 
@@ -339,6 +345,7 @@ pub fn binary_whitespace_in_values(bin: &str) {
 /// A `--queue` far beyond what the run needs allocates only what its jobs
 /// need: the queue is cut to the number of jobs, so the largest allowed
 /// queue over five jobs runs in the memory of a small one.
+#[cfg(unix)]
 pub fn binary_queue_larger_than_the_run(bin: &str) {
     let args = ["-j", "5", "--work", "noop", "--quiet", "--queue", "1048576"];
     let (out, peak) = run_measuring_peak_rss(bin, &args);
@@ -363,6 +370,7 @@ pub fn binary_many_failures_one_short_line(bin: &str) {
 
 /// An unwritable stderr (`2>/dev/full`) loses the messages, never the
 /// status: 0, 1, 2, 3 and 143 come out as documented, with no panic (101).
+#[cfg(unix)]
 pub fn binary_unwritable_stderr(bin: &str) {
     use std::process::Stdio;
 
@@ -393,6 +401,7 @@ pub fn binary_unwritable_stderr(bin: &str) {
 /// A closed standard output (`>&-`): the log cannot be written, so the run
 /// is refused with status 3 and one line; with `--quiet` there is no log and
 /// the run is fine. (`>/dev/null` is an ordinary place for a log.)
+#[cfg(unix)]
 pub fn binary_stdout_closed_from_the_start(bin: &str) {
     let run = |redirect: &str, quiet: bool| {
         let script = format!("exec \"$0\" \"$@\" {redirect}");

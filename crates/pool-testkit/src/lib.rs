@@ -8,7 +8,8 @@
 //! backend with planted defects, with its binary `pool-mutant`. Every run is
 //! judged by the trace checker, its canonical summary compared with the one
 //! a correct pool must give, and under a watchdog or a bound, so a hang fails
-//! the test instead of stalling CI. Everything is reachable as
+//! the test instead of stalling CI. Process tests that need Unix (signals,
+//! `sh`, `/proc`, `/dev/full`) are `cfg(unix)`. Everything is reachable as
 //! `pool_testkit::NAME`.
 
 use std::num::NonZeroUsize;
@@ -30,17 +31,21 @@ pub mod mutant;
 
 mod arrivals;
 mod binary;
+#[cfg(unix)]
 mod limits;
 mod macros;
 mod process;
+#[cfg(unix)]
 mod signals;
 mod suite;
 mod tasks;
 
 pub use arrivals::*;
 pub use binary::*;
+#[cfg(unix)]
 pub use limits::*;
 pub use process::*;
+#[cfg(unix)]
 pub use signals::*;
 pub use suite::*;
 pub use tasks::*;

@@ -148,7 +148,9 @@ macro_rules! conformance_tests {
 /// flavor = "tuned"` runs the same tests on a flavor (see [`flavored`](crate::flavored)) in
 /// module `NAME`; `bounded_memory_jobs = N` sizes the bounded-memory run for
 /// a backend whose jobs cost microseconds each (pool-redis). Attributes
-/// written last go on every test, as in [`conformance_tests!`].
+/// written last go on every test, as in [`conformance_tests!`]. Tests that
+/// need Unix (signals, `sh`, `/proc`, `/dev/full`) and the flavored module
+/// are `cfg(unix)`.
 #[macro_export]
 macro_rules! binary_tests {
     (@tests [$(#[$attr:meta])*] $name:ident, $bin:expr, $concurrent:expr, $memory_jobs:expr) => {
@@ -170,16 +172,19 @@ macro_rules! binary_tests {
             fn one_worker_is_byte_exact() {
                 testing::binary_one_worker_is_byte_exact($bin);
             }
+            #[cfg(unix)] // GNU `timeout` and its signals
             #[test]
             $(#[$attr])*
             fn timeout_is_one_stop() {
                 testing::binary_timeout_is_one_stop($bin);
             }
+            #[cfg(unix)] // `ulimit -f` under `sh`
             #[test]
             $(#[$attr])*
             fn file_size_limit() {
                 testing::binary_file_size_limit($bin);
             }
+            #[cfg(unix)] // reads /proc, sends SIGINT
             #[test]
             $(#[$attr])*
             fn huge_run_stops_fast_in_bounded_memory() {
@@ -220,36 +225,43 @@ macro_rules! binary_tests {
             fn closed_stdout() {
                 testing::binary_closed_stdout($bin);
             }
+            #[cfg(unix)] // sends a signal
             #[test]
             $(#[$attr])*
             fn sigint() {
                 testing::binary_sigint($bin);
             }
+            #[cfg(unix)] // sends a signal
             #[test]
             $(#[$attr])*
             fn sigterm() {
                 testing::binary_sigterm($bin);
             }
+            #[cfg(unix)] // sends a signal
             #[test]
             $(#[$attr])*
             fn sighup() {
                 testing::binary_sighup($bin);
             }
+            #[cfg(unix)] // sends signals
             #[test]
             $(#[$attr])*
             fn second_signal_quits_at_once() {
                 testing::binary_second_signal_quits_at_once($bin);
             }
+            #[cfg(unix)] // sends a signal
             #[test]
             $(#[$attr])*
             fn early_signal() {
                 testing::binary_early_signal($bin);
             }
+            #[cfg(unix)] // sends a signal
             #[test]
             $(#[$attr])*
             fn sigint_with_a_backlog() {
                 testing::binary_sigint_with_a_backlog($bin);
             }
+            #[cfg(unix)] // stops the run with SIGINT
             #[test]
             $(#[$attr])*
             fn most_workers() {
@@ -260,6 +272,7 @@ macro_rules! binary_tests {
             fn whitespace_in_values() {
                 testing::binary_whitespace_in_values($bin);
             }
+            #[cfg(unix)] // peak memory from /proc
             #[test]
             $(#[$attr])*
             fn queue_larger_than_the_run() {
@@ -270,16 +283,19 @@ macro_rules! binary_tests {
             fn many_failures_one_short_line() {
                 testing::binary_many_failures_one_short_line($bin);
             }
+            #[cfg(unix)] // /dev/full
             #[test]
             $(#[$attr])*
             fn unwritable_stderr() {
                 testing::binary_unwritable_stderr($bin);
             }
+            #[cfg(unix)] // closes descriptor 1 under `sh`
             #[test]
             $(#[$attr])*
             fn stdout_closed_from_the_start() {
                 testing::binary_stdout_closed_from_the_start($bin);
             }
+            #[cfg(unix)] // peak memory from /proc
             #[test]
             $(#[$attr])*
             fn bounded_memory() {
@@ -297,6 +313,8 @@ macro_rules! binary_tests {
         $crate::binary_tests!(@tests [$(#[$attr])*] binary, $bin, true, $jobs);
     };
     ($bin:expr, mod $name:ident, flavor = $flavor:expr $(, #[$attr:meta])*) => {
+        // The flavor is given by a `sh` script around the binary.
+        #[cfg(unix)]
         $crate::binary_tests!(
             @tests [$(#[$attr])*] $name,
             $crate::flavored($bin, $flavor),

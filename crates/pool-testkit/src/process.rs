@@ -8,6 +8,7 @@ use super::*;
 /// arguments: a two-line shell script next to `bin` that `exec`s it (same
 /// process, so signals, exit status and peak memory are the binary's own).
 /// Lets every binary test run on a flavor unchanged.
+#[cfg(unix)]
 pub fn flavored(bin: &str, flavor: &str) -> &'static str {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
@@ -63,6 +64,7 @@ pub fn status_within(command: &mut Command) -> std::process::ExitStatus {
 }
 
 /// Starts `bin` with `args`, stdout and stderr piped.
+#[cfg(unix)]
 pub(super) fn spawn_piped(bin: &str, args: &[&str]) -> std::process::Child {
     use std::process::Stdio;
     Command::new(bin)
@@ -90,6 +92,7 @@ pub(super) fn wait_bounded(bin: &str, child: &mut std::process::Child, bound: Du
 }
 
 /// Sends `signal` to `child`.
+#[cfg(unix)]
 pub(super) fn send(child: &std::process::Child, signal: nix::sys::signal::Signal) {
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid fits"));
     nix::sys::signal::kill(pid, signal).expect("signal the child");
@@ -97,6 +100,7 @@ pub(super) fn send(child: &std::process::Child, signal: nix::sys::signal::Signal
 
 /// Reads stdout until it holds `lines` lines (the pool is running and
 /// logging), failing if the child ends first.
+#[cfg(unix)]
 pub(super) fn read_lines(bin: &str, stdout: &mut impl std::io::BufRead, log: &mut String, lines: usize) {
     while log.lines().count() < lines {
         assert!(stdout.read_line(log).expect("read stdout") > 0, "{bin} ended early:\n{log}");
@@ -104,6 +108,7 @@ pub(super) fn read_lines(bin: &str, stdout: &mut impl std::io::BufRead, log: &mu
 }
 
 /// A number no other call in this process got.
+#[cfg(unix)]
 pub(super) fn unique() -> u32 {
     use std::sync::atomic::AtomicU32;
     static N: AtomicU32 = AtomicU32::new(0);
@@ -111,6 +116,7 @@ pub(super) fn unique() -> u32 {
 }
 
 /// Opens `/dev/full`, where every write fails.
+#[cfg(unix)]
 pub(super) fn dev_full() -> std::fs::File {
     std::fs::OpenOptions::new().write(true).open("/dev/full").expect("open /dev/full")
 }
@@ -127,6 +133,7 @@ pub const REFUSED_THREAD_BOUND: Duration = Duration::from_secs(60);
 /// binary in a temporary folder that user can read. `None` where that cannot
 /// be arranged (not root, no `setpriv` or `prlimit`): then the caller's test says so and
 /// checks nothing.
+#[cfg(unix)]
 pub fn run_with_thread_limit(bin: &str, tasks: u32, args: &[&str]) -> Option<Output> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     use std::sync::atomic::AtomicU32;
@@ -193,6 +200,7 @@ pub(super) fn output_bounded(bin: &str, command: &mut Command, bound: Duration) 
 /// `-v 300000`: an address space too small for the thread stacks asked
 /// for, where root ignores `ulimit -u`), waiting at most
 /// [`REFUSED_THREAD_BOUND`].
+#[cfg(unix)]
 pub fn run_with_ulimit(bin: &str, limit: &str, args: &[&str]) -> Output {
     let script = format!("ulimit {limit} && exec \"$0\" \"$@\"");
     output_bounded(bin, Command::new("sh").args(["-c", &script, bin]).args(args), REFUSED_THREAD_BOUND)
@@ -205,6 +213,7 @@ pub fn run_with_ulimit(bin: &str, limit: &str, args: &[&str]) -> Output {
 /// of every child the test process ever ran, so one test's big run would
 /// fail another's bound. A mark only grows, so the last reading misses at
 /// most the final moments.
+#[cfg(unix)]
 pub fn run_measuring_peak_rss(bin: &str, args: &[&str]) -> (Output, u64) {
     use std::io::Read;
     let mut child = spawn_piped(bin, args);
@@ -243,6 +252,7 @@ pub fn run_measuring_peak_rss(bin: &str, args: &[&str]) -> (Output, u64) {
     (output, peak)
 }
 
+#[cfg(unix)]
 #[cfg(test)]
 mod bounded_waits {
     use super::*;

@@ -7,11 +7,13 @@ pool_testkit::binary_tests!(env!("CARGO_BIN_EXE_pool-tokio"));
 pool_testkit::conformance_tests!(pool_core::tuned::Tuned<pool_tokio::Tokio>, mod conformance_tuned);
 pool_testkit::binary_tests!(env!("CARGO_BIN_EXE_pool-tokio"), mod binary_tuned, flavor = "tuned");
 
+#[cfg(unix)]
 const BIN: &str = env!("CARGO_BIN_EXE_pool-tokio");
 
 /// The OS refuses a runtime thread: status 3, one line, no panic, no hang
 /// (tokio's builder panics there, and then waits for ever).
 #[test]
+#[cfg(unix)] // a thread limit by setpriv and prlimit
 fn refused_thread() {
     pool_testkit::binary_refused_thread(BIN, &["--threads", "50"]);
 }
@@ -24,6 +26,7 @@ fn refused_thread() {
 /// when it cannot map its signal stack, which no program can catch; the
 /// README says where.)
 #[test]
+#[cfg(unix)] // `ulimit -v` and /proc
 fn refused_thread_stacks() {
     let one_thread = vm_size_kib(&["--threads", "1", "-w", "1", "-j", "1", "--work", "sleep:3s", "--quiet"]);
     let limit = format!("-v {}", one_thread + 1024);
@@ -36,6 +39,7 @@ fn refused_thread_stacks() {
 
 /// The address space (`VmSize`, KiB) a run of `args` holds once it runs its
 /// first job (read half a second in).
+#[cfg(unix)]
 fn vm_size_kib(args: &[&str]) -> u64 {
     let mut child = std::process::Command::new(BIN).args(args).spawn().expect("start pool-tokio");
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -53,6 +57,7 @@ fn vm_size_kib(args: &[&str]) -> u64 {
 /// start-up threads) but not one more, the same run succeeds with CPU work
 /// inline and is refused with it on blocking threads.
 #[test]
+#[cfg(unix)] // a thread limit by setpriv and prlimit
 fn refused_blocking_thread() {
     let run = |cpu_jobs: &'static str| {
         let args = ["--threads", "3", "--cpu-jobs", cpu_jobs, "-j", "200", "--work", "spin:10us", "--format", "jsonl"];
@@ -72,6 +77,7 @@ fn refused_blocking_thread() {
 
 /// The ablation's diagnostic flavors keep the contract.
 #[test]
+#[cfg(unix)] // flavors by a `sh` script
 fn diagnostic_flavors() {
     pool_testkit::binary_diagnostic_flavors(env!("CARGO_BIN_EXE_pool-tokio"));
 }
@@ -82,6 +88,7 @@ fn diagnostic_flavors() {
 /// loader's one file, none for the runtime) up to one that lets the run
 /// through.
 #[test]
+#[cfg(unix)] // `prlimit --nofile`; the timer file descriptor is Linux's
 fn a_file_limit_is_a_run_or_status_3() {
     let args = ["--flavor", "tuned", "-j", "100", "--work", "sleep:1ms", "--format", "jsonl"];
     if std::process::Command::new("prlimit").arg("--version").output().is_err() {

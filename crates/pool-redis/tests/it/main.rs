@@ -9,6 +9,10 @@
 //! machine without `redis-server` on PATH (unless `CI` or
 //! `POOL_REDIS_REQUIRED` is set), so there they are reported as ignored,
 //! with the reason, and the rest still run.
+//!
+//! Unix only: the tests' brokers listen on unix sockets, and they stop and
+//! signal worker processes (SIGSTOP, SIGINT).
+#![cfg(unix)]
 
 pool_testkit::conformance_tests!(
     pool_redis::Redis,

@@ -24,7 +24,9 @@ pub(super) use imp::Timers;
 /// within this much of the last firing waits for the next, so ends at most
 /// this late (tokio's wheel: up to a millisecond). Firing for every
 /// deadline instead, 10,000 tasks of `sleep:10ms` woke the runtime so often
-/// that the run took longer than on the wheel (issue 24's note).
+/// that the run took longer than on the wheel (issue 24's note). Linux
+/// only: elsewhere the wheel's own timers serve.
+#[cfg(target_os = "linux")]
 const GATHER: Duration = Duration::from_micros(100);
 
 /// One task's timer: set for each sleep ([`set`](Sleep::set)), then awaited.
