@@ -39,7 +39,7 @@ pub struct Cli<O: Args> {
     /// Bound the job queue (and result queue) to N entries, at most 1048576; the producer waits while it is full.
     #[arg(long, value_name = "N", value_parser = parse_queue)]
     pub queue: Option<NonZeroUsize>,
-    /// Which form of the backend: the textbook pool, or tuned (adaptive chunks of jobs, batched results); the last one given counts. The sequential baseline ignores it; pool-redis has only textbook.
+    /// Which form of the backend: the textbook pool, or tuned (adaptive chunks of jobs, batched results); the last one given counts. The sequential baseline ignores it; pool-redis's remote workers are textbook only.
     #[arg(long, value_enum, default_value_t, overrides_with = "flavor")]
     pub flavor: Flavor,
     /// Print what this binary is (name, flavors, worker limit, substrate

@@ -242,7 +242,7 @@ impl<'a> Coordinator<'a> {
                     let body = move || -> Result<u64, PoolError> {
                         crate::signals::quiet_signals();
                         let mut conn = broker.connect()?;
-                        stream::produce(&mut conn, keys, jobs, permits.as_deref(), 0).map_err(|e| broker.lost(&e))
+                        stream::produce(&mut conn, keys, jobs, permits.as_deref(), 0, None).map_err(|e| broker.lost(&e))
                     };
                     let spawned = thread::Builder::new().name("producer".into()).spawn_scoped(s, body);
                     producer = Some(spawned.map_err(PoolError::Spawn)?);

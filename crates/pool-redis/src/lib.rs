@@ -41,6 +41,7 @@ mod signals {
     pub(crate) fn hold() {}
 }
 mod stream;
+mod tuned;
 mod url;
 mod wire;
 
@@ -115,15 +116,19 @@ fn local_run_name() -> String {
 impl Backend for Redis {
     const NAME: &'static str = "redis";
     const MAX_WORKERS: u32 = MAX_WORKERS;
-    // One job per round trip: a tuned flavor is issue 19's to build.
-    const FLAVORS: &'static [Flavor] = &[Flavor::Textbook];
+    const FLAVORS: &'static [Flavor] = &[Flavor::Textbook, Flavor::Tuned];
     const SUBSTRATE: &'static [&'static str] = &["redis"];
     const HAND_OFF: HandOff = HandOff::RoundTrip;
     type Options = RedisOptions;
 
-    fn about(_: Flavor) -> &'static str {
-        "Redis Streams: W threads each with its own broker connection, one job at a time through a consumer group \
-         (XREADGROUP, XACK); a private redis-server on a unix socket"
+    fn about(flavor: Flavor) -> &'static str {
+        if flavor.is_tuned() {
+            "Redis Streams, tuned: each thread takes a batch sized by job time (XREADGROUP COUNT n), sends its \
+             outcomes back at once and acknowledges the batch in the round trip that takes the next"
+        } else {
+            "Redis Streams: W threads each with its own broker connection, one job at a time through a consumer \
+             group (XREADGROUP, XACK); a private redis-server on a unix socket"
+        }
     }
 
     fn needs() -> Vec<Need> {
@@ -148,10 +153,7 @@ impl Backend for Redis {
         // One outcome a broker round trip: no run is worth handing over whole.
         let on_result: &mut dyn FnMut(JobOutcome) = &mut |outcome| on_result.one(outcome);
         match options.remote_workers {
-            None => {
-                let keys = keys::Keys::new(&options.run.clone().unwrap_or_else(local_run_name));
-                local::run(crew, &broker, &keys, jobs, on_result)
-            }
+            None => local::run(crew, &broker, &local_keys(options), jobs, (local::serve, false), on_result),
             Some(workers) => {
                 if workers != crew.size() {
                     return Err(PoolError::Substrate(format!(
@@ -164,4 +166,30 @@ impl Backend for Redis {
             }
         }
     }
+
+    fn run_tuned<I>(
+        crew: Crew,
+        options: &RedisOptions,
+        jobs: Jobs<I>,
+        mut on_result: impl OutcomeSink,
+    ) -> Result<(), PoolError>
+    where
+        I: Iterator<Item = JobId> + Send,
+    {
+        if options.remote_workers.is_some() {
+            // The binary refuses this as bad usage first (`TUNED_REMOTE`).
+            return Err(PoolError::Substrate(TUNED_REMOTE.to_owned()));
+        }
+        let broker = broker::Broker::open(options.redis.as_ref())?;
+        let deliver = &mut |batch: Vec<JobOutcome>| batch.into_iter().for_each(|o| on_result.one(o));
+        local::run(crew, &broker, &local_keys(options), jobs, (tuned::serve, true), deliver)
+    }
+}
+
+/// Why `--flavor tuned` and `--remote-workers` do not go together.
+pub const TUNED_REMOTE: &str = "--flavor tuned runs its workers as threads here; remote workers are textbook only";
+
+/// The keys of a local run: `--run NAME`, or a name of its own.
+fn local_keys(options: &RedisOptions) -> keys::Keys {
+    keys::Keys::new(&options.run.clone().unwrap_or_else(local_run_name))
 }

@@ -6,7 +6,7 @@
 //! job while jobs wait). The producer adds jobs pipelined, then one stop
 //! entry per worker.
 
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Mutex, PoisonError};
 use std::thread;
@@ -20,14 +20,19 @@ use crate::keys::{KEY_TTL, Keys, RENEW_EVERY};
 use crate::stream::{self, Permits, Taken};
 use crate::wire::{BLOCK, Wire};
 
-/// The first broker failure of a run; once set, every thread winds down.
+/// What a run's threads share: its first broker failure (once set, every
+/// thread winds down), and the tuned flavor's jobs per stream entry.
 #[derive(Default)]
-pub(crate) struct Failure {
+pub(crate) struct Shared {
     set: AtomicBool,
     error: Mutex<Option<PoolError>>,
+    /// How many consecutive jobs the producer puts in one entry: 1 in the
+    /// textbook flavor; in the tuned one, what the workers last measured
+    /// fills their grain (see `tuned`).
+    pub(crate) run_len: AtomicUsize,
 }
 
-impl Failure {
+impl Shared {
     pub(crate) fn record(&self, e: PoolError) {
         self.error.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(e);
         self.set.store(true, Relaxed);
@@ -42,13 +47,20 @@ impl Failure {
     }
 }
 
-/// Runs the crew as threads of this process against `broker`.
-pub(crate) fn run<I>(
+/// What a worker thread runs: take jobs, run them, send what they give the
+/// caller (`T`: one outcome, or a batch), until its stop entry.
+pub(crate) type Serve<T> = fn(Worker, &Broker, &Keys, Option<&Permits>, &Shared, StdSender<T>);
+
+/// Runs the crew as threads of this process against `broker`, each running
+/// `serve`; what they send reaches `deliver` on the caller's thread. With
+/// `runs`, the producer puts runs of jobs in an entry (the tuned flavor).
+pub(crate) fn run<I, T: Send>(
     crew: Crew,
     broker: &Broker,
     keys: &Keys,
     jobs: Jobs<I>,
-    on_result: &mut dyn FnMut(JobOutcome),
+    (serve, runs): (Serve<T>, bool),
+    deliver: &mut dyn FnMut(T),
 ) -> Result<(), PoolError>
 where
     I: Iterator<Item = JobId> + Send,
@@ -61,19 +73,20 @@ where
             broker.shown()
         )));
     }
-    let outcome = serve_all(crew, broker, keys, jobs, on_result, &mut conn);
+    let outcome = serve_all(crew, broker, keys, jobs, (serve, runs), deliver, &mut conn);
     // Every key of the run goes, also after a failure (if the broker is
     // still there to hear it).
     keys.clean_up(&mut conn, 0, outcome.is_err());
     outcome
 }
 
-fn serve_all<I>(
+fn serve_all<I, T: Send>(
     crew: Crew,
     broker: &Broker,
     keys: &Keys,
     jobs: Jobs<I>,
-    on_result: &mut dyn FnMut(JobOutcome),
+    (serve, runs): (Serve<T>, bool),
+    deliver: &mut dyn FnMut(T),
     conn: &mut Wire,
 ) -> Result<(), PoolError>
 where
@@ -83,8 +96,8 @@ where
     let workers = crew.size();
     let permits = crew.queue().map(|n| Permits::new(n.get()));
     let permits = permits.as_ref();
-    let failure = Failure::default();
-    let failure = &failure;
+    let shared = Shared { run_len: AtomicUsize::new(1), ..Shared::default() };
+    let failure = &shared;
     let (results, received) = std_channel(crew.queue());
     thread::scope(|s| {
         for worker in crew.into_workers() {
@@ -103,7 +116,8 @@ where
             let producer = move || {
                 crate::signals::quiet_signals();
                 let added = broker.connect().and_then(|mut conn| {
-                    stream::produce(&mut conn, keys, jobs, permits, workers).map_err(|e| broker.lost(&e))
+                    let run_len = runs.then_some(&failure.run_len);
+                    stream::produce(&mut conn, keys, jobs, permits, workers, run_len).map_err(|e| broker.lost(&e))
                 });
                 if let Err(e) = added {
                     failure.record(e);
@@ -118,7 +132,7 @@ where
         let mut renewed = Instant::now();
         loop {
             match received.recv_timeout(RENEW_EVERY) {
-                Ok(outcome) => on_result(outcome),
+                Ok(sent) => deliver(sent),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
@@ -131,14 +145,15 @@ where
     failure.take().map_or(Ok(()), Err)
 }
 
-/// One worker thread: take, run, hand back, acknowledge; exit at its stop
-/// entry, after a cancel, or when the broker fails.
-fn serve(
+/// One worker thread of the textbook flavor: take, run, hand back,
+/// acknowledge; exit at its stop entry, after a cancel, or when the broker
+/// fails.
+pub(crate) fn serve(
     mut worker: Worker,
     broker: &Broker,
     keys: &Keys,
     permits: Option<&Permits>,
-    failure: &Failure,
+    failure: &Shared,
     results: StdSender<JobOutcome>,
 ) {
     crate::signals::quiet_signals();

@@ -2,18 +2,22 @@
 //! takes the next one through the consumer group, and the bound on how many
 //! jobs wait in it (`--queue`).
 
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
-use pool_core::{JobId, Jobs};
+use pool_core::{JobId, Jobs, Run};
 use redis::{Cmd, RedisResult, Value};
 
 use crate::wire::Wire;
 
 use crate::keys::{GROUP, Keys};
 
-/// Jobs the producer sends per round trip.
+/// Entries the producer sends per round trip.
 const BATCH: usize = 512;
+
+/// The most jobs one entry holds (the tuned flavor).
+pub(crate) const RUN_MAX: usize = 64;
 
 /// An entry a worker took from the stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,8 +38,13 @@ pub(crate) enum Taken {
 
 /// `XREADGROUP` for one entry, waiting up to `block` if given.
 pub(crate) fn read_cmd(keys: &Keys, consumer: &str, block: Option<Duration>) -> Cmd {
+    read_many_cmd(keys, consumer, 1, block)
+}
+
+/// `XREADGROUP` for up to `count` entries, waiting up to `block` if given.
+pub(crate) fn read_many_cmd(keys: &Keys, consumer: &str, count: usize, block: Option<Duration>) -> Cmd {
     let mut cmd = redis::cmd("XREADGROUP");
-    cmd.arg("GROUP").arg(GROUP).arg(consumer).arg("COUNT").arg(1);
+    cmd.arg("GROUP").arg(GROUP).arg(consumer).arg("COUNT").arg(count.max(1));
     if let Some(block) = block {
         cmd.arg("BLOCK").arg(block.as_millis().max(1) as u64);
     }
@@ -48,6 +57,54 @@ pub(crate) fn read_cmd(keys: &Keys, consumer: &str, block: Option<Duration>) -> 
 pub(crate) fn add_ack(pipe: &mut redis::Pipeline, keys: &Keys, id: &str) {
     pipe.cmd("XACK").arg(&keys.jobs).arg(GROUP).arg(id).ignore();
     pipe.cmd("XDEL").arg(&keys.jobs).arg(id).ignore();
+}
+
+/// An entry the tuned flavor took: a run of consecutive jobs (one entry
+/// for several short jobs), or a stop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Claimed {
+    /// Jobs `run.first ..` (`run.len` of them).
+    Run {
+        /// The entry's stream id.
+        id: String,
+        /// The jobs.
+        run: Run,
+    },
+    /// The end of the stream for one worker.
+    Stop {
+        /// The entry's stream id.
+        id: String,
+    },
+}
+
+/// Acknowledges the entries `ids` (a batch, in stream order) in one
+/// command, and trims the stream of whole nodes before the first of them:
+/// entries are delivered in order, so every one before it has been taken.
+/// Trimming frees memory as `XDEL` does, without the broker searching its
+/// nodes for each id (which cost it more than the rest of a job). Local
+/// mode only: there nobody takes over a job from the stream.
+pub(crate) fn add_ack_many(pipe: &mut redis::Pipeline, keys: &Keys, ids: &[String]) {
+    if let Some(first) = ids.first() {
+        pipe.cmd("XACK").arg(&keys.jobs).arg(GROUP).arg(ids).ignore();
+        pipe.cmd("XTRIM").arg(&keys.jobs).arg("MINID").arg("~").arg(first).ignore();
+    }
+}
+
+/// Acknowledges the entries `done` and takes up to `count` more, in one
+/// round trip.
+pub(crate) fn ack_and_read_many(
+    conn: &mut Wire,
+    keys: &Keys,
+    consumer: &str,
+    done: &[String],
+    count: usize,
+    block: Option<Duration>,
+) -> RedisResult<Vec<Claimed>> {
+    let mut pipe = redis::pipe();
+    add_ack_many(&mut pipe, keys, done);
+    pipe.add_command(read_many_cmd(keys, consumer, count, block));
+    let (reply,): (Value,) = pipe.query(conn)?;
+    entries(&reply)?.iter().map(read_entry).map(|e| e.map(|(id, holds)| holds.claimed(id))).collect()
 }
 
 /// Acknowledges `done` (if any) and takes the next entry, in one round trip.
@@ -67,6 +124,22 @@ pub(crate) fn ack_and_read(
     parse_read(&reply)
 }
 
+/// A worker's last round trip: acknowledges and deletes the entries `ids`
+/// and adds `stops` stop entries back for the workers still running.
+pub(crate) fn finish(conn: &mut Wire, keys: &Keys, ids: &[String], stops: usize) -> RedisResult<()> {
+    let mut pipe = redis::pipe();
+    add_ack_many(&mut pipe, keys, ids);
+    for _ in 0..stops {
+        add_stop(&mut pipe, keys);
+    }
+    if ids.is_empty() && stops == 0 { Ok(()) } else { pipe.exec(conn) }
+}
+
+/// A stop entry: the end of the stream for one worker.
+fn add_stop(pipe: &mut redis::Pipeline, keys: &Keys) {
+    pipe.cmd("XADD").arg(&keys.jobs).arg("*").arg("stop").arg(1).ignore();
+}
+
 /// Acknowledges and deletes one entry.
 pub(crate) fn ack(conn: &mut Wire, keys: &Keys, id: &str) -> RedisResult<()> {
     let mut pipe = redis::pipe();
@@ -82,23 +155,43 @@ fn bad_reply(what: &str, v: &Value) -> redis::RedisError {
     ))
 }
 
-/// Reads an `XREADGROUP` reply: nil, or `[[key, [[id, [field, value, ..]]]]]`.
+/// Reads an `XREADGROUP` reply for one entry (a textbook stream: one job
+/// an entry).
 pub(crate) fn parse_read(reply: &Value) -> RedisResult<Option<Taken>> {
+    entries(reply)?.first().map(parse_entry).transpose()
+}
+
+/// The entries of an `XREADGROUP` reply: nil, or
+/// `[[key, [[id, [field, value, ..]], ..]]]`.
+fn entries(reply: &Value) -> RedisResult<&[Value]> {
     let streams = match reply {
-        Value::Nil => return Ok(None),
+        Value::Nil => return Ok(&[]),
         Value::Array(streams) => streams,
         other => return Err(bad_reply("XREADGROUP", other)),
     };
-    let Some(Value::Array(stream)) = streams.first() else { return Ok(None) };
+    let Some(Value::Array(stream)) = streams.first() else { return Ok(&[]) };
     let Some(Value::Array(entries)) = stream.get(1) else { return Err(bad_reply("XREADGROUP", reply)) };
-    match entries.first() {
-        None => Ok(None),
-        Some(entry) => parse_entry(entry).map(Some),
+    Ok(entries)
+}
+
+/// What an entry holds: jobs `first ..` (`len` of them), or a stop.
+enum Holds {
+    Jobs { first: u64, len: u64 },
+    Stop,
+}
+
+impl Holds {
+    fn claimed(self, id: String) -> Claimed {
+        match self {
+            Holds::Jobs { first, len } => Claimed::Run { id, run: Run { first, len } },
+            Holds::Stop => Claimed::Stop { id },
+        }
     }
 }
 
-/// Reads one stream entry, `[id, [field, value, ..]]`.
-pub(crate) fn parse_entry(entry: &Value) -> RedisResult<Taken> {
+/// Reads one stream entry, `[id, [field, value, ..]]`: `j` (a job), with
+/// `n` (how many consecutive jobs from it) if more than one, or `stop`.
+fn read_entry(entry: &Value) -> RedisResult<(String, Holds)> {
     let Value::Array(parts) = entry else { return Err(bad_reply("entry", entry)) };
     let (Some(id), Some(Value::Array(fields))) = (parts.first().and_then(text), parts.get(1)) else {
         return Err(bad_reply("entry", entry));
@@ -106,12 +199,28 @@ pub(crate) fn parse_entry(entry: &Value) -> RedisResult<Taken> {
     let field = |name: &str| {
         fields.chunks(2).find(|kv| text(&kv[0]).as_deref() == Some(name)).and_then(|kv| kv.get(1)).and_then(text)
     };
-    if let Some(job) = field("j").and_then(|j| j.parse().ok()) {
-        Ok(Taken::Job { id, job: JobId(job) })
+    let number = |name: &str| field(name).and_then(|v| v.parse::<u64>().ok());
+    if let Some(first) = number("j") {
+        match field("n") {
+            None => Ok((id, Holds::Jobs { first, len: 1 })),
+            Some(_) => match number("n") {
+                Some(len) if len >= 1 && first.checked_add(len).is_some() => Ok((id, Holds::Jobs { first, len })),
+                _ => Err(bad_reply("entry", entry)),
+            },
+        }
     } else if field("stop").is_some() {
-        Ok(Taken::Stop { id })
+        Ok((id, Holds::Stop))
     } else {
         Err(bad_reply("entry", entry))
+    }
+}
+
+/// Reads one entry of a textbook stream: one job, or a stop.
+pub(crate) fn parse_entry(entry: &Value) -> RedisResult<Taken> {
+    match read_entry(entry)? {
+        (id, Holds::Jobs { first, len: 1 }) => Ok(Taken::Job { id, job: JobId(first) }),
+        (_, Holds::Jobs { .. }) => Err(bad_reply("entry of one job", entry)),
+        (id, Holds::Stop) => Ok(Taken::Stop { id }),
     }
 }
 
@@ -125,58 +234,72 @@ pub(crate) fn text(v: &Value) -> Option<String> {
     }
 }
 
-/// Adds the jobs of `jobs` to the stream, [`BATCH`] per round trip, taking
-/// a permit for each if the queue is bounded; then `stops` stop entries.
-/// Returns how many jobs it added.
+/// Adds the jobs of `jobs` to the stream, [`BATCH`] entries per round
+/// trip, taking a permit for each job if the queue is bounded; then `stops`
+/// stop entries. An entry holds one job, or with `run_len` (the tuned
+/// flavor) up to that many consecutive ones (at most [`RUN_MAX`]), as many
+/// as have arrived. Returns how many jobs it added.
 pub(crate) fn produce(
     conn: &mut Wire,
     keys: &Keys,
     mut jobs: Jobs<impl Iterator<Item = JobId>>,
     permits: Option<&Permits>,
     stops: u32,
+    run_len: Option<&AtomicUsize>,
 ) -> RedisResult<u64> {
     let mut pipe = redis::pipe();
     let mut pending = 0;
     let mut added = 0;
+    let mut flush = |pipe: &mut redis::Pipeline, pending: &mut usize| -> RedisResult<()> {
+        if *pending > 0 {
+            pipe.exec(conn)?;
+            *pipe = redis::pipe();
+            *pending = 0;
+        }
+        Ok(())
+    };
     loop {
         // Jobs arriving over time: what has arrived goes out before the
         // stream waits for the next, not when a batch is full.
         if pending > 0 && jobs.not_yet() {
-            pipe.exec(conn)?;
-            pipe = redis::pipe();
-            pending = 0;
+            flush(&mut pipe, &mut pending)?;
         }
-        let Some(job) = jobs.next() else { break };
+        let mut want = run_len.map_or(1, |n| n.load(Relaxed).clamp(1, RUN_MAX)) as u64;
         if let Some(permits) = permits {
             if !permits.try_acquire() {
                 // Send what we hold before waiting: the workers free
                 // permits only by taking jobs.
-                if pending > 0 {
-                    pipe.exec(conn)?;
-                    pipe = redis::pipe();
-                    pending = 0;
-                }
+                flush(&mut pipe, &mut pending)?;
                 if !permits.acquire() {
                     break;
                 }
             }
+            let mut got = 1;
+            while got < want && permits.try_acquire() {
+                got += 1;
+            }
+            want = got;
         }
-        pipe.cmd("XADD").arg(&keys.jobs).arg("*").arg("j").arg(job.0).ignore();
+        let Some(run) = jobs.claim(want) else { break };
+        if let Some(permits) = permits {
+            (run.len..want).for_each(|_| permits.release());
+        }
+        let entry = pipe.cmd("XADD").arg(&keys.jobs).arg("*").arg("j").arg(run.first);
+        if run.len > 1 {
+            entry.arg("n").arg(run.len);
+        }
+        entry.ignore();
         pending += 1;
-        added += 1;
+        added += run.len;
         if pending == BATCH {
-            pipe.exec(conn)?;
-            pipe = redis::pipe();
-            pending = 0;
+            flush(&mut pipe, &mut pending)?;
         }
     }
     for _ in 0..stops {
-        pipe.cmd("XADD").arg(&keys.jobs).arg("*").arg("stop").arg(1).ignore();
+        add_stop(&mut pipe, keys);
         pending += 1;
     }
-    if pending > 0 {
-        pipe.exec(conn)?;
-    }
+    flush(&mut pipe, &mut pending)?;
     Ok(added)
 }
 
@@ -255,8 +378,22 @@ mod tests {
         assert_eq!(parse_read(&reply("j", "7")).unwrap(), Some(Taken::Job { id: "1-0".into(), job: JobId(7) }));
         assert_eq!(parse_read(&reply("stop", "1")).unwrap(), Some(Taken::Stop { id: "1-0".into() }));
         assert_eq!(parse_read(&Value::Nil).unwrap(), None);
-        assert!(parse_read(&reply("x", "1")).is_err());
-        assert!(parse_read(&Value::Int(3)).is_err());
+        let entries =
+            |items: Vec<Value>| Value::Array(vec![Value::Array(vec![bulk("wp:{r}:jobs"), Value::Array(items)])]);
+        let entry = |id: &str, fields: &[&str]| {
+            Value::Array(vec![bulk(id), Value::Array(fields.iter().map(|f| bulk(f)).collect())])
+        };
+        let run = entries(vec![entry("1-0", &["j", "7", "n", "3"]), entry("2-0", &["stop", "1"])]);
+        let claimed: Vec<Claimed> =
+            super::entries(&run).unwrap().iter().map(|e| read_entry(e).unwrap()).map(|(id, h)| h.claimed(id)).collect();
+        assert_eq!(
+            claimed,
+            [Claimed::Run { id: "1-0".into(), run: Run { first: 7, len: 3 } }, Claimed::Stop { id: "2-0".into() }]
+        );
+        assert!(parse_read(&run).is_err(), "a textbook stream holds one job an entry");
+        for bad in [&["j", "7", "n", "0"][..], &["j", "7", "n", "x"], &["j", &u64::MAX.to_string(), "n", "2"]] {
+            assert!(read_entry(&entry("3-0", bad)).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

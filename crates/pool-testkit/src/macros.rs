@@ -146,7 +146,8 @@ macro_rules! conformance_tests {
 /// (`env!("CARGO_BIN_EXE_pool-…")`). Add `concurrent = false` for the
 /// sequential baseline, whose seed run takes 5 s by design; `mod NAME,
 /// flavor = "tuned"` runs the same tests on a flavor (see [`flavored`](crate::flavored)) in
-/// module `NAME`; `bounded_memory_jobs = N` sizes the bounded-memory run for
+/// module `NAME`, with `, bounded_memory_jobs = N` after it if need be;
+/// `bounded_memory_jobs = N` sizes the bounded-memory run for
 /// a backend whose jobs cost microseconds each (pool-redis). Attributes
 /// written last go on every test, as in [`conformance_tests!`]. Tests that
 /// need Unix (signals, `sh`, `/proc`, `/dev/full`) and the flavored module
@@ -321,5 +322,9 @@ macro_rules! binary_tests {
             true,
             $crate::bounded_memory_jobs()
         );
+    };
+    ($bin:expr, mod $name:ident, flavor = $flavor:expr, bounded_memory_jobs = $jobs:expr $(, #[$attr:meta])*) => {
+        #[cfg(unix)]
+        $crate::binary_tests!(@tests [$(#[$attr])*] $name, $crate::flavored($bin, $flavor), true, $jobs);
     };
 }

@@ -27,6 +27,21 @@ pool_testkit::binary_tests!(
     #[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
 );
 
+// The tuned flavor (batches per round trip), through the same suites.
+pool_testkit::conformance_tests!(
+    pool_core::tuned::Tuned<pool_redis::Redis>,
+    mod conformance_tuned,
+    #[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
+);
+pool_testkit::binary_tests!(
+    env!("CARGO_BIN_EXE_pool-redis"),
+    mod binary_tuned,
+    flavor = "tuned",
+    bounded_memory_jobs = 200_000,
+    #[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
+);
+
 mod broker;
 mod distributed;
 mod support;
+mod tuned;
