@@ -376,7 +376,7 @@ pub(crate) mod tests {
             described("rayon", true, HandOff::InProcess, 256),
             described("std", true, HandOff::InProcess, 10_000),
             described("tokio", true, HandOff::InProcess, 1_000_000),
-            described("redis", false, HandOff::RoundTrip, 1_000),
+            described("redis", true, HandOff::RoundTrip, 1_000),
         ];
         let rows = backends
             .iter()

@@ -50,6 +50,10 @@ const TUNED_OVER_TEXTBOOK: f64 = 1.2;
 /// How many times the slowest textbook pool's sustained load the best tuned
 /// flavor must sustain.
 const SATURATION_FACTOR: u64 = 100;
+/// The most p99 latency, µs, a broker's tuned flavor may take at the
+/// lightest `noop` load (the issue asks it at 1,000/s; the ladder's lightest
+/// rung is ten times that).
+const BROKER_P99_US: f64 = 2_000.0;
 
 /// The arrivals family's targets (issue 21), from its `noop` cells.
 pub(super) fn arrival_targets(cells: &[CellResult]) -> Vec<super::Target> {
@@ -86,6 +90,33 @@ pub(super) fn arrival_targets(cells: &[CellResult]) -> Vec<super::Target> {
             measured: format!("tuned / textbook {}", crate::units::ratio(&q)),
             met: Some(q.median <= TUNED_OVER_TEXTBOOK),
             evidence: "p99 paired by round".to_owned(),
+        });
+    }
+    for b in light.backends.iter().filter(|b| b.backend.is_micros() && b.backend.textbook().is_some()) {
+        let latency = b.stats.as_ref().and_then(|st| st.latency_us.as_ref());
+        let p99 = latency.map(|l| l[1]);
+        out.push(Target {
+            what: format!(
+                "`noop` at {}/s, 2 workers: {} p99 ≤ {} µs",
+                crate::units::thousands(LIGHT_NOOP),
+                b.backend,
+                crate::units::sig3(BROKER_P99_US)
+            ),
+            measured: p99.map_or_else(
+                || b.failure.clone().unwrap_or_else(|| "–".to_owned()),
+                |q| format!("{} µs", crate::units::spread(&q)),
+            ),
+            met: Some(p99.is_some_and(|q| q.median <= BROKER_P99_US)),
+            evidence: latency.map_or_else(
+                || "–".to_owned(),
+                |l| {
+                    format!(
+                        "p50 {} µs, p99.9 {} µs (ChasquiMQ publishes p50 1.04 ms, p99.9 2.7 ms at 1,000/s)",
+                        crate::units::sig3(l[0].median),
+                        crate::units::sig3(l[2].median)
+                    )
+                },
+            ),
         });
     }
     let programs: Vec<Program> = pools(light).into_iter().map(|(p, _)| p).collect();

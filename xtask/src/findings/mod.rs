@@ -156,6 +156,22 @@ mod tests {
         }
     }
 
+    /// A broker's tuned flavor is held to its own bound (3 µs a job), its
+    /// textbook form to the round trip's (100 µs).
+    #[test]
+    fn a_brokers_flavors_have_their_own_per_job_bounds() {
+        // 20,000 jobs: 60 ms is 3 µs a job, 80 ms is 4 µs.
+        let broker = |tuned_s: f64| {
+            let rows = vec![timed("redis", 4, &[0.6; 6], None), timed("redis-tuned", 4, &[tuned_s; 6], None)];
+            judge(&[cell(Family::Broker, "noop", 4, 20_000, 0.0, rows)], &[])
+        };
+        let verdict = |f: &Findings, what: &str| target(f, what).met;
+        let textbook = "redis: `noop` at 4 local workers ≤ 100 µs per job";
+        let tuned = "redis-tuned: `noop` at 4 local workers ≤ 3 µs per job";
+        assert_eq!((verdict(&broker(0.05), textbook), verdict(&broker(0.05), tuned)), (Some(true), Some(true)));
+        assert_eq!(verdict(&broker(0.08), tuned), Some(false));
+    }
+
     const FASTEST: &str = "fastest tuned flavor ≤ 5 ns per job (`noop` × 10,000,000, 2 workers, whole process)";
 
     /// Three rounds (`--quick`) give no 95% interval: the sentence on tiny
