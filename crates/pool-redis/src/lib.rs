@@ -37,8 +37,12 @@ mod signals;
 mod signals {
     /// Nothing to block.
     pub(crate) fn quiet_signals() {}
+    /// Holds nothing back (the Unix guard's counterpart).
+    pub(crate) struct Held;
     /// Nothing to hold back.
-    pub(crate) fn hold() {}
+    pub(crate) fn hold() -> Held {
+        Held
+    }
 }
 mod stream;
 mod url;
