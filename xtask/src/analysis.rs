@@ -3,7 +3,7 @@
 //! deciding ratios the stopping rule watches, the measured ideals, the cost
 //! of tracing.
 
-use pool_core::Kind;
+use pool_spec::Kind;
 
 use crate::program::{Program, Role};
 use crate::results::{CellResult, Pair, ProgramResult, Sample, Stats};

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
-use pool_core::{Completeness, Description, Format, Record, RunSpec, RunSummary, check};
+use pool_spec::{Completeness, Description, Format, Record, RunSpec, RunSummary, check};
 
 use crate::analysis::{DEFAULT_PRECISION, deciding_ratios, summarise, tracing_cost};
 use crate::child;

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 
-use pool_core::{Description, Flavor, HandOff};
+use pool_spec::{Description, Flavor, HandOff};
 
 use crate::program::{Build, Entry, Program};
 

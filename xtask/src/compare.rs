@@ -18,8 +18,10 @@ use crate::workload::{self, Family};
 use crate::{binaries, machine, verify};
 
 /// The adaptive rounds' rule: at least 6 rounds (the fewest with a 95%
-/// interval for a median), at most 40, stop at ±5%.
-pub const STOPPING_RULE: StoppingRule = StoppingRule { min_rounds: 6, max_rounds: 40, precision: 0.05 };
+/// interval for a median), at most 40, stop at the precision fixed-count
+/// runs are judged at (±5%).
+pub const STOPPING_RULE: StoppingRule =
+    StoppingRule { min_rounds: 6, max_rounds: 40, precision: crate::analysis::DEFAULT_PRECISION };
 
 /// Flags of `cargo xtask compare`.
 #[derive(clap::Args, Debug)]
@@ -37,7 +39,7 @@ pub struct Args {
     /// (seed=N too), the binaries' own terms, e.g. 'w=8 j=100000 work=spin:50us~5ms'. Repeatable. Each is verified
     /// on that very workload, then timed in paired rounds and reported with a verdict.
     #[arg(long, value_name = "CELL", value_parser = workload::parse_cell)]
-    pub cell: Vec<pool_core::RunSpec>,
+    pub cell: Vec<pool_spec::RunSpec>,
     /// Folder for REPORT.md, results.json and the plots [default: results/ in the workspace; with --cell,
     /// target/compare-cells/, so the committed results/ stay as they are].
     #[arg(long, value_name = "DIR")]

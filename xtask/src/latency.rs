@@ -17,7 +17,7 @@
 //!   (the timer's precision and the wake-up), or how far a spin overran.
 
 use hdrhistogram::Histogram;
-use pool_core::{Event, Record, Work};
+use pool_spec::{Event, Record, Work};
 use serde::Serialize;
 
 /// Percentiles of one latency, in microseconds.
@@ -139,7 +139,7 @@ impl Latencies {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pool_core::Format;
+    use pool_spec::Format;
 
     #[test]
     fn measures_wait_pickup_service_and_end_to_end_from_the_log() {
@@ -154,7 +154,7 @@ mod tests {
 {\"t_us\":41,\"worker\":2,\"event\":\"exiting\"}
 ";
         let mut l = Latencies::default();
-        let noop = Work::new("noop".parse().unwrap(), pool_core::DEFAULT_SEED);
+        let noop = Work::new("noop".parse().unwrap(), pool_spec::DEFAULT_SEED);
         l.add_log(&Format::Jsonl.parse(log).unwrap(), &noop);
         assert_eq!(l.queue_wait(), Percentiles { p50_us: 3, p99_us: 14, max_us: 14 });
         assert_eq!(l.pickup(), Percentiles { p50_us: 3, p99_us: 4, max_us: 4 });
@@ -167,7 +167,7 @@ mod tests {
         // The same log as sleeps of 20 µs: 8 - 20 → 0 (early counts as on
         // time), 27 - 20 = 7, 26 - 20 = 6.
         let mut l = Latencies::default();
-        let sleep = Work::new("sleep:20us".parse().unwrap(), pool_core::DEFAULT_SEED);
+        let sleep = Work::new("sleep:20us".parse().unwrap(), pool_spec::DEFAULT_SEED);
         l.add_log(&Format::Jsonl.parse(log).unwrap(), &sleep);
         assert_eq!(l.over_plan(), Some(Percentiles { p50_us: 6, p99_us: 7, max_us: 7 }));
     }

@@ -1,7 +1,7 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
 //! `cargo xtask compare` builds every backend in release, verifies that they
-//! all do the same work (judged by pool-core's trace checker), then times
+//! all do the same work (judged by pool-spec's trace checker), then times
 //! them side by side in fresh processes and writes `results/` (REPORT.md,
 //! results.json, SVG plots); `cargo xtask check` judges a log a user has.
 //! One module per concern: `verify`, `check`, `bench`,

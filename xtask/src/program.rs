@@ -11,7 +11,7 @@ use std::fmt;
 
 use std::sync::OnceLock;
 
-use pool_core::{Description, Flavor, HandOff, Kind, RunSpec};
+use pool_spec::{Description, Flavor, HandOff, Kind, RunSpec};
 
 use serde::{Serialize, Serializer};
 
@@ -59,7 +59,7 @@ pub struct Entry {
     /// How its binary is built.
     pub build: Build,
     /// The form of its backend it runs (`--flavor`, said by its runs'
-    /// [`RunSpec::args`](pool_core::RunSpec::args)); textbook for programs
+    /// [`RunSpec::args`](pool_spec::RunSpec::args)); textbook for programs
     /// with one form.
     pub flavor: Flavor,
     /// For a tuned flavor, the name of the textbook program it is the tuned

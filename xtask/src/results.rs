@@ -50,8 +50,8 @@ pub struct SampleLatency {
     pub max_us: f64,
 }
 
-impl From<pool_core::Latency> for SampleLatency {
-    fn from(l: pool_core::Latency) -> Self {
+impl From<pool_spec::Latency> for SampleLatency {
+    fn from(l: pool_spec::Latency) -> Self {
         let us = |d: std::time::Duration| d.as_secs_f64() * 1e6;
         SampleLatency { p50_us: us(l.p50), p99_us: us(l.p99), p999_us: us(l.p999), max_us: us(l.max) }
     }

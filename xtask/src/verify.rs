@@ -1,5 +1,5 @@
 //! Verify before timing: every backend runs a suite of workloads as a
-//! subprocess, each log is judged by pool-core's trace checker, and every
+//! subprocess, each log is judged by pool-spec's trace checker, and every
 //! canonical summary must equal the expected one (so all are equal to each
 //! other). The one-worker run must print the seed's text to the byte. A
 //! backend that fails any case is reported and benchmarked no further.
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use pool_core::{Completeness, Format, RunSpec, Summary, check, max_in_flight};
+use pool_spec::{Completeness, Format, RunSpec, Summary, check, max_in_flight};
 use serde::Serialize;
 
 use crate::child::{self, Exit};
@@ -223,7 +223,7 @@ pub fn run_case(case: &Case, binaries: &BTreeMap<Program, PathBuf>, backends: &[
 
 #[cfg(test)]
 mod tests {
-    use pool_core::{Event, JobId, LoggedOutcome, WorkerId};
+    use pool_spec::{Event, JobId, LoggedOutcome, WorkerId};
 
     use super::*;
 
@@ -328,7 +328,7 @@ mod tests {
     fn failures_are_expected_with_their_message() {
         let c = case("failures");
         let s = c.run.expected();
-        assert_eq!(s.outcome(pool_core::JobId(3)), &LoggedOutcome::Failed("job 3 panicked (--panic-on)".into()));
+        assert_eq!(s.outcome(pool_spec::JobId(3)), &LoggedOutcome::Failed("job 3 panicked (--panic-on)".into()));
         assert_eq!(s.counts(), (8, 2, 0));
         assert_eq!(
             c.run.args(),
@@ -340,7 +340,7 @@ mod tests {
     fn a_tuned_flavor_is_given_the_case_with_its_flavor_flag() {
         let c = case("failures");
         let tuned = Program::known("std-tuned").given(&c.run);
-        assert_eq!(tuned, c.run.clone().flavor(pool_core::Flavor::Tuned));
+        assert_eq!(tuned, c.run.clone().flavor(pool_spec::Flavor::Tuned));
         assert!(tuned.args().contains(&"--flavor=tuned".to_owned()));
         assert_eq!(Program::known("std").given(&c.run), c.run);
     }

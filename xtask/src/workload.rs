@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use pool_core::{Format, JobId, Kind, LoggedOutcome, RunSpec, RunSummary, Span, Summary};
+use pool_spec::{Format, JobId, Kind, LoggedOutcome, RunSpec, RunSummary, Span, Summary};
 use serde::Serialize;
 
 use crate::program::Program;
@@ -275,8 +275,8 @@ pub fn parse_cell(text: &str) -> Result<RunSpec, String> {
     if jobs == 0 {
         return Err("j must be at least 1: a cell of no jobs has nothing to time".to_owned());
     }
-    if arrival.is_some() && jobs > pool_core::MAX_ARRIVING_JOBS {
-        return Err(format!("with arrival= at most {} jobs", pool_core::MAX_ARRIVING_JOBS));
+    if arrival.is_some() && jobs > pool_spec::MAX_ARRIVING_JOBS {
+        return Err(format!("with arrival= at most {} jobs", pool_spec::MAX_ARRIVING_JOBS));
     }
     let mut run = RunSpec::new(workers, jobs, work);
     run.seed = seed.unwrap_or(run.seed);
@@ -307,7 +307,7 @@ fn arrival_cells(quick: bool) -> Vec<Cell> {
         for (rung, &rate) in (if quick { &ladder[..1] } else { ladder }).iter().enumerate() {
             let jobs = (rate as f64 * ARRIVAL_RUN.as_secs_f64()) as u64;
             let mut cell = Cell::new(Family::Arrivals, spec, 2, jobs.max(200));
-            cell.run.arrival = Some(pool_core::Arrival::Poisson { rate: rate as f64 });
+            cell.run.arrival = Some(pool_spec::Arrival::Poisson { rate: rate as f64 });
             cell.baseline = if rung == 0 {
                 Baseline::Measured
             } else {
@@ -521,7 +521,7 @@ pub fn ideal_makespan(run: &RunSpec, cores: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pool_core::Work;
+    use pool_spec::Work;
 
     fn ideal(spec: &str, workers: u32, jobs: u64, cores: u32) -> Duration {
         ideal_makespan(&RunSpec::new(workers, jobs, spec.parse().unwrap()), cores)
@@ -553,9 +553,9 @@ mod tests {
         // Jobs that arrive over time: carried into the cell, untraced, and no
         // run can end before the last arrives (uniform at 1,000/s: 99 ms).
         let arriving = parse_cell("w=2 j=100 work=noop arrival=uniform:1000").unwrap();
-        assert_eq!(arriving.arrival, Some(pool_core::Arrival::Uniform { rate: 1000.0 }));
+        assert_eq!(arriving.arrival, Some(pool_spec::Arrival::Uniform { rate: 1000.0 }));
         let arriving = Cell::custom(&arriving);
-        assert_eq!(arriving.run().arrival, Some(pool_core::Arrival::Uniform { rate: 1000.0 }));
+        assert_eq!(arriving.run().arrival, Some(pool_spec::Arrival::Uniform { rate: 1000.0 }));
         assert!(arriving.label().ends_with(", arriving uniform:1000"), "{}", arriving.label());
         assert!(custom_traces(std::slice::from_ref(&arriving)).is_empty());
         assert_eq!(ideal_makespan(arriving.run(), 2), 99 * MS);
@@ -646,7 +646,7 @@ mod tests {
     #[test]
     fn each_program_is_given_the_cells_run_in_its_own_form() {
         let cell = Cell::new(Family::Cpu, "spin:100us", 4, 10_000);
-        let seed = format!("--seed={}", pool_core::DEFAULT_SEED);
+        let seed = format!("--seed={}", pool_spec::DEFAULT_SEED);
         let quiet =
             |w: &str| vec![format!("--workers={w}"), "--jobs=10000".into(), "--work=spin:100us".into(), seed.clone()];
         assert_eq!(flags(&cell, "std", None), [quiet("4"), vec!["--quiet".into()]].concat());

@@ -18,25 +18,13 @@ use std::sync::atomic::Ordering::Relaxed;
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
 
 use crate::signals::{self, Signals};
-use crate::{Backend, Description, Flavor, Jobs, Ledger, Log, Pool, PoolError, RunFlags, RunSpec, RunSummary};
+use crate::{Backend, Flavor, Jobs, Ledger, Log, Pool, PoolConfig, PoolError, RunFlags, RunSpec, RunSummary};
 
-/// The most jobs a run accepts: results (`j * 2`) and their sum must fit.
-pub const MAX_JOBS: u64 = 1 << 40;
+pub use pool_spec::exit::{
+    EXIT_FAILED, EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_POOL, EXIT_TERMINATED, EXIT_USAGE, MAX_JOBS,
+};
 
 pub use crate::say::say;
-
-/// Exit status when a job failed.
-pub const EXIT_FAILED: u8 = 1;
-/// Exit status for bad usage.
-pub const EXIT_USAGE: u8 = 2;
-/// Exit status when the pool broke its own contract.
-pub const EXIT_POOL: u8 = 3;
-/// Exit status after Ctrl-C (128 + SIGINT).
-pub const EXIT_INTERRUPTED: u8 = 130;
-/// Exit status after SIGTERM (128 + 15).
-pub const EXIT_TERMINATED: u8 = 143;
-/// Exit status after SIGHUP (128 + 1).
-pub const EXIT_HANGUP: u8 = 129;
 
 /// The flags every backend binary takes; `O` adds the backend's own.
 #[derive(Parser, Debug)]
@@ -219,7 +207,7 @@ pub fn main_from<B: Backend>(args: impl IntoIterator<Item = OsString>) -> ExitCo
     match parse::<B>(args) {
         Ok(cli) if cli.describe => {
             // Like the log: a line that cannot be written is status 3.
-            let line = Description::of::<B>().to_line();
+            let line = crate::describe::<B>().to_line();
             match writeln!(io::stdout().lock(), "{line}") {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -296,7 +284,7 @@ fn run<B: Backend>(cli: Cli<B::Options>, signals: &Signals) -> ExitCode {
         say(&format!("{bin}: error: could not write the log: standard output is closed"));
         return ExitCode::from(EXIT_POOL);
     }
-    let mut config = spec.config(spec.format.map(Log::stdout));
+    let mut config = PoolConfig::for_run(&spec, spec.format.map(Log::stdout));
     config.cancel = signals.cancel();
     let pool = match Pool::<B>::new(config, cli.backend) {
         Ok(pool) => pool,
@@ -369,6 +357,7 @@ fn run<B: Backend>(cli: Cli<B::Options>, signals: &Signals) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Arrival, Format};
 
     #[test]
     fn a_long_bad_value_is_echoed_short() {
@@ -380,5 +369,42 @@ mod tests {
         let plain = "error: invalid value 'abc' for '--jobs <N>': expected a whole number";
         assert_eq!(shorten_echo(plain), plain);
         assert_eq!(shorten_echo("error: unexpected argument"), "error: unexpected argument");
+    }
+
+    fn spec(workers: u32, jobs: u64, work: &str) -> RunSpec {
+        RunSpec::new(workers, jobs, work.parse().unwrap())
+    }
+
+    #[test]
+    fn a_runs_flags_are_spelled_out_and_read_back_by_the_binaries() {
+        let run = spec(4, 100, "spin:1ms..2ms").queue(8).panics([9, 3, 3]).seed(7).format(Some(Format::Jsonl));
+        assert_eq!(
+            run.args(),
+            [
+                "--workers=4",
+                "--jobs=100",
+                "--work=spin:1ms..2ms",
+                "--seed=7",
+                "--format=jsonl",
+                "--queue=8",
+                "--panic-on=3,9"
+            ]
+        );
+        let tuned = spec(2, 10, "noop").flavor(Flavor::Tuned);
+        assert!(tuned.args().contains(&"--flavor=tuned".to_owned()));
+        let arriving = spec(2, 10, "noop").arrival(Arrival::Poisson { rate: 2500.5 });
+        assert!(arriving.args().contains(&"--arrival=poisson:2500.5".to_owned()));
+        for run in [run, spec(1, 0, "noop").format(None), RunSpec::default(), tuned, arriving] {
+            let args = std::iter::once("pool-sequential".into()).chain(run.args().into_iter().map(Into::into));
+            let cli = parse::<crate::Sequential>(args).unwrap();
+            assert_eq!(cli.spec().unwrap(), run);
+        }
+    }
+
+    #[test]
+    fn no_flags_is_the_seeds_run() {
+        let cli = parse::<crate::Sequential>(["pool-sequential".into()]).unwrap();
+        assert_eq!(cli.spec().unwrap(), RunSpec::default());
+        assert_eq!(RunSpec::default(), spec(3, 5, "sleep:1s"));
     }
 }

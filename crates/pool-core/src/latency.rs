@@ -1,30 +1,16 @@
 //! Latency when jobs arrive over time: each job's, from its scheduled
 //! arrival to its outcome reaching the caller, in an HdrHistogram (three
-//! significant figures), summed up as [`Latency`].
+//! significant figures), summed up as [`Latency`](crate::Latency).
 
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use crate::{JobId, Schedule};
+use crate::{JobId, Latency, Schedule};
 
 /// The slowest latency recorded exactly: an hour, in nanoseconds. Slower is
 /// counted as this.
 const MOST_NS: u64 = 3_600_000_000_000;
-
-/// A run's latency percentiles, from each job's arrival to its outcome
-/// reaching the caller.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Latency {
-    /// Median.
-    pub p50: Duration,
-    /// 99th percentile.
-    pub p99: Duration,
-    /// 99.9th percentile.
-    pub p999: Duration,
-    /// The slowest.
-    pub max: Duration,
-}
 
 /// The latencies of one run, as outcomes reach the caller.
 pub(crate) struct Latencies<'a> {

@@ -9,14 +9,9 @@
 //! holds only how jobs reach workers and outcomes reach the caller. This
 //! crate depends on no async runtime and no thread-pool crate.
 
-mod arrival;
-mod check;
 pub mod cli;
 mod crew;
-mod describe;
-mod event;
-mod flavor;
-mod ids;
+mod description;
 mod jobs;
 mod latency;
 mod ledger;
@@ -25,7 +20,6 @@ mod log;
 mod outcome;
 mod panics;
 mod pool;
-mod run_spec;
 mod say;
 mod sequential;
 #[cfg(unix)]
@@ -34,33 +28,26 @@ pub mod signals;
 #[cfg(windows)]
 #[path = "signals_windows.rs"]
 pub mod signals;
-mod summary;
 pub mod threads;
 pub mod tuned;
-mod work;
 mod worker;
 
-#[cfg(feature = "testing")]
-pub mod testing;
-
-pub use arrival::{Arrival, MAX_ARRIVING_JOBS, Schedule};
-pub use check::{
-    Completeness, HOLD, LoggedOutcome, SLEEP_SLACK, SPIN_DIVISOR, Summary, Violation, check, max_in_flight,
+// What a run is, its log formats and the checker: pool-spec's, re-exported
+// so that a backend names only pool_core.
+pub use pool_spec::{
+    Arrival, Completeness, DEFAULT_SEED, Description, Event, Flavor, Format, HOLD, HandOff, JobId, Kind, Latency,
+    LoggedOutcome, MAX_ARRIVING_JOBS, MAX_DURATION, Need, ParseError, Record, RunFlags, RunSpec, RunSummary,
+    SLEEP_SLACK, SPIN_DIVISOR, Schedule, Span, SpecError, Summary, SummaryError, Violation, Work, WorkSpec, WorkerId,
+    check, exit, max_in_flight, work,
 };
+
 pub use crew::Crew;
-pub use describe::{Description, HandOff, Need};
-pub use event::{Event, Format, ParseError, Record};
-pub use flavor::Flavor;
-pub use ids::{JobId, WorkerId};
+pub use description::describe;
 pub use jobs::{Jobs, Run};
-pub use latency::Latency;
 pub use ledger::{BadOutcome, Ledger, Tally};
 pub use log::{FLUSH_AT, Log, MemorySink, Sink, StdoutSink};
 pub use outcome::{JobOutcome, OutcomeSink};
 pub use panics::{report_panic, silence_job_panics};
 pub use pool::{Backend, Pool, PoolConfig, PoolError, RunReport};
-pub use run_spec::{RunFlags, RunSpec};
 pub use sequential::{Sequential, SequentialOptions};
-pub use summary::{RunSummary, SummaryError};
-pub use work::{DEFAULT_SEED, Kind, MAX_DURATION, Span, SpecError, Work, WorkSpec};
 pub use worker::{QUICK_NS, Quick, QuickEnd, TryNext, Worker};

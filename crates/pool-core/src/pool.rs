@@ -11,7 +11,7 @@ use crate::crew::Shared;
 use crate::latency::Latencies;
 use crate::panics::silence_job_panics;
 use crate::{
-    Crew, Flavor, HandOff, JobId, JobOutcome, Jobs, Latency, Log, Need, OutcomeSink, Schedule, Work, WorkerId,
+    Crew, Flavor, HandOff, JobId, JobOutcome, Jobs, Latency, Log, Need, OutcomeSink, RunSpec, Schedule, Work, WorkerId,
 };
 
 /// A worker-pool substrate. The implementor holds only what is specific to
@@ -208,6 +208,16 @@ impl PoolConfig {
             arrivals: None,
         }
     }
+
+    /// The pool configuration of `run`, logging to `log`.
+    pub fn for_run(run: &RunSpec, log: Option<Log>) -> Self {
+        let mut config = PoolConfig::new(run.workers, run.work());
+        config.queue = run.queue;
+        config.flavor = run.flavor;
+        config.log = log;
+        config.arrivals = run.arrival.map(|a| Arc::new(a.schedule(run.jobs, run.seed)));
+        config
+    }
 }
 
 /// Counts from one run.
@@ -308,7 +318,7 @@ impl<B: Backend> Pool<B> {
         if config.workers > B::MAX_WORKERS {
             return Err(PoolError::TooManyWorkers { backend: B::NAME, requested: config.workers, max: B::MAX_WORKERS });
         }
-        if !crate::describe::runs(B::FLAVORS, config.flavor) {
+        if !pool_spec::describe::runs(B::FLAVORS, config.flavor) {
             return Err(PoolError::NoSuchFlavor { backend: B::NAME, flavor: config.flavor, has: B::FLAVORS });
         }
         Ok(Pool { config, options })

@@ -24,9 +24,9 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use pool_core::testing::{case, judge};
-use pool_core::{Completeness, Format, JobId, Log, Pool, RunSpec, Summary};
+use pool_core::{Completeness, Format, JobId, Log, Pool, PoolConfig, RunSpec, Summary};
 use pool_std::Std;
+use pool_testkit::{case, judge};
 
 /// Schedules per scheduler and model.
 fn iterations() -> usize {
@@ -45,7 +45,7 @@ enum Stop {
 /// One run of `case` on the real std backend, checked.
 fn model(case: &RunSpec, stop: Stop) {
     let (log, sink) = Log::memory(Format::Jsonl);
-    let pool = Pool::<Std>::new(case.config(Some(log)), Default::default()).expect("builds");
+    let pool = Pool::<Std>::new(PoolConfig::for_run(&case, Some(log)), Default::default()).expect("builds");
     let cancel = pool.config().cancel.clone();
     let mut outcomes = Vec::new();
     let report = pool

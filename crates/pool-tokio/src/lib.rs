@@ -264,8 +264,8 @@ async fn finish_job(mut worker: Worker, job: JobId, cpu: CpuJobs) -> Option<(Wor
 
 #[cfg(test)]
 mod tests {
-    use pool_core::testing::{case, judge};
     use pool_core::{Completeness, Format, JobId, Log, Pool};
+    use pool_testkit::{case, judge};
 
     use super::*;
 
@@ -276,7 +276,7 @@ mod tests {
             let case = case(5, 300, "spin:0us..50us").panics([7, 300]);
             let (log, sink) = Log::memory(Format::Jsonl);
             let options = TokioOptions { threads: NonZeroUsize::new(2), cpu_jobs };
-            let pool = Pool::<Tokio>::new(case.config(Some(log)), options).unwrap();
+            let pool = Pool::<Tokio>::new(pool_core::PoolConfig::for_run(&case, Some(log)), options).unwrap();
             let mut sum = 0;
             let report = pool.run((1..=300).map(JobId), |o| sum += o.result.unwrap_or(0)).unwrap();
             assert_eq!((report.finished, report.failed), (298, 2), "{cpu_jobs:?}");

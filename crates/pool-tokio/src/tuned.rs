@@ -86,15 +86,15 @@ where
 mod tests {
     use std::num::NonZeroUsize;
 
-    use pool_core::testing::{case, judge};
     use pool_core::{Completeness, Flavor, Format, JobId, Log, Pool};
+    use pool_testkit::{case, judge};
 
     use crate::{CpuJobs, Tokio, TokioOptions};
 
     /// Both kinds of task, with 1,000 workers, whole and cancelled.
     #[test]
     fn both_tasks_conform_with_many_workers_and_a_cancel() {
-        pool_core::testing::many_tasks_conform_and_cancel::<Tokio>();
+        pool_testkit::many_tasks_conform_and_cancel::<Tokio>();
     }
 
     /// Every placement of CPU work gives a correct tuned run, panics included.
@@ -104,7 +104,7 @@ mod tests {
             let case = case(5, 300, "spin:0us..50us").panics([7, 300]).flavor(Flavor::Tuned);
             let (log, sink) = Log::memory(Format::Jsonl);
             let options = TokioOptions { threads: NonZeroUsize::new(2), cpu_jobs };
-            let pool = Pool::<Tokio>::new(case.config(Some(log)), options).unwrap();
+            let pool = Pool::<Tokio>::new(pool_core::PoolConfig::for_run(&case, Some(log)), options).unwrap();
             let mut sum = 0;
             let report = pool.run((1..=300).map(JobId), |o| sum += o.result.unwrap_or(0)).unwrap();
             assert_eq!((report.finished, report.failed), (298, 2), "{cpu_jobs:?}");

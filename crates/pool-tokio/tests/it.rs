@@ -1,11 +1,11 @@
 //! The shared conformance suite and binary tests, run against the tokio backend, in both flavors.
 
-pool_core::conformance_tests!(pool_tokio::Tokio);
-pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-tokio"));
+pool_testkit::conformance_tests!(pool_tokio::Tokio);
+pool_testkit::binary_tests!(env!("CARGO_BIN_EXE_pool-tokio"));
 
 // The tuned flavor, through the same suite and the same binary tests.
-pool_core::conformance_tests!(pool_core::tuned::Tuned<pool_tokio::Tokio>, mod conformance_tuned);
-pool_core::binary_tests!(env!("CARGO_BIN_EXE_pool-tokio"), mod binary_tuned, flavor = "tuned");
+pool_testkit::conformance_tests!(pool_core::tuned::Tuned<pool_tokio::Tokio>, mod conformance_tuned);
+pool_testkit::binary_tests!(env!("CARGO_BIN_EXE_pool-tokio"), mod binary_tuned, flavor = "tuned");
 
 #[cfg(unix)]
 const BIN: &str = env!("CARGO_BIN_EXE_pool-tokio");
@@ -15,7 +15,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_pool-tokio");
 #[test]
 #[cfg(unix)] // a thread limit by setpriv and prlimit
 fn refused_thread() {
-    pool_core::testing::binary_refused_thread(BIN, &["--threads", "50"]);
+    pool_testkit::binary_refused_thread(BIN, &["--threads", "50"]);
 }
 
 /// The same where the address space is too small for the threads' stacks
@@ -32,8 +32,8 @@ fn refused_thread_stacks() {
     let limit = format!("-v {}", one_thread + 1024);
     for flavor in ["textbook", "tuned"] {
         let args = ["--flavor", flavor, "--threads", "1024", "-j", "1000", "--work", "noop", "--format", "jsonl"];
-        let out = pool_core::testing::run_with_ulimit(BIN, &limit, &args);
-        pool_core::testing::assert_refused_thread(BIN, &args, 1000, &out);
+        let out = pool_testkit::run_with_ulimit(BIN, &limit, &args);
+        pool_testkit::assert_refused_thread(BIN, &args, 1000, &out);
     }
 }
 
@@ -61,7 +61,7 @@ fn vm_size_kib(args: &[&str]) -> u64 {
 fn refused_blocking_thread() {
     let run = |cpu_jobs: &'static str| {
         let args = ["--threads", "3", "--cpu-jobs", cpu_jobs, "-j", "200", "--work", "spin:10us", "--format", "jsonl"];
-        pool_core::testing::run_with_thread_limit(BIN, 6, &args).map(|out| (args, out))
+        pool_testkit::run_with_thread_limit(BIN, 6, &args).map(|out| (args, out))
     };
     let Some((_, inline)) = run("inline") else {
         eprintln!("{BIN}: not root, or no setpriv or prlimit: the thread limit cannot be set; not checked");
@@ -71,7 +71,7 @@ fn refused_blocking_thread() {
     assert_eq!(inline.status.code(), Some(0), "--cpu-jobs inline under 6 threads: {stderr}");
     for cpu_jobs in ["spawn-blocking", "block-in-place"] {
         let (args, out) = run(cpu_jobs).expect("the limit was set before");
-        pool_core::testing::assert_refused_thread(BIN, &args, 200, &out);
+        pool_testkit::assert_refused_thread(BIN, &args, 200, &out);
     }
 }
 
@@ -79,7 +79,7 @@ fn refused_blocking_thread() {
 #[test]
 #[cfg(unix)] // flavors by a `sh` script
 fn diagnostic_flavors() {
-    pool_core::testing::binary_diagnostic_flavors(env!("CARGO_BIN_EXE_pool-tokio"));
+    pool_testkit::binary_diagnostic_flavors(env!("CARGO_BIN_EXE_pool-tokio"));
 }
 
 /// Under any limit on open files the tuned flavor, whose timers are a
@@ -98,13 +98,13 @@ fn a_file_limit_is_a_run_or_status_3() {
     let mut codes = Vec::new();
     for limit in 4..=10 {
         let mut command = std::process::Command::new("prlimit");
-        let out = pool_core::testing::output_within(command.arg(format!("--nofile={limit}")).arg(BIN).args(args));
+        let out = pool_testkit::output_within(command.arg(format!("--nofile={limit}")).arg(BIN).args(args));
         let stderr = String::from_utf8_lossy(&out.stderr);
         match out.status.code() {
             Some(0) => {
-                let case = pool_core::testing::case(3, 100, "sleep:1ms").flavor(pool_core::Flavor::Tuned);
+                let case = pool_testkit::case(3, 100, "sleep:1ms").flavor(pool_core::Flavor::Tuned);
                 let log = String::from_utf8(out.stdout).unwrap();
-                let summary = pool_core::testing::judge(&log, &case, pool_core::Completeness::Complete);
+                let summary = pool_testkit::judge(&log, &case, pool_core::Completeness::Complete);
                 assert_eq!(summary, case.expected(), "limit {limit}");
             }
             Some(3) => {

@@ -4,22 +4,24 @@
 use crate::program::Program;
 use crate::results::CellResult;
 
+use super::Meaning;
+
 /// The p99 latency, µs, beyond the job's own time (its sleep or spin), a
 /// pool must stay within at a load for it to count as sustained.
 pub const P99_BOUND_US: f64 = 1_000.0;
 
 /// The bound for the cell's jobs: [`P99_BOUND_US`] plus a job's time.
 fn bound_us(c: &CellResult) -> f64 {
-    let own = c.spec.parse::<pool_core::WorkSpec>().map_or(0.0, |w| match w.span {
-        pool_core::Span::Fixed(d) => d.as_secs_f64() * 1e6,
-        pool_core::Span::Uniform { max, .. } | pool_core::Span::LogUniform { max, .. } => max.as_secs_f64() * 1e6,
+    let own = c.spec.parse::<pool_spec::WorkSpec>().map_or(0.0, |w| match w.span {
+        pool_spec::Span::Fixed(d) => d.as_secs_f64() * 1e6,
+        pool_spec::Span::Uniform { max, .. } | pool_spec::Span::LogUniform { max, .. } => max.as_secs_f64() * 1e6,
     });
     P99_BOUND_US + own
 }
 
 /// A cell's offered load, jobs a second, from its arrival (`poisson:RATE`).
 pub fn rate(c: &CellResult) -> Option<u64> {
-    let a: pool_core::Arrival = c.arrival.as_deref()?.parse().ok()?;
+    let a: pool_spec::Arrival = c.arrival.as_deref()?.parse().ok()?;
     Some(a.rate() as u64)
 }
 
@@ -129,7 +131,7 @@ pub(super) fn arrival_targets(cells: &[CellResult]) -> Vec<super::Target> {
 /// What the arrivals family means, in one sentence: at light load, which
 /// pool answers soonest and how far behind the no-pool floor; then which
 /// sustains the most `noop` load within the bound. `None` without its cells.
-pub(super) fn meaning(cells: &[CellResult]) -> Option<String> {
+pub(super) fn meaning(cells: &[CellResult]) -> Option<Meaning> {
     let noop: Vec<&CellResult> =
         cells.iter().filter(|c| c.workload == crate::workload::Family::Arrivals && c.spec == "noop").collect();
     let light = noop.iter().copied().find(|c| rate(c) == Some(LIGHT_NOOP))?;
@@ -147,15 +149,16 @@ pub(super) fn meaning(cells: &[CellResult]) -> Option<String> {
     let most = most.and_then(|p| Some((p, sustained(&noop, p)?))).map_or(String::new(), |(p, r)| {
         format!(" The most `noop` load within {} µs of p99: {p}, {}/s.", P99_BOUND_US, crate::units::thousands(r))
     });
-    Some(format!(
-        "**A stream of jobs (Poisson arrivals, `noop` at {}/s, 2 workers):** the lowest p99 latency from arrival is \
-         {}'s, {} µs{floor}; the highest, {}'s, {} µs.{most} For a stream, judge a pool by this latency at your \
-         load, not by its batch makespan.",
-        crate::units::thousands(LIGHT_NOOP),
-        best.0,
-        crate::units::sig3(best.1),
-        worst.0,
-        crate::units::sig3(worst.1),
+    Some(Meaning::new(
+        format!("A stream of jobs (Poisson arrivals, `noop` at {}/s, 2 workers)", crate::units::thousands(LIGHT_NOOP)),
+        format!(
+            "the lowest p99 latency from arrival is {}'s, {} µs{floor}; the highest, {}'s, {} µs.{most} For a \
+             stream, judge a pool by this latency at your load, not by its batch makespan.",
+            best.0,
+            crate::units::sig3(best.1),
+            worst.0,
+            crate::units::sig3(worst.1),
+        ),
     ))
 }
 
@@ -224,7 +227,7 @@ mod tests {
         let short = [rung(10_000, vec![at("crossbeam", &[2_000.0; 6]), at("crossbeam-tuned", &[15.0; 6])])];
         let saturation = arrival_targets(&short).into_iter().find(|t| t.what.starts_with("`noop` saturation"));
         assert_eq!(saturation.unwrap().met, None, "more than 1x says nothing of 100x");
-        let said = meaning(&ladder).unwrap();
+        let said = meaning(&ladder).unwrap().says;
         assert!(said.contains("the lowest p99 latency from arrival is std-tuned's, 15.0 µs"), "{said}");
         assert!(
             said.contains(

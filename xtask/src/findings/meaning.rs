@@ -1,7 +1,5 @@
 //! What the figures mean, in a plain sentence per workload shape.
 
-use std::fmt::Write as _;
-
 use crate::program::{Program, Role};
 use crate::results::{CellResult, Stats};
 use crate::stats::CONFIDENCE;
@@ -11,8 +9,8 @@ use crate::workload::Family;
 use super::*;
 
 /// What the figures mean, in plain sentences derived from them.
-pub(super) fn meaning(cells: &[CellResult]) -> Vec<String> {
-    let mut s = String::new();
+pub(super) fn meaning(cells: &[CellResult]) -> Vec<Meaning> {
+    let mut out = Vec::new();
     // The pools only: the baseline and the references are what they are
     // measured against, not choices.
     let ranked = |c: &CellResult| -> Vec<(Program, Stats)> {
@@ -46,14 +44,16 @@ pub(super) fn meaning(cells: &[CellResult]) -> Vec<String> {
             } else {
                 format!("For a stream of small jobs pick {best}.")
             };
-            let _ = writeln!(
-                s,
-                "- **Many tiny jobs:** the handoff is the whole cost. At 2 workers {best} hands off a job in {} ns{tie}, \
-                 {worst} in {} ns ({}× as long). {advice}",
-                sig3(b.overhead_ns.median),
-                sig3(w.overhead_ns.median),
-                sig3(w.overhead_ns.median / b.overhead_ns.median.max(1e-9)),
-            );
+            out.push(Meaning::new(
+                "Many tiny jobs",
+                format!(
+                    "the handoff is the whole cost. At 2 workers {best} hands off a job in {} ns{tie}, {worst} in {} \
+                     ns ({}× as long). {advice}",
+                    sig3(b.overhead_ns.median),
+                    sig3(w.overhead_ns.median),
+                    sig3(w.overhead_ns.median / b.overhead_ns.median.max(1e-9)),
+                ),
+            ));
         }
     }
     if let Some(c) = throughput_cell(cells) {
@@ -74,16 +74,17 @@ pub(super) fn meaning(cells: &[CellResult]) -> Vec<String> {
             } else {
                 "The ranges overlap: see the cell's table."
             };
-            let _ = writeln!(
-                s,
-                "- **Ten million tiny jobs, whole process, {} workers:** the tuned flavors take {}–{} ns a job, the \
-                 textbook forms {}–{} ns, process start included. {advice}",
-                c.workers,
-                sig3(tl),
-                sig3(th),
-                sig3(xl),
-                sig3(xh),
-            );
+            out.push(Meaning::new(
+                format!("Ten million tiny jobs, whole process, {} workers", c.workers),
+                format!(
+                    "the tuned flavors take {}–{} ns a job, the textbook forms {}–{} ns, process start included. \
+                     {advice}",
+                    sig3(tl),
+                    sig3(th),
+                    sig3(xl),
+                    sig3(xh),
+                ),
+            ));
         }
     }
     let sleeps: Vec<&CellResult> = cells.iter().filter(|c| c.workload == Family::Sleep).collect();
@@ -100,17 +101,13 @@ pub(super) fn meaning(cells: &[CellResult]) -> Vec<String> {
             .collect();
         let failed: Vec<String> =
             c.backends.iter().filter(|b| b.failure.is_some()).map(|b| b.backend.to_string()).collect();
-        let _ = write!(
-            s,
-            "- **Waiting jobs (I/O-like), {} workers:** {}.",
-            thousands(u64::from(c.workers)),
-            if ran.is_empty() { "no backend ran".to_owned() } else { ran.join("; ") }
-        );
+        let mut says = format!("{}.", if ran.is_empty() { "no backend ran".to_owned() } else { ran.join("; ") });
         if !failed.is_empty() {
-            let _ = write!(s, " Could not run: {} (see its table).", failed.join(", "));
+            says += &format!(" Could not run: {} (see its table).", failed.join(", "));
         }
-        s += " std, crossbeam and rayon start one OS thread per worker; tokio's and smol's workers are tasks, so \
-               sleeping workers hold no thread — prefer them when the number of concurrent waits is large.\n";
+        says += " std, crossbeam and rayon start one OS thread per worker; tokio's and smol's workers are tasks, so \
+                 sleeping workers hold no thread — prefer them when the number of concurrent waits is large.";
+        out.push(Meaning::new(format!("Waiting jobs (I/O-like), {} workers", thousands(u64::from(c.workers))), says));
     }
     for workload in [Family::Cpu, Family::Skewed] {
         let cells: Vec<&CellResult> = cells.iter().filter(|c| c.workload == workload && c.workers == 2).collect();
@@ -123,21 +120,22 @@ pub(super) fn meaning(cells: &[CellResult]) -> Vec<String> {
             continue;
         };
         let shape = if workload == Family::Cpu { "Uniform CPU jobs" } else { "Uneven CPU jobs (load balancing)" };
-        let _ = writeln!(
-            s,
-            "- **{shape}, `{}` at 2 workers:** between {}× ({}) and {}× ({}) of ideal. {}",
-            c.spec,
-            sig3(best.1),
-            best.0,
-            sig3(worst.1),
-            worst.0,
-            if worst.1 <= 1.05 {
-                "The pool's cost is small next to the job; choose by API (rayon for data-parallel loops, a channel pool for a stream)."
-            } else {
-                "The gap is the pool's cost or its scheduling; see the table below."
-            }
-        );
+        out.push(Meaning::new(
+            format!("{shape}, `{}` at 2 workers", c.spec),
+            format!(
+                "between {}× ({}) and {}× ({}) of ideal. {}",
+                sig3(best.1),
+                best.0,
+                sig3(worst.1),
+                worst.0,
+                if worst.1 <= 1.05 {
+                    "The pool's cost is small next to the job; choose by API (rayon for data-parallel loops, a channel \
+                     pool for a stream)."
+                } else {
+                    "The gap is the pool's cost or its scheduling; see the table below."
+                }
+            ),
+        ));
     }
-    // One finding per line, without the list marker: the reports render them.
-    s.lines().filter_map(|l| l.strip_prefix("- ")).map(str::to_owned).collect()
+    out
 }

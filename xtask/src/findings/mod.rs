@@ -24,12 +24,30 @@ pub struct Findings {
     pub std_vs_crossbeam_4: Option<HeadlineRatio>,
     /// The performance targets, each with its verdict.
     pub targets: Vec<Target>,
-    /// What the figures mean, one sentence per workload shape.
-    pub meaning: Vec<String>,
+    /// What the figures mean, one finding per workload shape.
+    pub meaning: Vec<Meaning>,
     /// Cells whose ratios the budget (or the round limit) left undecided.
     pub undecided: Vec<Undecided>,
     /// The verdict of each of the user's own cells (`--cell`).
     pub verdicts: Vec<crate::analysis::Verdict>,
+}
+
+/// One thing the figures mean, in plain words (a spec or a flag in
+/// backticks): what it is about, and what the figures say of it. The reports
+/// set it out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Meaning {
+    /// The workload shape or question it is about.
+    pub topic: String,
+    /// What the figures say, in a sentence or a few.
+    pub says: String,
+}
+
+impl Meaning {
+    /// A finding on `topic`.
+    pub fn new(topic: impl Into<String>, says: impl Into<String>) -> Self {
+        Meaning { topic: topic.into(), says: says.into() }
+    }
 }
 
 /// A ratio quoted in the headline.
@@ -150,10 +168,11 @@ mod tests {
             let slow = backend(p("std"), 2, 0.0, &vec![0.0268; rounds]);
             judge(&[cell(Family::Overhead, "noop", 2, 100_000, 0.0, vec![fast, slow])], &[])
         };
-        let quick = noop(3).meaning.join(" ");
+        let said = |f: Findings| f.meaning.iter().map(|m| m.says.clone()).collect::<Vec<_>>().join(" ");
+        let quick = said(noop(3));
         assert!(quick.contains("3 rounds are too few for a 95% interval, so this run ranks nothing"), "{quick}");
         assert!(!quick.contains("indistinguishable"), "{quick}");
-        let full = noop(6).meaning.join(" ");
+        let full = said(noop(6));
         assert!(full.contains("For a stream of small jobs pick std-tuned."), "{full}");
     }
 
@@ -195,12 +214,11 @@ mod tests {
         assert_eq!(each("crossbeam-tuned").met, Some(true));
         assert!(!f.targets.iter().any(|t| t.what.ends_with(": std")), "textbook flavors have no tuned target");
         assert!(
-            f.meaning.contains(
-                &"**Ten million tiny jobs, whole process, 2 workers:** the tuned flavors take 4.00–20.0 ns a job, \
-                  the textbook forms 150–150 ns, process start included. Where jobs are this small, a tuned flavor \
-                  is the choice whatever the substrate."
-                    .to_owned()
-            ),
+            f.meaning.contains(&Meaning::new(
+                "Ten million tiny jobs, whole process, 2 workers",
+                "the tuned flavors take 4.00–20.0 ns a job, the textbook forms 150–150 ns, process start included. \
+                 Where jobs are this small, a tuned flavor is the choice whatever the substrate."
+            )),
             "{:#?}",
             f.meaning
         );

@@ -7,8 +7,8 @@ use crate::results::{CellResult, TraceResult};
 use crate::units::{duration, ratio, spread_ratio, thousands};
 use crate::workload::{Named, SLEEP_10K, SLEEP_100};
 
-use super::Target;
 use super::evidence::evidence;
+use super::{Meaning, Target};
 
 /// The waiting-jobs cells' targets: each cell with the most makespan over
 /// ideal the best pool may take.
@@ -86,7 +86,7 @@ const SLOW_PICKUP_US: u64 = 1_000;
 /// 100 workers), read off its trace: sleeps that end late (the timer), a
 /// free worker that waits for its next job (waking workers), or neither.
 /// One sentence of "What the figures mean"; `None` without such traces.
-pub(super) fn limits(traces: &[TraceResult]) -> Option<String> {
+pub(super) fn limits(traces: &[TraceResult]) -> Option<Meaning> {
     let ours: Vec<&TraceResult> = traces
         .iter()
         .filter(|t| t.spec == SPEC && t.workers == SLEEP_100.workers && t.failure.is_none())
@@ -117,9 +117,9 @@ pub(super) fn limits(traces: &[TraceResult]) -> Option<String> {
     if parts.is_empty() {
         return None;
     }
-    Some(format!(
-        "**What limits each pool with waiting jobs (`{SPEC}`, 100 workers, from the traced run):** {}.",
-        parts.join("; ")
+    Some(Meaning::new(
+        format!("What limits each pool with waiting jobs (`{SPEC}`, 100 workers, from the traced run)"),
+        format!("{}.", parts.join("; ")),
     ))
 }
 
@@ -160,7 +160,7 @@ mod tests {
     #[test]
     fn each_pool_is_put_with_what_holds_it_back() {
         let traces = [trace("tokio", 1_400, 700), trace("std", 100, 4_000), trace("crossbeam", 500, 1_000)];
-        let s = limits(&traces).unwrap();
+        let s = limits(&traces).unwrap().says;
         assert!(s.contains("the timer holds back tokio (sleeps end 1.40 ms late at p50)"), "{s}");
         assert!(s.contains("waking workers holds back std (a free worker waits 4.00 ms"), "{s}");
         assert!(s.contains("neither holds back crossbeam (500 µs late, pickup p99 1.00 ms)"), "{s}");

@@ -12,7 +12,9 @@ use super::{Exporter, Results};
 /// throughput cell's `start_wall_s`, `whole_ns` and `whole_less_start_ns`.
 /// 4: `makespan_over_measured_ideal` is an interval paired by round with
 /// the `longest-first` reference, and `measured_ideal_s` its median makespan.
-pub const SCHEMA_VERSION: u32 = 4;
+/// 5: each of `findings.meaning` is `{topic, says}` in plain words, no
+/// longer a Markdown line.
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The JSON exporter.
 pub struct Json;
@@ -32,7 +34,7 @@ mod tests {
     #[test]
     fn keeps_the_schema_version_and_every_raw_sample() {
         let json: serde_json::Value = serde_json::to_value(sample_results()).unwrap();
-        assert_eq!(json["schema_version"], 4);
+        assert_eq!(json["schema_version"], 5);
         let cpu = &json["cells"][2];
         assert_eq!(cpu["workload"], "cpu");
         assert_eq!(cpu["backends"][0]["backend"], "longest-first", "fastest first: the measured ideal");

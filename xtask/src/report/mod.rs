@@ -22,7 +22,7 @@ pub use json::SCHEMA_VERSION;
 pub use markdown::headline;
 
 /// Everything a compare run found: the content of `results.json`
-/// (`schema_version` 4). Every field is documented here, as exported.
+/// (`schema_version` 5). Every field is documented here, as exported.
 #[derive(Clone, Debug, Serialize)]
 pub struct Results {
     /// Version of this layout; bumped when a field changes meaning.

@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use pool_core::Completeness;
-use pool_core::testing::{case, judge, status_within};
+use pool_testkit::{case, judge, status_within};
 
 use crate::support::{BIN, Lines, Server, finish, pool_redis};
 
 /// Runs the binary to the end and returns (status code, stdout, stderr).
 fn run(cmd: &mut std::process::Command) -> (Option<i32>, String, String) {
-    let out = pool_core::testing::output_within(cmd);
+    let out = pool_testkit::output_within(cmd);
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -220,7 +220,7 @@ fn the_private_broker_is_stopped_and_removed_also_after_sigkill() {
 
 #[test]
 fn help_names_the_environment_variable() {
-    let out = pool_core::testing::output_within(std::process::Command::new(BIN).arg("--help"));
+    let out = pool_testkit::output_within(std::process::Command::new(BIN).arg("--help"));
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(
         help.contains(pool_redis::URL_ENV) && help.contains("--remote-workers") && help.contains("--lease"),

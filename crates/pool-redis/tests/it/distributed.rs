@@ -3,8 +3,8 @@
 use std::process::Child;
 use std::time::Duration;
 
-use pool_core::testing::{case, judge};
 use pool_core::{Completeness, Event, Format, LoggedOutcome, Summary};
+use pool_testkit::{case, judge};
 
 use crate::support::{Lines, Server, finish, interrupt, pool_redis};
 

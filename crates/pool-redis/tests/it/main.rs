@@ -14,14 +14,14 @@
 //! signal worker processes (SIGSTOP, SIGINT).
 #![cfg(unix)]
 
-pool_core::conformance_tests!(
+pool_testkit::conformance_tests!(
     pool_redis::Redis,
     #[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
 );
 // Sized: every job is a round trip to the broker (tens of microseconds), so
 // the shared three million would take minutes; 200,000 jobs through a
 // 1,024-entry queue still hold the stream (and the broker's memory) flat.
-pool_core::binary_tests!(
+pool_testkit::binary_tests!(
     env!("CARGO_BIN_EXE_pool-redis"),
     bounded_memory_jobs = 200_000,
     #[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]

@@ -26,7 +26,7 @@ pub fn headline(r: &Results) -> String {
                 .chain(overhead.iter().map(|c| (format!("{} workers", c.workers), Align::Right))),
         );
         // A broker's round trip is timed in the broker cells instead.
-        for p in present_backends(r).into_iter().filter(|p| !p.is_micros() && p.times_kind(pool_core::Kind::Noop)) {
+        for p in present_backends(r).into_iter().filter(|p| !p.is_micros() && p.times_kind(pool_spec::Kind::Noop)) {
             let name = if p.is_reference() { format!("{p} (reference)") } else { p.to_string() };
             t.row(
                 std::iter::once(name).chain(overhead.iter().map(|c| figure(c, p, |st| Some(spread(&st.overhead_ns))))),

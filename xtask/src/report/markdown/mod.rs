@@ -121,8 +121,8 @@ pub fn render(r: &Results) -> String {
     for v in &r.findings.verdicts {
         let _ = writeln!(s, "- {}", verdict_line(v));
     }
-    for line in &r.findings.meaning {
-        let _ = writeln!(s, "- {line}");
+    for m in &r.findings.meaning {
+        let _ = writeln!(s, "- **{}:** {}", m.topic, m.says);
     }
     s += "\n## Machine\n\n";
     let crates: Vec<String> = m.crates.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -155,7 +155,7 @@ pub fn render(r: &Results) -> String {
     s += &programs(r);
 
     s += "\n## Verification\n\nBefore anything is timed, every backend runs each case below as a subprocess with \
-          `--format jsonl` (the one-worker case with the seed's text format); pool-core's trace checker judges each \
+          `--format jsonl` (the one-worker case with the seed's text format); pool-spec's trace checker judges each \
           log (with JSON lines also that each job took its planned time and that no worker left while jobs remained), \
           and its canonical summary must equal the expected one, so all backends' summaries are identical; the \
           `concurrency` case also needs every worker running at once. A backend that fails is not benchmarked. \
@@ -263,7 +263,7 @@ pub fn render(r: &Results) -> String {
   start and less the same program's 0-job run of the same round, paired by round.\n\
 - Per-job overhead = (makespan − ideal) / jobs. The ideal makespan is a lower bound: 0 for `noop`; \
   ceil(J / W) × d for uniform sleeps; max(total work / min(W, cores), longest job) for CPU work, with ranged \
-  durations summed from the same per-job durations the backends draw (`pool_core::Work::duration`). \
+  durations summed from the same per-job durations the backends draw (`pool_spec::Work::duration`). \
   Efficiency = ideal / makespan.\n\
 - CPU time (user + system) and peak RSS are the child's own, from wait4(2).\n\
 - The sequential baseline (`pool-sequential -w 1`) runs every job in one loop on the main thread, through the \

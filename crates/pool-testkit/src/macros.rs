@@ -18,7 +18,7 @@ macro_rules! conformance_tests {
     };
     ($backend:ty, mod $name:ident, concurrent = $concurrent:expr $(, #[$attr:meta])*) => {
         mod $name {
-            use $crate::testing::{self, case};
+            use $crate::{self as testing, case};
             type B = $backend;
 
             /// A pool runs W jobs at once; the sequential baseline
@@ -145,7 +145,7 @@ macro_rules! conformance_tests {
 /// Defines the integration tests of a backend binary, given its path
 /// (`env!("CARGO_BIN_EXE_pool-…")`). Add `concurrent = false` for the
 /// sequential baseline, whose seed run takes 5 s by design; `mod NAME,
-/// flavor = "tuned"` runs the same tests on a flavor (see [`flavored`]) in
+/// flavor = "tuned"` runs the same tests on a flavor (see [`flavored`](crate::flavored)) in
 /// module `NAME`; `bounded_memory_jobs = N` sizes the bounded-memory run for
 /// a backend whose jobs cost microseconds each (pool-redis). Attributes
 /// written last go on every test, as in [`conformance_tests!`]. Tests that
@@ -155,7 +155,7 @@ macro_rules! conformance_tests {
 macro_rules! binary_tests {
     (@tests [$(#[$attr:meta])*] $name:ident, $bin:expr, $concurrent:expr, $memory_jobs:expr) => {
         mod $name {
-            use $crate::testing;
+            use $crate as testing;
 
             #[test]
             $(#[$attr])*
@@ -307,7 +307,7 @@ macro_rules! binary_tests {
         $crate::binary_tests!($bin, concurrent = true $(, #[$attr])*);
     };
     ($bin:expr, concurrent = $concurrent:expr $(, #[$attr:meta])*) => {
-        $crate::binary_tests!(@tests [$(#[$attr])*] binary, $bin, $concurrent, $crate::testing::bounded_memory_jobs());
+        $crate::binary_tests!(@tests [$(#[$attr])*] binary, $bin, $concurrent, $crate::bounded_memory_jobs());
     };
     ($bin:expr, bounded_memory_jobs = $jobs:expr $(, #[$attr:meta])*) => {
         $crate::binary_tests!(@tests [$(#[$attr])*] binary, $bin, true, $jobs);
@@ -317,9 +317,9 @@ macro_rules! binary_tests {
         #[cfg(unix)]
         $crate::binary_tests!(
             @tests [$(#[$attr])*] $name,
-            $crate::testing::flavored($bin, $flavor),
+            $crate::flavored($bin, $flavor),
             true,
-            $crate::testing::bounded_memory_jobs()
+            $crate::bounded_memory_jobs()
         );
     };
 }

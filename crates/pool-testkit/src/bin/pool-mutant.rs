@@ -3,5 +3,5 @@
 //! Built only with the `testing` feature; never shipped or benchmarked.
 
 fn main() -> std::process::ExitCode {
-    pool_core::cli::main::<pool_core::testing::mutant::Mutant<0>>()
+    pool_core::cli::main::<pool_testkit::mutant::Mutant<0>>()
 }

@@ -1,7 +1,7 @@
 //! Planted defects: backends that are wrong on purpose, each in one way a
 //! real backend could be, so the tests can show that every check that
 //! should catch it does — in-process (the conformance suite, the trace
-//! checker, the [`Ledger`](crate::Ledger)) and through the `pool-mutant`
+//! checker, the [`Ledger`](pool_core::Ledger)) and through the `pool-mutant`
 //! binary's exit status.
 //!
 //! Each runs like the sequential baseline (worker 1 runs every job on the
@@ -9,7 +9,7 @@
 //! parameter (so the in-process suite, which uses default options, runs it)
 //! or the binary's `--defect` flag.
 
-use crate::{Backend, Crew, JobId, Jobs, OutcomeSink, PoolError};
+use pool_core::{Backend, Crew, JobId, Jobs, OutcomeSink, PoolError};
 
 /// One planted defect.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -102,7 +102,7 @@ impl<const D: u8> Backend for Mutant<D> {
         let mut workers = crew.into_workers();
         let mut first = workers.next().expect("a crew has at least one worker");
         if defect == Defect::EarlyExit {
-            workers.by_ref().for_each(crate::Worker::exit);
+            workers.by_ref().for_each(pool_core::Worker::exit);
         }
         let mut second_outcome = None;
         for job in jobs {
@@ -122,7 +122,7 @@ impl<const D: u8> Backend for Mutant<D> {
             on_result.one(outcome);
         }
         first.exit();
-        workers.for_each(crate::Worker::exit);
+        workers.for_each(pool_core::Worker::exit);
         Ok(())
     }
 }

@@ -29,7 +29,7 @@ pub fn binary_stopped_by(bin: &str, signal: nix::sys::signal::Signal) {
     let mut stderr = String::new();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
 
-    let code = i32::from(crate::signals::exit_status(signal));
+    let code = i32::from(pool_core::signals::exit_status(signal));
     assert_eq!(status.code(), Some(code), "{bin}: {status:?} after {signal}; stderr: {stderr}");
     let summary = judge(&log, &case(workers, jobs, "sleep:100ms"), Completeness::Partial);
     let (finished, failed, not_started) = summary.counts();

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Backend, Flavor};
+use crate::Flavor;
 
 /// A backend binary's account of itself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,19 +51,6 @@ pub struct Need {
 }
 
 impl Description {
-    /// Backend `B`'s description, its needs checked now.
-    pub fn of<B: Backend>() -> Description {
-        Description {
-            name: B::NAME.to_owned(),
-            flavors: B::FLAVORS.to_vec(),
-            about: B::FLAVORS.iter().map(|&f| B::about(f).to_owned()).collect(),
-            hand_off: B::HAND_OFF,
-            max_workers: B::MAX_WORKERS,
-            substrate: B::SUBSTRATE.iter().map(|&c| c.to_owned()).collect(),
-            needs: B::needs(),
-        }
-    }
-
     /// The one JSON line `--describe` prints (without its newline).
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).expect("a description serialises")
@@ -95,7 +82,7 @@ impl Description {
 
 /// Whether a backend with `flavors` runs `flavor` (a diagnostic tuned
 /// flavor counts as tuned).
-pub(crate) fn runs(flavors: &[Flavor], flavor: Flavor) -> bool {
+pub fn runs(flavors: &[Flavor], flavor: Flavor) -> bool {
     let base = if flavor.is_tuned() { Flavor::Tuned } else { Flavor::Textbook };
     flavors.contains(&base)
 }
@@ -103,7 +90,6 @@ pub(crate) fn runs(flavors: &[Flavor], flavor: Flavor) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Sequential;
 
     #[test]
     fn a_description_round_trips_through_its_line() {
@@ -124,15 +110,5 @@ mod tests {
         assert_eq!(Description::parse(&line), Ok(d.clone()));
         assert_eq!(d.unmet().as_deref(), Some("no a broker (install one)"));
         assert!(d.runs(Flavor::Textbook) && !d.runs(Flavor::Tuned) && !d.runs(Flavor::TunedJobByJob));
-    }
-
-    #[test]
-    fn the_baselines_own_and_strict_parsing() {
-        let d = Description::of::<Sequential>();
-        assert_eq!((d.name.as_str(), d.max_workers, d.unmet()), ("sequential", Sequential::MAX_WORKERS, None));
-        assert!(d.runs(Flavor::Tuned));
-        assert!(Description::parse("{}").is_err());
-        let extra = d.to_line().replacen('{', r#"{"colour":1,"#, 1);
-        assert!(Description::parse(&extra).is_err(), "unknown fields are refused");
     }
 }

@@ -29,16 +29,16 @@ pub fn binary_runs_the_seed(bin: &str, concurrent: bool) {
 /// it has not started while another has none.
 pub fn assert_spread_like_the_seed(text_log: &str) {
     let records = Format::Text.parse(text_log).unwrap_or_else(|e| panic!("log does not parse: {e}"));
-    let first_end = records.iter().position(|r| !matches!(r.event, crate::Event::Started { .. }));
+    let first_end = records.iter().position(|r| !matches!(r.event, pool_core::Event::Started { .. }));
     let early: std::collections::BTreeSet<_> = records[..first_end.unwrap_or(records.len())]
         .iter()
-        .filter(|r| matches!(r.event, crate::Event::Started { .. }))
+        .filter(|r| matches!(r.event, pool_core::Event::Started { .. }))
         .map(|r| r.worker)
         .collect();
     assert_eq!(early.len(), 3, "three workers start a job before any ends:\n{text_log}");
     let mut per_worker = std::collections::BTreeMap::<_, u32>::new();
     for r in &records {
-        if matches!(r.event, crate::Event::Started { .. }) {
+        if matches!(r.event, pool_core::Event::Started { .. }) {
             *per_worker.entry(r.worker).or_default() += 1;
         }
     }
@@ -257,12 +257,12 @@ pub fn binary_closed_stdout(bin: &str) {
 }
 
 /// What the binary says of itself (`--describe`).
-pub fn description(bin: &str) -> crate::Description {
+pub fn description(bin: &str) -> pool_core::Description {
     let (out, _) = run_binary(bin, &["--describe"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{bin} --describe: {}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout.lines().count(), 1, "{bin} --describe: one line: {stdout}");
-    crate::Description::parse(&stdout).unwrap_or_else(|e| panic!("{bin} --describe: {e}"))
+    pool_core::Description::parse(&stdout).unwrap_or_else(|e| panic!("{bin} --describe: {e}"))
 }
 
 /// `--describe` is one JSON line on stdout and runs nothing; each flavor it

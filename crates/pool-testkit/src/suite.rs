@@ -1,5 +1,5 @@
 //! The in-process conformance suite: each check a function generic over
-//! [`Backend`](crate::Backend), run under a watchdog and judged by the
+//! [`Backend`](pool_core::Backend), run under a watchdog and judged by the
 //! trace checker (see `conformance_tests!`).
 
 use super::*;
@@ -57,7 +57,7 @@ where
             }
             None => (None, None),
         };
-        let pool = Pool::<B>::new(case.config(log), B::Options::default())?;
+        let pool = Pool::<B>::new(PoolConfig::for_run(&case, log), B::Options::default())?;
         let config = pool.config().clone();
         let mut outcomes = Vec::new();
         let report = pool.run((1..=case.jobs).map(JobId), |o| {
@@ -104,7 +104,7 @@ pub(super) fn check_outcomes(case: &RunSpec, run: &Run) {
 /// the previous worker's id would hand back valid-looking outcomes under
 /// the wrong worker, which only a `debug_assert!` saw).
 pub(super) fn outcomes_are_the_logs(backend: &str, case: &RunSpec, run: &Run) {
-    use crate::Event;
+    use pool_core::Event;
     let format = case.format.expect("a run with a log");
     let records = format.parse(&run.log).unwrap_or_else(|e| panic!("log does not parse: {e}"));
     let mut ended_by = std::collections::HashMap::new();
@@ -204,7 +204,8 @@ where
 /// flavors claim and hand back by, and still runs each job exactly once.
 pub fn a_stream_with_gaps<B: Backend>() {
     let jobs = 100_000u64;
-    let config = PoolConfig::new(2, "noop".parse::<crate::WorkSpec>().map(|s| crate::Work::new(s, 0)).expect("noop"));
+    let config =
+        PoolConfig::new(2, "noop".parse::<pool_core::WorkSpec>().map(|s| pool_core::Work::new(s, 0)).expect("noop"));
     let pool = Pool::<B>::new(config, B::Options::default()).expect("a pool of 2");
     let mut seen = vec![false; jobs as usize + 1];
     let report = pool
@@ -405,7 +406,7 @@ where
 {
     let case = case(3, 1_000, "sleep:100us").queue(4);
     let (log, sink) = Log::memory(Format::Jsonl);
-    let config = case.config(Some(log));
+    let config = PoolConfig::for_run(&case, Some(log));
     let result = watchdog("caller panic", WATCHDOG, move || {
         let pool = Pool::<B>::new(config, B::Options::default()).expect("builds");
         let mut seen = 0;

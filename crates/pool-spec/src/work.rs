@@ -24,10 +24,10 @@ pub const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
 /// Jobs of at least this much work flush the log before they run, so a
 /// person watching sees them start; a worker also flushes once the jobs it
 /// has logged since its last flush add up to this much.
-pub(crate) const LIVE: Duration = Duration::from_millis(1);
+pub const LIVE: Duration = Duration::from_millis(1);
 
 /// [`LIVE`] in nanoseconds, as a [`Plan`] counts.
-pub(crate) const LIVE_NS: u64 = LIVE.as_nanos() as u64;
+pub const LIVE_NS: u64 = LIVE.as_nanos() as u64;
 
 /// What a job does while it runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,7 +179,7 @@ impl fmt::Display for WorkSpec {
 /// nanoseconds (at most [`MAX_DURATION`], so they fit), which keeps the checks
 /// a quiet job makes on it to one compare each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Plan {
+pub struct Plan {
     /// Time to wait (sleep work), in nanoseconds.
     pub sleep_ns: u64,
     /// Iterations of the spin loop (CPU work).
@@ -193,11 +193,13 @@ impl Plan {
     const NOTHING: Plan = Plan { sleep_ns: 0, spin: 0, nominal_ns: 0 };
 
     /// The wait before the CPU part.
+    #[inline]
     pub fn sleep(&self) -> Duration {
         Duration::from_nanos(self.sleep_ns)
     }
 
     /// How long the job is meant to take.
+    #[inline]
     pub fn nominal(&self) -> Duration {
         Duration::from_nanos(self.nominal_ns)
     }
@@ -290,7 +292,7 @@ impl Work {
     /// Does `job` here, on this thread, with no pool around it: its wait,
     /// then its CPU work; returns its result. Panics if the job is made to
     /// panic. For references that time the work alone (a worker's jobs go
-    /// through [`Worker`](crate::Worker), which logs them).
+    /// through pool-core's `Worker`, which logs them).
     pub fn perform(&self, job: JobId) -> u64 {
         let plan = self.plan(job);
         if plan.sleep_ns > 0 {
@@ -301,15 +303,16 @@ impl Work {
 
     /// The plan every job has, if the spec gives all jobs the same one (a
     /// fixed duration).
-    pub(crate) fn uniform_plan(&self) -> Option<Plan> {
+    pub fn uniform_plan(&self) -> Option<Plan> {
         match self.spec.span {
             Span::Fixed(_) => Some(self.plan(JobId(1))),
             Span::Uniform { .. } | Span::LogUniform { .. } => None,
         }
     }
 
+    /// What `job` will do: its wait, its CPU work, its nominal time.
     #[inline]
-    pub(crate) fn plan(&self, job: JobId) -> Plan {
+    pub fn plan(&self, job: JobId) -> Plan {
         match self.spec.kind {
             Kind::Noop => Plan::NOTHING,
             Kind::Sleep => {
@@ -326,7 +329,7 @@ impl Work {
     /// The part of a job that runs on the worker's thread after any wait: the
     /// CPU work, then the result. Panics if the job is made to panic.
     #[inline]
-    pub(crate) fn compute(&self, job: JobId, plan: &Plan) -> u64 {
+    pub fn compute(&self, job: JobId, plan: &Plan) -> u64 {
         if plan.spin > 0 {
             black_box(spin(plan.spin));
         }
@@ -342,7 +345,7 @@ impl Work {
     /// once, so jobs with no work are a plain loop of stores. If a job
     /// panics, `results` holds the results of the jobs before it.
     #[inline]
-    pub(crate) fn compute_run(&self, first: u64, end: u64, plan: &Plan, results: &mut Vec<u64>) {
+    pub fn compute_run(&self, first: u64, end: u64, plan: &Plan, results: &mut Vec<u64>) {
         if plan.spin == 0 && self.panic_on.is_empty() {
             results.extend((first..end).map(|j| JobId(j).expected_result()));
         } else {

@@ -6,10 +6,9 @@
 
 use std::num::NonZeroUsize;
 
-use crate::cli::{EXIT_FAILED, MAX_JOBS};
+use crate::exit::{EXIT_FAILED, MAX_JOBS};
 use crate::{
-    Arrival, Flavor, Format, JobId, Log, LoggedOutcome, MAX_ARRIVING_JOBS, PoolConfig, Summary, Work, WorkSpec,
-    work::DEFAULT_SEED,
+    Arrival, Flavor, Format, JobId, LoggedOutcome, MAX_ARRIVING_JOBS, Summary, Work, WorkSpec, work::DEFAULT_SEED,
 };
 
 /// One run of a pool: how many workers, which jobs, what each does, and how
@@ -107,16 +106,6 @@ impl RunSpec {
     /// The work every job does, with its panicking jobs.
     pub fn work(&self) -> Work {
         Work::new(self.work, self.seed).with_panics(self.panic_on.iter().map(|&j| JobId(j)))
-    }
-
-    /// The pool configuration of this run, logging to `log`.
-    pub fn config(&self, log: Option<Log>) -> PoolConfig {
-        let mut config = PoolConfig::new(self.workers, self.work());
-        config.queue = self.queue;
-        config.flavor = self.flavor;
-        config.log = log;
-        config.arrivals = self.arrival.map(|a| std::sync::Arc::new(a.schedule(self.jobs, self.seed)));
-        config
     }
 
     /// The flags that make a binary do this run: `--workers=N` and so on,
@@ -244,43 +233,9 @@ impl RunFlags {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli;
 
     fn spec(workers: u32, jobs: u64, work: &str) -> RunSpec {
         RunSpec::new(workers, jobs, work.parse().unwrap())
-    }
-
-    #[test]
-    fn flags_are_spelled_out_and_read_back_by_the_binaries() {
-        let run = spec(4, 100, "spin:1ms..2ms").queue(8).panics([9, 3, 3]).seed(7).format(Some(Format::Jsonl));
-        assert_eq!(
-            run.args(),
-            [
-                "--workers=4",
-                "--jobs=100",
-                "--work=spin:1ms..2ms",
-                "--seed=7",
-                "--format=jsonl",
-                "--queue=8",
-                "--panic-on=3,9"
-            ]
-        );
-        let tuned = spec(2, 10, "noop").flavor(Flavor::Tuned);
-        assert!(tuned.args().contains(&"--flavor=tuned".to_owned()));
-        let arriving = spec(2, 10, "noop").arrival(Arrival::Poisson { rate: 2500.5 });
-        assert!(arriving.args().contains(&"--arrival=poisson:2500.5".to_owned()));
-        for run in [run, spec(1, 0, "noop").format(None), RunSpec::default(), tuned, arriving] {
-            let args = std::iter::once("pool-sequential".into()).chain(run.args().into_iter().map(Into::into));
-            let cli = cli::parse::<crate::Sequential>(args).unwrap();
-            assert_eq!(cli.spec().unwrap(), run);
-        }
-    }
-
-    #[test]
-    fn no_flags_is_the_seeds_run() {
-        let cli = cli::parse::<crate::Sequential>(["pool-sequential".into()]).unwrap();
-        assert_eq!(cli.spec().unwrap(), RunSpec::default());
-        assert_eq!(RunSpec::default(), spec(3, 5, "sleep:1s"));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::fmt;
 
 /// The form of a backend a run uses. A pool-wide setting: a backend has
-/// the ones its [`Backend::FLAVORS`](crate::Backend::FLAVORS) names (the
+/// the ones its `Backend::FLAVORS` (pool-core) names (the
 /// in-process ones both), the sequential baseline ignores it (it has no
 /// hand-off to tune).
 ///
@@ -45,7 +45,7 @@ pub enum Flavor {
     TunedBatchesOnly,
     /// Diagnostic (the ablation): tuned with chunks and batched results, but
     /// every job run on its own, never in blocks of the quick path
-    /// ([`Worker::quick`](crate::Worker::quick) says no).
+    /// (pool-core's `Worker::quick` says no).
     #[value(hide = true)]
     TunedJobByJob,
 }

@@ -1,7 +1,7 @@
 //! The conformance checks for jobs that arrive over time (`--arrival`).
 
 use super::*;
-use crate::Arrival;
+use pool_core::Arrival;
 
 /// Jobs that arrive over time: a log the checker accepts, in which no job
 /// starts before it arrives (the checker's rule), every job once, and a
