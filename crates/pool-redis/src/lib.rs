@@ -15,8 +15,8 @@
 //!   log.
 //!
 //! The broker is `--redis URL` (or `$POOL_REDIS_URL`), or else a private
-//! `redis-server` from PATH, started on a unix socket for the run and
-//! stopped after it.
+//! `redis-server` from PATH, started on a unix socket for the run (on
+//! Windows: TCP on 127.0.0.1) and stopped after it.
 //!
 //! Trade-off: every hand-off is a round trip to another process (tens of
 //! microseconds instead of tens of nanoseconds), bought for workers that can
@@ -37,8 +37,12 @@ mod signals;
 mod signals {
     /// Nothing to block.
     pub(crate) fn quiet_signals() {}
+    /// Holds nothing back (the Unix guard's counterpart).
+    pub(crate) struct Held;
     /// Nothing to hold back.
-    pub(crate) fn hold() {}
+    pub(crate) fn hold() -> Held {
+        Held
+    }
 }
 mod stream;
 mod tuned;
@@ -77,7 +81,8 @@ pub struct RedisOptions {
         hide_env_values = true,
         value_parser = UrlParser,
         help = "The broker: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH[?pass=PASSWORD]. Without it, a private \
-                redis-server from PATH is started on a unix socket for the run and stopped after it"
+                redis-server from PATH is started on a unix socket (on Windows: TCP on 127.0.0.1) for the run and \
+                stopped after it"
     )]
     pub redis: Option<BrokerUrl>,
     /// Name of the run on the broker (every key of the run carries it). Default: one of its own for a local run; `pool` with --remote-workers.
