@@ -4,7 +4,9 @@
 //! Jobs are entries of a stream, taken one at a time by each worker through
 //! a consumer group (`XREADGROUP ... COUNT 1`, fair dispatch) and
 //! acknowledged (`XACK`) when done; a job whose worker went silent is taken
-//! over after a lease (`XAUTOCLAIM`). Two modes:
+//! over after a lease (`XAUTOCLAIM`). The tuned flavor (`tuned.rs`, local
+//! mode only) moves batches instead: runs of short jobs in one entry,
+//! several entries a read, one acknowledgement a batch. Two modes:
 //!
 //! - **local** ([`Redis`] without `--remote-workers`, what the comparison
 //!   runs): W worker threads in this process, each with its own connection
