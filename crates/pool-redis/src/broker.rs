@@ -1,6 +1,8 @@
 //! The broker of a run: the Redis server given by `--redis URL` (or
-//! [`URL_ENV`](crate::URL_ENV)), or a private `redis-server` started from
-//! PATH for the run and stopped after it.
+//! [`URL_ENV`](crate::URL_ENV)), over TLS for a `rediss://` URL (with the
+//! roots of `--redis-ca FILE` or [`CA_ENV`](crate::CA_ENV), see
+//! [`tls`](crate::tls)), or a private `redis-server` started from PATH for
+//! the run and stopped after it.
 //!
 //! A private server listens only on a unix socket in a fresh temporary
 //! folder, keeps nothing on disk (`--save "" --appendonly no`) and runs in a
@@ -31,6 +33,7 @@ use std::time::{Duration, Instant};
 use pool_core::PoolError;
 use redis::{ConnectionAddr, IntoConnectionInfo, RedisError};
 
+use crate::tls::{CA_ENV, CaFile, check_ca, describe_tls};
 use crate::url::{BrokerUrl, URL_ENV};
 use crate::wire::{BLOCK, CONNECT_TIMEOUT, REPLY_TIMEOUT, Wire, describe};
 
@@ -47,13 +50,18 @@ pub const NO_SERVER: &str = "no redis-server on PATH to start a private broker: 
 pub(crate) struct Broker {
     client: redis::Client,
     shown: String,
+    /// The roots a `rediss://` broker is checked against, to name them
+    /// when it does not verify.
+    ca: Option<CaFile>,
     /// Held only to be dropped: its `Drop` stops the server.
     _private: Option<PrivateServer>,
 }
 
 impl Broker {
-    /// The broker at `url`, or at `$POOL_REDIS_URL`, or a private server.
-    pub(crate) fn open(url: Option<&BrokerUrl>) -> Result<Broker, PoolError> {
+    /// The broker at `url`, or at `$POOL_REDIS_URL`, or a private server;
+    /// a `rediss://` one checked against `ca` (or `$POOL_REDIS_CA`), or
+    /// else the system's roots.
+    pub(crate) fn open(url: Option<&BrokerUrl>, ca: Option<&CaFile>) -> Result<Broker, PoolError> {
         let from_env;
         let url = match url {
             Some(url) => Some(url),
@@ -66,21 +74,36 @@ impl Broker {
                 _ => None,
             },
         };
+        let ca_from_env;
+        let ca = match ca {
+            Some(ca) => Some(ca),
+            None => match std::env::var_os(CA_ENV) {
+                Some(path) if !path.is_empty() => {
+                    ca_from_env =
+                        CaFile::read(path.as_ref()).map_err(|why| PoolError::Substrate(format!("${CA_ENV}: {why}")))?;
+                    Some(&ca_from_env)
+                }
+                _ => None,
+            },
+        };
+        check_ca(url, ca).map_err(PoolError::Substrate)?;
         let broker = match url {
             Some(url) => {
-                let client = redis::Client::open(url.secret())
+                let client = crate::tls::client(url, ca)
                     .map_err(|e| PoolError::Substrate(format!("--redis {url}: {}", describe(&e))))?;
-                Broker { client, shown: url.redacted(), _private: None }
+                Broker { client, shown: url.redacted(), ca: ca.cloned(), _private: None }
             }
             None => {
                 let server = PrivateServer::start()?;
                 let info = server.addr().into_connection_info().map_err(|e| PoolError::Substrate(describe(&e)))?;
                 let client = redis::Client::open(info).map_err(|e| PoolError::Substrate(describe(&e)))?;
-                Broker { client, shown: server.url(), _private: Some(server) }
+                Broker { client, shown: server.url(), ca: None, _private: Some(server) }
             }
         };
-        // Fail here, once, if the broker cannot be reached or refuses us.
-        broker.connect()?;
+        // Fail here, once, if the broker cannot be reached or refuses us
+        // (a TLS handshake and a missing password show on the first command).
+        let mut conn = broker.connect()?;
+        redis::cmd("PING").exec(&mut conn).map_err(|e| broker.refused(&e))?;
         Ok(broker)
     }
 
@@ -93,18 +116,36 @@ impl Broker {
     /// A new connection, with timeouts so that a broker that goes away is
     /// noticed within [`BLOCK`] + [`REPLY_TIMEOUT`] of a round trip.
     pub(crate) fn connect(&self) -> Result<Wire, PoolError> {
-        let refused = |e: RedisError| {
-            PoolError::Substrate(format!("cannot reach the broker at {}: {}", self.shown, describe(&e)))
-        };
+        let refused = |e: RedisError| self.refused(&e);
         let conn = self.client.get_connection_with_timeout(CONNECT_TIMEOUT).map_err(refused)?;
         conn.set_read_timeout(Some(BLOCK + REPLY_TIMEOUT)).map_err(refused)?;
         conn.set_write_timeout(Some(REPLY_TIMEOUT)).map_err(refused)?;
         Ok(Wire::new(conn))
     }
 
+    /// The error for a connection the broker could not be reached on, or
+    /// refused.
+    fn refused(&self, e: &RedisError) -> PoolError {
+        let why = describe_tls(e, self.ca.as_ref()).or_else(|| credentials_refused(e)).unwrap_or_else(|| describe(e));
+        PoolError::Substrate(format!("cannot reach the broker at {}: {why}", self.shown))
+    }
+
     /// The error for a command that failed mid-run.
     pub(crate) fn lost(&self, e: &RedisError) -> PoolError {
         PoolError::Substrate(format!("lost the broker at {}: {}", self.shown, describe(e)))
+    }
+}
+
+/// What a refusal of our credentials means, or `None` when `e` is none.
+fn credentials_refused(e: &RedisError) -> Option<String> {
+    match (e.kind(), e.code()) {
+        (redis::ErrorKind::AuthenticationFailed, _) | (_, Some("WRONGPASS")) => {
+            Some("it refused the user and password in the URL (wrong password, or no such user)".to_owned())
+        }
+        (_, Some("NOAUTH")) => {
+            Some("it requires a password and the URL gives none (redis[s]://[USER]:PASSWORD@HOST[:PORT])".to_owned())
+        }
+        _ => None,
     }
 }
 

@@ -48,6 +48,7 @@ mod signals {
 }
 mod stream;
 mod tuned;
+pub mod tls;
 mod url;
 mod wire;
 
@@ -58,6 +59,7 @@ use pool_core::{Backend, Crew, Flavor, HandOff, JobId, JobOutcome, Jobs, Need, O
 pub use broker::{NO_SERVER, PrivateServer, find_on_path};
 pub use keys::{MAX_RUN_NAME, parse_run_name};
 pub use remote::{DEFAULT_RUN, RemoteOptions, RemoteWorker};
+pub use tls::{CA_ENV, CaFile, CaParser};
 pub use url::{BrokerUrl, URL_ENV, UrlParser, redact};
 
 /// The most workers a run takes: each is a thread (or process) with a
@@ -82,11 +84,21 @@ pub struct RedisOptions {
         env = URL_ENV,
         hide_env_values = true,
         value_parser = UrlParser,
-        help = "The broker: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH[?pass=PASSWORD]. Without it, a private \
-                redis-server from PATH is started on a unix socket (on Windows: TCP on 127.0.0.1) for the run and \
-                stopped after it"
+        help = "The broker: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], rediss://… for TLS, or \
+                unix:///PATH[?pass=PASSWORD]. Without it, a private redis-server from PATH is started on a unix socket \
+                (on Windows: TCP on 127.0.0.1) for the run and stopped after it"
     )]
     pub redis: Option<BrokerUrl>,
+    /// The CA a `rediss://` broker's certificate is checked against.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = CA_ENV,
+        value_parser = CaParser,
+        help = "PEM file of the CA certificates that a rediss:// broker's certificate must chain to, in place of the \
+                system's roots"
+    )]
+    pub redis_ca: Option<CaFile>,
     /// Name of the run on the broker (every key of the run carries it). Default: one of its own for a local run; `pool` with --remote-workers.
     #[arg(long, value_name = "NAME", value_parser = parse_run_name)]
     pub run: Option<String>,
@@ -100,7 +112,7 @@ pub struct RedisOptions {
 
 impl Default for RedisOptions {
     fn default() -> Self {
-        RedisOptions { redis: None, run: None, remote_workers: None, lease: DEFAULT_LEASE }
+        RedisOptions { redis: None, redis_ca: None, run: None, remote_workers: None, lease: DEFAULT_LEASE }
     }
 }
 
@@ -156,7 +168,7 @@ impl Backend for Redis {
     where
         I: Iterator<Item = JobId> + Send,
     {
-        let broker = broker::Broker::open(options.redis.as_ref())?;
+        let broker = broker::Broker::open(options.redis.as_ref(), options.redis_ca.as_ref())?;
         // One outcome a broker round trip: no run is worth handing over whole.
         let on_result: &mut dyn FnMut(JobOutcome) = &mut |outcome| on_result.one(outcome);
         match options.remote_workers {
@@ -187,7 +199,7 @@ impl Backend for Redis {
             // The binary refuses this as bad usage first (`TUNED_REMOTE`).
             return Err(PoolError::Substrate(TUNED_REMOTE.to_owned()));
         }
-        let broker = broker::Broker::open(options.redis.as_ref())?;
+        let broker = broker::Broker::open(options.redis.as_ref(), options.redis_ca.as_ref())?;
         let deliver = &mut |batch: Vec<JobOutcome>| batch.into_iter().for_each(|o| on_result.one(o));
         local::run(crew, &broker, &local_keys(options), jobs, (tuned::serve, true), deliver)
     }

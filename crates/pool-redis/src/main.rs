@@ -53,6 +53,10 @@ fn main() -> ExitCode {
             Some(_) => {}
         }
     }
+    if let Err(why) = pool_redis::tls::check_ca(cli.backend.redis.as_ref(), cli.backend.redis_ca.as_ref()) {
+        say(&format!("error: {why}"));
+        return ExitCode::from(EXIT_USAGE);
+    }
     let url_given = cli.backend.redis.is_some() || std::env::var_os(URL_ENV).is_some_and(|v| !v.is_empty());
     if url_given {
         return pool_core::cli::main_from::<Redis>(args);

@@ -35,6 +35,7 @@ use crate::broker::Broker;
 use crate::keys::{GROUP, Keys, parse_run_name};
 use crate::scripts::{FINISH, PUBLISH_IF_MINE, RECLAIM, RENEW};
 use crate::stream::{self, Taken, text};
+use crate::tls::{CA_ENV, CaFile, CaParser, check_ca};
 use crate::url::{BrokerUrl, URL_ENV, UrlParser};
 use crate::wire::{BLOCK, Wire};
 
@@ -57,9 +58,14 @@ pub struct WorkerCli {
         env = URL_ENV,
         hide_env_values = true,
         value_parser = UrlParser,
-        help = "The broker the coordinator uses: redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH[?pass=PASSWORD]"
+        help = "The broker the coordinator uses: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], rediss://… for TLS, or \
+                unix:///PATH[?pass=PASSWORD]"
     )]
     pub redis: BrokerUrl,
+    /// The CA a `rediss://` broker's certificate is checked against.
+    #[arg(long, value_name = "FILE", env = CA_ENV, value_parser = CaParser,
+        help = "PEM file of the CA certificates that a rediss:// broker's certificate must chain to")]
+    pub redis_ca: Option<CaFile>,
     /// The run to join.
     #[arg(long, value_name = "NAME", default_value = DEFAULT_RUN, value_parser = parse_run_name)]
     pub run: String,
@@ -89,6 +95,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    if let Err(why) = check_ca(Some(&cli.redis), cli.redis_ca.as_ref()) {
+        say(&format!("error: {why}"));
+        return ExitCode::from(EXIT_USAGE);
+    }
     match serve(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -99,7 +109,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 fn serve(cli: &WorkerCli) -> Result<(), PoolError> {
-    let broker = Broker::open(Some(&cli.redis))?;
+    let broker = Broker::open(Some(&cli.redis), cli.redis_ca.as_ref())?;
     let keys = Keys::new(&cli.run);
     let mut conn = broker.connect()?;
     let lost = |e: redis::RedisError| broker.lost(&e);

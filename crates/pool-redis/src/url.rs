@@ -8,37 +8,52 @@ use std::fmt;
 
 use clap::builder::TypedValueParser;
 use clap::error::ErrorKind;
-use redis::IntoConnectionInfo;
+use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
 
 /// The environment variable that gives the broker's URL when `--redis` is
 /// not on the command line.
 pub const URL_ENV: &str = "POOL_REDIS_URL";
 
 /// A Redis URL that parsed: `redis://[user:password@]host[:port][/db]`,
+/// `rediss://…` (the same over TLS, see [`tls`](crate::tls)),
 /// `redis+unix:///path/to/socket`, `unix:///path/to/socket`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct BrokerUrl(String);
+pub struct BrokerUrl {
+    url: String,
+    tls: bool,
+}
 
 impl BrokerUrl {
     /// Checks `url` the way the client will read it.
     pub fn parse(url: &str) -> Result<Self, String> {
-        match url.into_connection_info() {
-            Ok(_) => Ok(BrokerUrl(url.to_owned())),
+        match url.into_connection_info().as_ref().map(ConnectionInfo::addr) {
+            // The client would refuse it on connecting (no verifier that
+            // checks nothing is built in); say so before.
+            Ok(ConnectionAddr::TcpTls { insecure: true, .. }) => Err(
+                "rediss://…#insecure (no certificate check) is not supported: give the broker's CA with --redis-ca FILE"
+                    .to_owned(),
+            ),
+            Ok(addr) => Ok(BrokerUrl { url: url.to_owned(), tls: matches!(addr, ConnectionAddr::TcpTls { .. }) }),
             Err(e) => Err(format!(
-                "not a Redis URL ({}); expected redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH",
-                crate::wire::describe(&e)
+                "not a Redis URL ({}); expected redis[s]://[[USER]:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH",
+                crate::wire::describe(e)
             )),
         }
     }
 
+    /// Whether the client talks TLS to the broker (`rediss://`).
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
     /// The URL itself, credentials included: only for the client.
     pub(crate) fn secret(&self) -> &str {
-        &self.0
+        &self.url
     }
 
     /// The URL with any user and password replaced by `***`.
     pub fn redacted(&self) -> String {
-        redact(&self.0)
+        redact(&self.url)
     }
 }
 

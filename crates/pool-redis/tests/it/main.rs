@@ -45,3 +45,4 @@ mod broker;
 mod distributed;
 mod support;
 mod tuned;
+mod tls;

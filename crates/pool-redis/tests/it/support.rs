@@ -11,10 +11,15 @@ use std::time::{Duration, Instant};
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_pool-redis");
 
-/// `pool-redis` with `args`, not reading a broker URL from the environment.
+/// `pool-redis` with `args`, not reading a broker URL or CA from the environment.
 pub fn pool_redis(args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.args(args).env_remove(pool_redis::URL_ENV).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args)
+        .env_remove(pool_redis::URL_ENV)
+        .env_remove(pool_redis::CA_ENV)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     cmd
 }
 
