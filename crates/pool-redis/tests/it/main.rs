@@ -41,8 +41,10 @@ pool_testkit::binary_tests!(
     #[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
 );
 
+mod across_hosts;
 mod broker;
 mod distributed;
+mod hosts;
 mod support;
 mod tuned;
 mod tls;
