@@ -113,6 +113,15 @@ impl Broker {
         &self.shown
     }
 
+    /// The flags that give a worker process this broker: `--redis URL`
+    /// (masked), and `--redis-ca FILE` if one was given.
+    pub(crate) fn worker_flags(&self) -> String {
+        match &self.ca {
+            Some(ca) => format!("--redis {} --redis-ca {}", self.shown, ca.path().display()),
+            None => format!("--redis {}", self.shown),
+        }
+    }
+
     /// A new connection, with timeouts so that a broker that goes away is
     /// noticed within [`BLOCK`] + [`REPLY_TIMEOUT`] of a round trip.
     pub(crate) fn connect(&self) -> Result<Wire, PoolError> {

@@ -172,9 +172,9 @@ impl<'a> Coordinator<'a> {
             .exec(&mut conn)
             .map_err(lost)?;
         say(&format!(
-            "pool-redis: run '{}' waits for {workers} workers: start each with `pool-redis worker --redis {} --run {}`",
+            "pool-redis: run '{}' waits for {workers} workers: start each with `pool-redis worker {} --run {}`",
             keys.run,
-            broker.shown(),
+            broker.worker_flags(),
             keys.run
         ));
         let permits = crew.queue().map(|n| Arc::new(Permits::new(n.get() + workers as usize)));

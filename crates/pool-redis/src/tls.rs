@@ -10,7 +10,7 @@
 //! to have would silently be plain TCP) and the redis crate's `#insecure`
 //! (no verification at all) are usage errors, before anything connects; a
 //! certificate that does not verify is found on connecting, and said in one
-//! line by [`describe_tls`].
+//! line by `describe_tls`.
 
 use std::ffi::OsStr;
 use std::fmt;

@@ -155,6 +155,8 @@ fn a_tls_broker_with_its_ca_and_an_acl_user_runs_local_and_distributed_runs() {
     let (status, err) = finish(&mut coord, "the coordinator", Duration::from_secs(60));
     assert_eq!(status.code(), Some(0), "{err}");
     assert_no_secret(&err, "the coordinator's stderr");
+    let hint = format!("pool-redis worker --redis rediss://***@127.0.0.1:{} --redis-ca {ca} --run tls", broker.port);
+    assert!(err.contains(&hint), "{err}");
     let log = lines.text();
     assert_no_secret(&log, "the log");
     let summary = judge(&log, &case(2, 40, "spin:1ms").distributed(), Completeness::Complete);
