@@ -47,8 +47,8 @@ mod signals {
     }
 }
 mod stream;
-mod tuned;
 pub mod tls;
+mod tuned;
 mod url;
 mod wire;
 

@@ -11,6 +11,10 @@
 //! (no verification at all) are usage errors, before anything connects; a
 //! certificate that does not verify is found on connecting, and said in one
 //! line by `describe_tls`.
+//!
+//! TLS is the `tls` cargo feature (on by default). Without it (a build for
+//! a target whose C toolchain ring lacks) a `rediss://` URL and a CA file
+//! are usage errors that say so.
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -19,7 +23,9 @@ use std::sync::Arc;
 
 use clap::builder::TypedValueParser;
 use clap::error::ErrorKind;
-use redis::{RedisError, TlsCertificates};
+use redis::RedisError;
+#[cfg(feature = "tls")]
+use redis::TlsCertificates;
 
 use crate::url::BrokerUrl;
 
@@ -39,6 +45,9 @@ pub struct CaFile {
 impl CaFile {
     /// Reads `path`; refuses a file with no `CERTIFICATE` block in it.
     pub fn read(path: &Path) -> Result<CaFile, String> {
+        if !cfg!(feature = "tls") {
+            return Err(WITHOUT_TLS.to_owned());
+        }
         let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let certificates = pem_certificates(&pem);
         if certificates == 0 {
@@ -53,11 +62,21 @@ impl CaFile {
     }
 }
 
+/// Why a TLS URL or a CA file is refused by a build without TLS.
+pub const WITHOUT_TLS: &str = "this pool-redis was built without TLS (its cargo feature `tls`, on by default)";
+
 /// How many well-formed PEM `CERTIFICATE` blocks `pem` holds.
+#[cfg(feature = "tls")]
 fn pem_certificates(pem: &[u8]) -> usize {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     CertificateDer::pem_slice_iter(pem).take_while(Result::is_ok).count()
+}
+
+/// Without TLS no CA file is ever read.
+#[cfg(not(feature = "tls"))]
+fn pem_certificates(_: &[u8]) -> usize {
+    0
 }
 
 impl fmt::Debug for CaFile {
@@ -95,6 +114,7 @@ pub fn check_ca(url: Option<&BrokerUrl>, ca: Option<&CaFile>) -> Result<(), Stri
 
 /// The client for `url`: with `ca`'s roots when given (`url` is then
 /// `rediss://`, see [`check_ca`]).
+#[cfg(feature = "tls")]
 pub(crate) fn client(url: &BrokerUrl, ca: Option<&CaFile>) -> Result<redis::Client, RedisError> {
     match ca {
         None => redis::Client::open(url.secret()),
@@ -105,8 +125,21 @@ pub(crate) fn client(url: &BrokerUrl, ca: Option<&CaFile>) -> Result<redis::Clie
     }
 }
 
+/// Without TLS there is no CA to give the client (see [`CaFile::read`]).
+#[cfg(not(feature = "tls"))]
+pub(crate) fn client(url: &BrokerUrl, _: Option<&CaFile>) -> Result<redis::Client, RedisError> {
+    redis::Client::open(url.secret())
+}
+
+/// Without TLS no failure is a TLS one.
+#[cfg(not(feature = "tls"))]
+pub(crate) fn describe_tls(_: &RedisError, _: Option<&CaFile>) -> Option<String> {
+    None
+}
+
 /// What a TLS failure on connecting means, in a few words, or `None` when
 /// `e` is no TLS failure.
+#[cfg(feature = "tls")]
 pub(crate) fn describe_tls(e: &RedisError, ca: Option<&CaFile>) -> Option<String> {
     use rustls::{CertificateError, Error};
     type Shared = std::sync::Arc<dyn std::error::Error + Send + Sync>;
@@ -147,7 +180,7 @@ pub(crate) fn describe_tls(e: &RedisError, ca: Option<&CaFile>) -> Option<String
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "tls"))]
 mod tests {
     use super::*;
 

@@ -26,6 +26,9 @@ pub struct BrokerUrl {
 impl BrokerUrl {
     /// Checks `url` the way the client will read it.
     pub fn parse(url: &str) -> Result<Self, String> {
+        if !cfg!(feature = "tls") && url.starts_with("rediss:") {
+            return Err(format!("rediss:// (TLS): {}", crate::tls::WITHOUT_TLS));
+        }
         match url.into_connection_info().as_ref().map(ConnectionInfo::addr) {
             // The client would refuse it on connecting (no verifier that
             // checks nothing is built in); say so before.

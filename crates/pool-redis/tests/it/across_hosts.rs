@@ -13,8 +13,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pool_testkit::{case, judge};
 use pool_core::{Completeness, Event, Format, Summary};
+use pool_testkit::{case, judge};
 
 use crate::hosts::{BROKER_FOR_COORDINATOR, BROKER_FOR_WORKERS, Hosts};
 use crate::support::{BIN, Lines, finish};

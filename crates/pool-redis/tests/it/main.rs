@@ -41,10 +41,14 @@ pool_testkit::binary_tests!(
     #[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
 );
 
+// Network namespaces are Linux's.
+#[cfg(target_os = "linux")]
 mod across_hosts;
 mod broker;
 mod distributed;
+#[cfg(target_os = "linux")]
 mod hosts;
 mod support;
-mod tuned;
+#[cfg(all(target_os = "linux", feature = "tls"))]
 mod tls;
+mod tuned;

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use pool_testkit::{case, judge, output_within};
 use pool_core::{Completeness, Summary};
+use pool_testkit::{case, judge, output_within};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 
 use crate::support::{Lines, Server, finish, pool_redis};
