@@ -13,6 +13,12 @@
 //! taken over by another (see [`crate::remote`]); the coordinator ends such
 //! a worker with [`Worker::gone`] once its lease has run out, and the log
 //! shows the takeover as a `reclaimed` event.
+//!
+//! The coordinator itself may die (SIGKILL, a lost host): the same command
+//! with the same `--run NAME` resumes the run (see `resume`), handing its
+//! caller every result once. Jobs that ended are not run again; jobs in
+//! flight end on their workers, or are reclaimed from workers that died
+//! meanwhile.
 
 use std::collections::HashSet;
 use std::sync::{Arc, mpsc};
@@ -26,6 +32,7 @@ use redis::Value;
 use crate::broker::Broker;
 use crate::clock;
 use crate::keys::{GROUP, KEY_TTL, Keys, RENEW_EVERY};
+use crate::resume::{Resume, claim_name, settings, skip_added};
 use crate::stream::{self, Permits, text};
 use crate::wire::Wire;
 
@@ -67,6 +74,8 @@ struct Coordinator<'a> {
     permits: Option<Arc<Permits>>,
     /// Outcomes, for the caller's thread.
     results: mpsc::Sender<JobOutcome>,
+    /// What a dead coordinator of this run left, if this one resumes it.
+    resume: Option<Resume>,
 }
 
 /// Runs the crew as remote workers through `broker`: claims the run's name,
@@ -86,18 +95,20 @@ where
 {
     let workers = crew.size();
     let mut conn = broker.connect()?;
-    if !keys.claim(&mut conn, owner_ttl(lease)).map_err(|e| broker.lost(&e))? {
-        return Err(PoolError::Substrate(format!(
-            "run name '{}' is in use on the broker at {}",
-            keys.run,
-            broker.shown()
-        )));
-    }
+    claim_name(&mut conn, broker, keys, owner_ttl(lease))?;
+    let resume = match Resume::find(&mut conn, broker, keys, &crew, lease) {
+        Ok(resume) => resume,
+        Err(e) => {
+            // Not this run's to clean up: give the name back only.
+            let _ = redis::cmd("DEL").arg(&keys.owner).exec(&mut conn);
+            return Err(e);
+        }
+    };
     let (results, received) = mpsc::channel();
     let outcome = thread::scope(|s| {
         let body = move || {
             crate::signals::quiet_signals();
-            Coordinator::start(crew, broker, keys, lease, results)?.serve(s, jobs)
+            Coordinator::start(crew, broker, keys, lease, results, resume)?.serve(s, jobs)
         };
         let coordinator =
             thread::Builder::new().name("coordinator".into()).spawn_scoped(s, body).map_err(PoolError::Spawn)?;
@@ -118,13 +129,52 @@ impl<'a> Coordinator<'a> {
         keys: &'a Keys,
         lease: Duration,
         results: mpsc::Sender<JobOutcome>,
+        resume: Option<Resume>,
     ) -> Result<Self, PoolError> {
         let workers = crew.size();
         let mut conn = broker.connect()?;
         let lost = |e: redis::RedisError| broker.lost(&e);
-        keys.create_jobs(&mut conn).map_err(lost)?;
-        let work = crew.work();
-        let panic_on: Vec<String> = work.panic_on().iter().map(|j| j.0.to_string()).collect();
+        match resume {
+            None => Self::publish(&mut conn, &crew, keys, lease).map_err(lost)?,
+            Some(resume) => {
+                keys.renew(&mut conn, owner_ttl(lease)).map_err(lost)?;
+                say(&format!(
+                    "pool-redis: resuming run '{}': {} jobs were added before its coordinator died{}; the run's log \
+                     is written again from the broker",
+                    keys.run,
+                    resume.added,
+                    if resume.over { " (all had ended)" } else { "" }
+                ));
+            }
+        }
+        say(&format!(
+            "pool-redis: run '{}' waits for {workers} workers: start each with `pool-redis worker {} --run {}`",
+            keys.run,
+            broker.worker_flags(),
+            keys.run
+        ));
+        let permits = crew.queue().map(|n| Arc::new(Permits::new(n.get() + workers as usize)));
+        Ok(Coordinator {
+            broker,
+            keys,
+            lease,
+            conn,
+            permits,
+            proxies: crew.into_workers().map(Some).collect(),
+            joined: vec![false; workers as usize],
+            reclaimed_from: vec![false; workers as usize],
+            gone: vec![false; workers as usize],
+            ended: HashSet::new(),
+            last_event: "0-0".to_owned(),
+            results,
+            resume,
+        })
+    }
+
+    /// A fresh run: the job stream, the run's settings for the workers.
+    fn publish(conn: &mut Wire, crew: &Crew, keys: &Keys, lease: Duration) -> redis::RedisResult<()> {
+        keys.create_jobs(conn)?;
+        let [work, seed, panic_on, lease_ms, workers] = settings(crew, lease).map(|(_, v)| v);
         // Every key is made with its expiry (see `Keys::renew`): the event
         // stream empty, before any worker adds to it, and the join counter
         // at 0 (INCR keeps the expiry).
@@ -153,13 +203,13 @@ impl<'a> Coordinator<'a> {
             .cmd("HSET")
             .arg(&keys.config)
             .arg("work")
-            .arg(work.spec().to_string())
+            .arg(work)
             .arg("seed")
-            .arg(work.seed())
+            .arg(seed)
             .arg("panic_on")
-            .arg(panic_on.join(","))
+            .arg(panic_on)
             .arg("lease_ms")
-            .arg(lease.as_millis() as u64)
+            .arg(lease_ms)
             .arg("workers")
             .arg(workers)
             .arg("epoch_us")
@@ -169,29 +219,7 @@ impl<'a> Coordinator<'a> {
             .arg(&keys.config)
             .arg(ttl)
             .ignore()
-            .exec(&mut conn)
-            .map_err(lost)?;
-        say(&format!(
-            "pool-redis: run '{}' waits for {workers} workers: start each with `pool-redis worker {} --run {}`",
-            keys.run,
-            broker.worker_flags(),
-            keys.run
-        ));
-        let permits = crew.queue().map(|n| Arc::new(Permits::new(n.get() + workers as usize)));
-        Ok(Coordinator {
-            broker,
-            keys,
-            lease,
-            conn,
-            permits,
-            proxies: crew.into_workers().map(Some).collect(),
-            joined: vec![false; workers as usize],
-            reclaimed_from: vec![false; workers as usize],
-            gone: vec![false; workers as usize],
-            ended: HashSet::new(),
-            last_event: "0-0".to_owned(),
-            results,
-        })
+            .exec(conn)
     }
 
     /// Waits for the workers, hands out `jobs`, relays what the workers do,
@@ -233,16 +261,33 @@ impl<'a> Coordinator<'a> {
                             }
                         }
                     }
-                    self.stop_workers()?;
+                    self.stop_workers(0)?;
                     phase = Phase::Draining;
                 }
                 Phase::Joining if self.joined.iter().all(|&j| j) => {
                     let jobs = jobs.take().expect("one producer");
+                    let skip = self.resume.map_or(0, |r| r.added);
+                    // Every job had been added (and had ended): none to add.
+                    let over = self.resume.is_some_and(|r| r.over);
                     let permits = permits.clone();
                     let body = move || -> Result<u64, PoolError> {
                         crate::signals::quiet_signals();
                         let mut conn = broker.connect()?;
-                        stream::produce(&mut conn, keys, jobs, permits.as_deref(), 0, None).map_err(|e| broker.lost(&e))
+                        let mut jobs = jobs;
+                        skip_added(&mut jobs, skip, permits.as_deref(), &keys.run)?;
+                        if over {
+                            return match jobs.claim(1) {
+                                None => Ok(skip),
+                                Some(_) => Err(PoolError::Substrate(format!(
+                                    "run '{}' on the broker ended with {skip} jobs, fewer than this run's: resume it \
+                                     with the same jobs",
+                                    keys.run
+                                ))),
+                            };
+                        }
+                        let added = stream::produce(&mut conn, keys, jobs, permits.as_deref(), 0, None)
+                            .map_err(|e| broker.lost(&e))?;
+                        Ok(skip + added)
                     };
                     let spawned = thread::Builder::new().name("producer".into()).spawn_scoped(s, body);
                     producer = Some(spawned.map_err(PoolError::Spawn)?);
@@ -267,7 +312,7 @@ impl<'a> Coordinator<'a> {
                     if let Some(produced) = produced {
                         let done = if cancelled { self.pending()? == 0 } else { self.ended.len() as u64 == produced };
                         if done {
-                            self.stop_workers()?;
+                            self.stop_workers(produced)?;
                             phase = Phase::Draining;
                         }
                     }
@@ -283,7 +328,8 @@ impl<'a> Coordinator<'a> {
                     }
                 }
                 Phase::Draining => {
-                    if checked.elapsed() >= self.lease / 4 {
+                    // A worker that left (a stop signal) drops its lease at once.
+                    if checked.elapsed() >= (self.lease / 4).min(RENEW_EVERY) {
                         checked = Instant::now();
                         self.end_dead_workers()?;
                     }
@@ -412,24 +458,27 @@ impl Coordinator<'_> {
     }
 
     /// After a cancel: jobs not yet taken are never handed out (the group
-    /// moves past them); the ones running end.
+    /// moves past them); the ones running end. The run is marked cancelled
+    /// (such a run is not resumed).
     fn skip_waiting_jobs(&mut self) -> Result<(), PoolError> {
-        redis::cmd("XGROUP")
-            .arg("SETID")
-            .arg(&self.keys.jobs)
-            .arg(GROUP)
-            .arg("$")
-            .exec(&mut self.conn)
-            .map_err(|e| self.lost(e))
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        pipe.cmd("XGROUP").arg("SETID").arg(&self.keys.jobs).arg(GROUP).arg("$").ignore();
+        pipe.cmd("HSET").arg(&self.keys.config).arg("cancelled").arg(1).ignore();
+        pipe.exec(&mut self.conn).map_err(|e| self.lost(e))
     }
 
-    /// One stop entry per worker, and the run marked over.
-    fn stop_workers(&mut self) -> Result<(), PoolError> {
+    /// One stop entry per worker, and the run marked over with the number
+    /// of jobs it added (`added`), all at once: a coordinator resuming the
+    /// run finds all of them or none.
+    fn stop_workers(&mut self, added: u64) -> Result<(), PoolError> {
         let mut pipe = redis::pipe();
+        pipe.atomic();
         for _ in 0..self.proxies.len() {
             pipe.cmd("XADD").arg(&self.keys.jobs).arg("*").arg("stop").arg(1).ignore();
         }
         pipe.cmd("SET").arg(&self.keys.state).arg("over").arg("PX").arg(KEY_TTL.as_millis() as u64).ignore();
+        pipe.cmd("HSET").arg(&self.keys.config).arg("added").arg(added).ignore();
         pipe.exec(&mut self.conn).map_err(|e| self.lost(e))
     }
 

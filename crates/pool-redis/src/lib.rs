@@ -30,6 +30,7 @@ pub mod coordinator;
 mod keys;
 pub mod local;
 pub mod remote;
+mod resume;
 mod scripts;
 #[cfg(unix)]
 mod signals;

@@ -177,7 +177,7 @@ pub(crate) fn serve(
             }
             match taken.expect("looped until taken") {
                 Taken::Stop { id } => return stream::ack(&mut conn, keys, &id).map_err(lost),
-                Taken::Job { id, job } => {
+                Taken::Job { id, job, .. } => {
                     if let Some(permits) = permits {
                         permits.release();
                     }

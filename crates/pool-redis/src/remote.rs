@@ -15,6 +15,17 @@
 //! job it runs) every quarter lease. When it stops (the process was killed
 //! or stopped) another worker takes the job over after the lease with
 //! `XAUTOCLAIM`, logs `reclaimed`, and runs it.
+//!
+//! A stop signal (SIGTERM, SIGINT, SIGHUP) takes the worker out of the run
+//! at once: a job it holds and has not finished goes back to the stream
+//! (the `HANDBACK` script), so another worker takes it now rather than after the
+//! lease, logging it as reclaimed from this one, which logs nothing more
+//! (it is gone, as a killed worker is); a worker holding no job logs
+//! `exiting`. Its status is then 128 + the signal.
+//!
+//! The coordinator may die and be started again (see `coordinator`): a
+//! worker whose coordinator's claim on the run has lapsed keeps serving the
+//! jobs in the stream and waits up to `--wait-coordinator` for a new one.
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -33,11 +44,31 @@ use redis::Value;
 
 use crate::broker::Broker;
 use crate::keys::{GROUP, Keys, parse_run_name};
-use crate::scripts::{FINISH, PUBLISH_IF_MINE, RECLAIM, RENEW};
+use crate::scripts::{FINISH, HANDBACK, PUBLISH_IF_MINE, RECLAIM, RENEW};
 use crate::stream::{self, Taken, text};
 use crate::tls::{CA_ENV, CaFile, CaParser, check_ca};
 use crate::url::{BrokerUrl, URL_ENV, UrlParser};
 use crate::wire::{BLOCK, Wire};
+
+/// How often an idle worker looks for a stop signal at the latest, and a
+/// waiting job's wait does.
+const STOP_POLL: Duration = Duration::from_millis(200);
+
+/// Waits `wait` (a job's sleep) unless a stop signal comes first: `false`
+/// then, at most a slice of [`STOP_POLL`] later.
+fn wait_unless_stopped(worker: &pool_core::Worker, wait: Duration) -> bool {
+    let end = Instant::now() + wait;
+    loop {
+        if worker.stopping() {
+            return false;
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        thread::sleep(left.min(STOP_POLL / 10));
+    }
+}
 
 /// The run a worker joins and a coordinator starts when `--run` is not given.
 pub const DEFAULT_RUN: &str = "pool";
@@ -69,6 +100,20 @@ pub struct WorkerCli {
     /// The run to join.
     #[arg(long, value_name = "NAME", default_value = DEFAULT_RUN, value_parser = parse_run_name)]
     pub run: String,
+    /// How long to wait for a new coordinator once the run's has gone.
+    #[arg(long, value_name = "DUR", default_value = "60s", value_parser = parse_wait,
+        help = "How long to wait for a coordinator to resume the run (the same command with the same --run) once \
+                its coordinator has gone, before exiting with status 3")]
+    pub wait_coordinator: Duration,
+}
+
+/// Reads `--wait-coordinator`: a duration of at most an hour.
+fn parse_wait(text: &str) -> Result<Duration, String> {
+    let wait = humantime::parse_duration(text).map_err(|e| format!("{e} (expected a duration like 60s or 5m)"))?;
+    if wait > Duration::from_secs(3600) {
+        return Err("at most 1h".to_owned());
+    }
+    Ok(wait)
 }
 
 /// Runs `pool-redis worker` with `args` (the first is the program name, the
@@ -99,8 +144,19 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         say(&format!("error: {why}"));
         return ExitCode::from(EXIT_USAGE);
     }
-    match serve(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
+    // Stop signals are taken from here on (see the module docs).
+    let signals = match pool_core::signals::Signals::watch("pool-redis worker") {
+        Ok(signals) => signals,
+        Err(e) => {
+            say(&format!("pool-redis worker: error: cannot watch for stop signals: {e}"));
+            return ExitCode::from(EXIT_POOL);
+        }
+    };
+    match serve(&cli, signals.cancel()) {
+        Ok(()) => match signals.received() {
+            Some(signal) => ExitCode::from(pool_core::signals::exit_status(signal)),
+            None => ExitCode::SUCCESS,
+        },
         Err(e) => {
             say(&format!("pool-redis worker: error: {e}"));
             ExitCode::from(EXIT_POOL)
@@ -108,7 +164,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
-fn serve(cli: &WorkerCli) -> Result<(), PoolError> {
+fn serve(cli: &WorkerCli, cancel: Arc<std::sync::atomic::AtomicBool>) -> Result<(), PoolError> {
     let broker = Broker::open(Some(&cli.redis), cli.redis_ca.as_ref())?;
     let keys = Keys::new(&cli.run);
     let mut conn = broker.connect()?;
@@ -166,11 +222,12 @@ fn serve(cli: &WorkerCli) -> Result<(), PoolError> {
     let lines = Arc::new(Lines::default());
     let work = Work::new(spec, seed).with_panics(panic_on);
     let mut config = PoolConfig::new(1, work);
+    config.cancel = cancel;
     config.log = Some(Log { format: Format::Jsonl, sink: lines.clone() });
     // Lines stamped on the run's clock, which the coordinator relays as
     // they are (see `clock`).
     config.epoch = Some(crate::clock::from_unix_us(epoch_us));
-    let joined = Joined { broker, keys, k, lease, lines };
+    let joined = Joined { broker, keys, k, lease, lines, wait_coordinator: cli.wait_coordinator };
     let pool = Pool::<RemoteWorker>::new(config, RemoteOptions { joined: Some(Arc::new(joined)) })?;
     pool.run(std::iter::empty(), |_| {}).map(drop)
 }
@@ -199,6 +256,7 @@ pub struct Joined {
     k: u32,
     lease: Duration,
     lines: Arc<Lines>,
+    wait_coordinator: Duration,
 }
 
 impl std::fmt::Debug for Joined {
@@ -249,7 +307,8 @@ impl Backend for RemoteWorker {
     }
 }
 
-/// Renews the worker's lease every quarter lease until told to stop.
+/// Renews the worker's lease every quarter lease until told to stop, then
+/// drops it.
 fn heartbeat(joined: &Joined, current: &Mutex<Option<String>>, stop: mpsc::Receiver<()>) {
     crate::signals::quiet_signals();
     let Ok(mut conn) = joined.broker.connect() else { return };
@@ -274,6 +333,8 @@ fn heartbeat(joined: &Joined, current: &Mutex<Option<String>>, stop: mpsc::Recei
             return;
         }
         if stop.recv_timeout(joined.lease / 4) != Err(RecvTimeoutError::Timeout) {
+            // The worker has left the run: the coordinator sees it at once.
+            let _ = redis::cmd("DEL").arg(joined.keys.alive(joined.k)).exec(&mut conn);
             return;
         }
     }
@@ -299,11 +360,23 @@ impl<'a> Session<'a> {
         self.joined.broker.lost(&e)
     }
 
-    /// Serves jobs until told to exit, then logs `exiting` and publishes it.
+    /// Serves jobs until told to exit (or stopped by a signal), then logs
+    /// `exiting` and publishes it; a worker stopped mid-job leaves as gone.
     fn serve(mut self, mut worker: pool_core::Worker) -> Result<(), PoolError> {
         let keys = &self.joined.keys;
-        let poll = (self.joined.lease / 2).min(BLOCK);
+        // Short enough that a stop signal to an idle worker is seen soon.
+        let poll = (self.joined.lease / 2).min(BLOCK).min(STOP_POLL);
+        let mut orphaned: Option<Instant> = None;
         loop {
+            if worker.stopping() {
+                break;
+            }
+            if orphaned.is_some() {
+                // While the run has no coordinator, look for one between jobs too.
+                let owner: bool =
+                    redis::cmd("EXISTS").arg(&keys.owner).query(&mut self.conn).map_err(|e| self.lost(e))?;
+                self.watch_coordinator(owner, &mut orphaned)?;
+            }
             if self.last_reclaim.elapsed() >= self.joined.lease / 2 {
                 self.last_reclaim = Instant::now();
                 if let Some((taken, holder)) = self.reclaim()? {
@@ -312,11 +385,13 @@ impl<'a> Session<'a> {
                             stream::ack(&mut self.conn, keys, &id).map_err(|e| self.lost(e))?;
                             break;
                         }
-                        Taken::Job { id, job } => {
+                        Taken::Job { id, job, .. } => {
                             worker.reclaimed(job, holder);
                             worker.idle();
                             self.publish(None)?;
-                            self.run_job(&mut worker, &id, job)?;
+                            if !self.run_job(&mut worker, &id, job)? {
+                                return self.leave(worker);
+                            }
                             continue;
                         }
                     }
@@ -329,7 +404,18 @@ impl<'a> Session<'a> {
                     stream::ack(&mut self.conn, keys, &id).map_err(|e| self.lost(e))?;
                     break;
                 }
-                Some(Taken::Job { id, job }) => self.run_job(&mut worker, &id, job)?,
+                Some(Taken::Job { id, job, from }) => {
+                    // Handed back by a worker that was stopped: taken over
+                    // from it, as after its lease.
+                    if let Some(from) = from.filter(|f| f.0 != self.joined.k) {
+                        worker.reclaimed(job, from);
+                        worker.idle();
+                        self.publish(None)?;
+                    }
+                    if !self.run_job(&mut worker, &id, job)? {
+                        return self.leave(worker);
+                    }
+                }
                 None => {
                     let (state, owner): (Option<String>, bool) = redis::pipe()
                         .cmd("GET")
@@ -341,9 +427,7 @@ impl<'a> Session<'a> {
                     if state.as_deref() == Some("over") {
                         break;
                     }
-                    if !owner {
-                        return Err(PoolError::Substrate(format!("the coordinator of run '{}' is gone", keys.run)));
-                    }
+                    self.watch_coordinator(owner, &mut orphaned)?;
                 }
             }
         }
@@ -351,23 +435,83 @@ impl<'a> Session<'a> {
         self.publish(None)
     }
 
+    /// Rides through a gap between coordinators: once the run's claim has
+    /// lapsed (its coordinator died), waits up to `--wait-coordinator` for
+    /// one to resume the run, saying so once.
+    fn watch_coordinator(&self, owner: bool, orphaned: &mut Option<Instant>) -> Result<(), PoolError> {
+        let run = &self.joined.keys.run;
+        match (owner, *orphaned) {
+            (true, Some(_)) => {
+                say(&format!("pool-redis worker: run '{run}' has a coordinator again"));
+                *orphaned = None;
+            }
+            (true, None) => {}
+            (false, None) => {
+                say(&format!(
+                    "pool-redis worker: the coordinator of run '{run}' is gone; waiting up to {} for one to resume \
+                     it (the same command, with --run {run})",
+                    humantime::format_duration(self.joined.wait_coordinator)
+                ));
+                *orphaned = Some(Instant::now());
+            }
+            (false, Some(since)) if since.elapsed() >= self.joined.wait_coordinator => {
+                return Err(PoolError::Substrate(format!(
+                    "the coordinator of run '{run}' is gone, and none resumed the run within {}",
+                    humantime::format_duration(self.joined.wait_coordinator)
+                )));
+            }
+            (false, Some(_)) => {}
+        }
+        Ok(())
+    }
+
+    /// Leaves the run after a stop signal took the job it held back to the
+    /// stream: logs nothing more (the job's lines are the next holder's to
+    /// write; this worker is gone, as a killed one is).
+    fn leave(self, worker: pool_core::Worker) -> Result<(), PoolError> {
+        worker.gone();
+        drop(self.joined.lines.take());
+        Ok(())
+    }
+
     /// Runs one job the worker holds (entry `id`), publishing its lines only
-    /// while it is still this worker's.
-    fn run_job(&mut self, worker: &mut pool_core::Worker, id: &str, job: JobId) -> Result<(), PoolError> {
+    /// while it is still this worker's. `false` if a stop signal came first:
+    /// the job was handed back, not run to its end.
+    fn run_job(&mut self, worker: &mut pool_core::Worker, id: &str, job: JobId) -> Result<bool, PoolError> {
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(id.to_owned());
-        // Nothing stops a remote worker but its stop entry; should its log
-        // fail, it leaves the job for another worker to take over.
-        let sleep = worker.start(job).ok_or_else(|| PoolError::Substrate("the worker was stopped".into()))?;
+        let Some(sleep) = worker.start(job) else {
+            // Stopped (a signal) before it began: nothing was logged.
+            self.hand_back(id)?;
+            return Ok(false);
+        };
         // A long job's `started` was written out at once: show it live.
         if !self.joined.lines.0.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
             self.publish(Some((&PUBLISH_IF_MINE, id)))?;
         }
-        if !sleep.is_zero() {
-            thread::sleep(sleep);
+        if !wait_unless_stopped(worker, sleep) {
+            self.hand_back(id)?;
+            return Ok(false);
         }
         worker.finish(job);
         worker.idle();
         self.publish(Some((&FINISH, id)))?;
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        Ok(true)
+    }
+
+    /// Gives entry `id` back to the stream for another worker, now (see
+    /// [`HANDBACK`]); unless it was taken over already.
+    fn hand_back(&mut self, id: &str) -> Result<(), PoolError> {
+        let keys = &self.joined.keys;
+        HANDBACK
+            .key(&keys.jobs)
+            .key(&keys.config)
+            .arg(GROUP)
+            .arg(&self.consumer)
+            .arg(id)
+            .arg(self.joined.k)
+            .invoke::<i64>(&mut self.conn)
+            .map_err(|e| self.lost(e))?;
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = None;
         Ok(())
     }

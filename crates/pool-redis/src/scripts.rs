@@ -72,3 +72,32 @@ return {e[1], holder, e[2]}
 ",
     )
 });
+
+/// KEYS: jobs, config. ARGV: group, consumer, entry id, worker number. A
+/// worker stopped by a signal mid-job hands the job back at once, not after
+/// its lease: if the entry is still this consumer's, acknowledge and delete
+/// it and add its job again as a new entry marked `from` this worker (whoever
+/// takes it logs the job as reclaimed from it), counting the re-added entry
+/// in the config's `readded` (a resumed coordinator counts the jobs added
+/// as entries added less those). Returns 1, or 0 if it was not this
+/// consumer's any more.
+pub(crate) static HANDBACK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
+local e = redis.call('XRANGE', KEYS[1], ARGV[3], ARGV[3])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+redis.call('XDEL', KEYS[1], ARGV[3])
+local f = e[1] and e[1][2] or {}
+for i = 1, #f, 2 do
+  if f[i] == 'j' then
+    redis.call('XADD', KEYS[1], '*', 'j', f[i + 1], 'from', ARGV[4])
+    redis.call('HINCRBY', KEYS[2], 'readded', 1)
+    return 1
+  end
+end
+return 0
+",
+    )
+});

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
-use pool_core::{JobId, Jobs, Run};
+use pool_core::{JobId, Jobs, Run, WorkerId};
 use redis::{Cmd, RedisResult, Value};
 
 use crate::wire::Wire;
@@ -28,6 +28,10 @@ pub(crate) enum Taken {
         id: String,
         /// The job.
         job: JobId,
+        /// The worker that handed it back unfinished (stopped by a signal,
+        /// see [`HANDBACK`](crate::scripts::HANDBACK)): the taker logs it
+        /// as reclaimed from that worker.
+        from: Option<WorkerId>,
     },
     /// The end of the stream for one worker.
     Stop {
@@ -189,6 +193,13 @@ impl Holds {
     }
 }
 
+/// Field `name` of a stream entry, `[id, [field, value, ..]]`.
+fn entry_field(entry: &Value, name: &str) -> Option<String> {
+    let Value::Array(parts) = entry else { return None };
+    let Some(Value::Array(fields)) = parts.get(1) else { return None };
+    fields.chunks(2).find(|kv| text(&kv[0]).as_deref() == Some(name)).and_then(|kv| kv.get(1)).and_then(text)
+}
+
 /// Reads one stream entry, `[id, [field, value, ..]]`: `j` (a job), with
 /// `n` (how many consecutive jobs from it) if more than one, or `stop`.
 fn read_entry(entry: &Value) -> RedisResult<(String, Holds)> {
@@ -215,10 +226,15 @@ fn read_entry(entry: &Value) -> RedisResult<(String, Holds)> {
     }
 }
 
-/// Reads one entry of a textbook stream: one job, or a stop.
+/// Reads one entry of a textbook stream: one job (with `from`, the worker
+/// that handed it back, if one did), or a stop.
 pub(crate) fn parse_entry(entry: &Value) -> RedisResult<Taken> {
     match read_entry(entry)? {
-        (id, Holds::Jobs { first, len: 1 }) => Ok(Taken::Job { id, job: JobId(first) }),
+        (id, Holds::Jobs { first, len: 1 }) => {
+            let from = entry_field(entry, "from").map(|k| k.parse().map(WorkerId)).transpose();
+            let from = from.map_err(|_| bad_reply("entry", entry))?;
+            Ok(Taken::Job { id, job: JobId(first), from })
+        }
         (_, Holds::Jobs { .. }) => Err(bad_reply("entry of one job", entry)),
         (id, Holds::Stop) => Ok(Taken::Stop { id }),
     }
@@ -375,7 +391,10 @@ mod tests {
                 Value::Array(vec![Value::Array(vec![bulk("1-0"), Value::Array(vec![bulk(f), bulk(v)])])]),
             ])])
         };
-        assert_eq!(parse_read(&reply("j", "7")).unwrap(), Some(Taken::Job { id: "1-0".into(), job: JobId(7) }));
+        assert_eq!(
+            parse_read(&reply("j", "7")).unwrap(),
+            Some(Taken::Job { id: "1-0".into(), job: JobId(7), from: None })
+        );
         assert_eq!(parse_read(&reply("stop", "1")).unwrap(), Some(Taken::Stop { id: "1-0".into() }));
         assert_eq!(parse_read(&Value::Nil).unwrap(), None);
         let entries =

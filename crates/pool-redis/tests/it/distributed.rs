@@ -224,3 +224,150 @@ fn a_worker_beyond_the_runs_count_is_refused() {
     assert!(status.success(), "{stderr}");
     all_exit_with(&mut first, 0);
 }
+
+/// Pairs each joined remote worker's number with its process id, from
+/// the `hello` entries of the run's event stream.
+fn worker_pids(server: &Server, run: &str) -> Vec<(u32, u32)> {
+    let client = redis::Client::open(server.url(None).as_str()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let entries: redis::streams::StreamRangeReply =
+        redis::cmd("XRANGE").arg(format!("wp:{{{run}}}:events")).arg("-").arg("+").query(&mut conn).unwrap();
+    entries.ids.iter().filter_map(|e| Some((e.get::<u32>("w")?, e.get::<u32>("hello")?))).collect()
+}
+
+fn signal(pid: u32, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap()), signal).expect("signal a worker");
+}
+
+/// The coordinator killed mid-run (SIGKILL) and started again with the same
+/// command: the workers ride through the gap, the new coordinator adds only
+/// the jobs not added yet (`--queue` keeps most of them back at the kill),
+/// and its log is the whole run's: every job once, judged complete, holding
+/// every line the first coordinator wrote.
+#[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
+fn a_killed_coordinator_is_resumed_by_the_same_command() {
+    let server = Server::start(&[]);
+    let args = ["--remote-workers", "3", "-j", "60", "--work", "sleep:40ms", "--queue", "4", "--lease", "1s"];
+    let args: Vec<&str> = args.iter().copied().chain(["--format", "jsonl"]).collect();
+    let (mut first, first_lines) = coordinator(&server, "resume", &args);
+    let mut remote = workers(&server, "resume", 3);
+    first_lines.wait_for("a few jobs", LIMIT, |ls| ls.len() >= 20);
+    first.kill().expect("SIGKILL the coordinator");
+    let _ = first.wait();
+    let (mut second, lines) = coordinator(&server, "resume", &args);
+    let (status, stderr) = finish(&mut second, "the resumed coordinator", LIMIT);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("resuming run 'resume'"), "{stderr}");
+    for (i, w) in remote.iter_mut().enumerate() {
+        let (status, stderr) = finish(w, "a remote worker", LIMIT);
+        assert_eq!(status.code(), Some(0), "worker process {i}: {stderr}");
+        assert!(stderr.contains("is gone; waiting") && stderr.contains("has a coordinator again"), "{stderr}");
+    }
+    let log = lines.text();
+    let summary = judge(&log, &case(3, 60, "sleep:40ms").distributed(), Completeness::Complete);
+    assert_eq!(summary, Summary::expected(3, 60, true), "{log}");
+    let mut whole: Vec<String> = log.lines().map(str::to_owned).collect();
+    for line in first_lines.text().lines() {
+        let at = whole.iter().position(|l| l == line);
+        assert!(at.is_some(), "the first coordinator's line {line:?} is not in the resumed run's log:\n{log}");
+        whole.swap_remove(at.unwrap());
+    }
+    assert!(server.keys().is_empty(), "keys left behind: {:?}", server.keys());
+}
+
+/// A coordinator that finds the run's name held by a live coordinator
+/// leaves it alone, and one with other settings than the dead run's does
+/// not resume it.
+#[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
+fn a_live_coordinators_run_is_not_taken_and_a_dead_ones_only_with_its_settings() {
+    let server = Server::start(&[]);
+    let args = ["--remote-workers", "1", "-j", "100", "--work", "sleep:20ms", "--lease", "1s"];
+    let (mut live, _lines) = coordinator(&server, "taken", &args);
+    let mut remote = workers(&server, "taken", 1);
+    std::thread::sleep(Duration::from_millis(500));
+    let (mut other, _) = coordinator(&server, "taken", &args);
+    let (status, stderr) = finish(&mut other, "a second coordinator", LIMIT);
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("run name 'taken' is in use"), "{stderr}");
+    live.kill().expect("SIGKILL the coordinator");
+    let _ = live.wait();
+    let changed = ["--remote-workers", "1", "-j", "100", "--work", "sleep:30ms", "--lease", "1s"];
+    let (mut wrong, _) = coordinator(&server, "taken", &changed);
+    let (status, stderr) = finish(&mut wrong, "a coordinator with other settings", LIMIT);
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("has work 'sleep:20ms', not 'sleep:30ms'"), "{stderr}");
+    let (mut right, _) = coordinator(&server, "taken", &args);
+    let (status, stderr) = finish(&mut right, "the resumed coordinator", LIMIT);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    all_exit_with(&mut remote, 0);
+}
+
+/// SIGTERM on a worker mid-job hands the job back at once: with a lease of
+/// ten minutes, only the hand-back lets the run end within the test's
+/// limit. The job is logged as reclaimed from the stopped worker, which
+/// logs nothing more and exits with 143; an idle worker stopped the same
+/// way logs `exiting`.
+#[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
+fn sigterm_on_a_worker_hands_its_job_back_at_once() {
+    use nix::sys::signal::Signal;
+    let server = Server::start(&[]);
+    let args = ["--remote-workers", "3", "-j", "4", "--work", "sleep:1500ms", "--lease", "10m", "--format", "jsonl"];
+    let (mut coord, lines) = coordinator(&server, "term", &args);
+    let mut remote = workers(&server, "term", 3);
+    lines.wait_for("three jobs started", LIMIT, |ls| ls.iter().filter(|l| l.contains("\"started\"")).count() >= 3);
+    let pids = worker_pids(&server, "term");
+    let busy = Format::Jsonl.parse(&lines.text()).unwrap()[0].worker;
+    let pid = pids.iter().find(|(k, _)| *k == busy.0).expect("the busy worker's hello").1;
+    signal(pid, Signal::SIGTERM);
+    let process = remote.iter().position(|c| c.id() == pid).unwrap();
+    let (status, stderr) = finish(&mut remote[process], "the stopped worker", LIMIT);
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    // The fourth job leaves one worker idle near the end: stop it too.
+    lines.wait_for("four jobs started", LIMIT, |ls| ls.iter().filter(|l| l.contains("\"started\"")).count() >= 5);
+    let (status, stderr) = finish(&mut coord, "the coordinator", LIMIT);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    for (i, w) in remote.iter_mut().enumerate().filter(|(i, _)| *i != process) {
+        let (status, stderr) = finish(w, "a remote worker", LIMIT);
+        assert_eq!(status.code(), Some(0), "worker process {i}: {stderr}");
+    }
+    let log = lines.text();
+    let summary = judge(&log, &case(3, 4, "sleep:1500ms").distributed(), Completeness::Complete);
+    assert_eq!(summary, Summary::expected(3, 4, true), "{log}");
+    let records = Format::Jsonl.parse(&log).unwrap();
+    assert!(
+        records.iter().any(|r| matches!(r.event, Event::Reclaimed { from, .. } if from == busy)),
+        "the stopped worker's job was taken over from it: {log}"
+    );
+    assert!(!records.iter().any(|r| r.worker == busy && r.event == Event::Exiting), "{log}");
+}
+
+/// SIGTERM on an idle worker: it exits at once (143), logging `exiting`,
+/// and the run goes on without it.
+#[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
+fn sigterm_on_an_idle_worker_lets_it_exit_and_the_run_go_on() {
+    use nix::sys::signal::Signal;
+    let server = Server::start(&[]);
+    let args = ["--remote-workers", "2", "-j", "3", "--work", "sleep:1s", "--lease", "10m", "--format", "jsonl"];
+    let (mut coord, lines) = coordinator(&server, "idle", &args);
+    let mut remote = workers(&server, "idle", 2);
+    // Two jobs run; once the third has started, one worker is idle.
+    lines.wait_for("the third job", LIMIT, |ls| ls.iter().filter(|l| l.contains("\"started\"")).count() >= 3);
+    let records = Format::Jsonl.parse(&lines.text()).unwrap();
+    let busy = records.iter().rev().find(|r| matches!(r.event, Event::Started { .. })).unwrap().worker;
+    let idle = worker_pids(&server, "idle").into_iter().find(|(k, _)| *k != busy.0).expect("the idle worker").1;
+    signal(idle, Signal::SIGTERM);
+    let process = remote.iter().position(|c| c.id() == idle).unwrap();
+    let (status, stderr) = finish(&mut remote[process], "the stopped worker", LIMIT);
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    let (status, stderr) = finish(&mut coord, "the coordinator", LIMIT);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let (status, stderr) = finish(&mut remote[1 - process], "the other worker", LIMIT);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let log = lines.text();
+    let summary = judge(&log, &case(2, 3, "sleep:1s").distributed(), Completeness::Complete);
+    assert_eq!(summary, Summary::expected(2, 3, true), "{log}");
+}
