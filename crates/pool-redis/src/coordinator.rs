@@ -21,6 +21,7 @@
 //! meanwhile.
 
 use std::collections::HashSet;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -76,6 +77,10 @@ struct Coordinator<'a> {
     results: mpsc::Sender<JobOutcome>,
     /// What a dead coordinator of this run left, if this one resumes it.
     resume: Option<Resume>,
+    /// The tuned flavor's jobs per entry, as the workers last measured
+    /// them (`run_len` in the run's config, read by the producer); `None`
+    /// for textbook.
+    run_len: Option<Arc<AtomicUsize>>,
 }
 
 /// Runs the crew as remote workers through `broker`: claims the run's name,
@@ -132,6 +137,7 @@ impl<'a> Coordinator<'a> {
         resume: Option<Resume>,
     ) -> Result<Self, PoolError> {
         let workers = crew.size();
+        let tuned = crew.flavor().is_tuned();
         let mut conn = broker.connect()?;
         let lost = |e: redis::RedisError| broker.lost(&e);
         match resume {
@@ -168,13 +174,14 @@ impl<'a> Coordinator<'a> {
             last_event: "0-0".to_owned(),
             results,
             resume,
+            run_len: tuned.then(|| Arc::new(AtomicUsize::new(1))),
         })
     }
 
     /// A fresh run: the job stream, the run's settings for the workers.
     fn publish(conn: &mut Wire, crew: &Crew, keys: &Keys, lease: Duration) -> redis::RedisResult<()> {
         keys.create_jobs(conn)?;
-        let [work, seed, panic_on, lease_ms, workers] = settings(crew, lease).map(|(_, v)| v);
+        let [work, seed, panic_on, lease_ms, workers, flavor] = settings(crew, lease).map(|(_, v)| v);
         // Every key is made with its expiry (see `Keys::renew`): the event
         // stream empty, before any worker adds to it, and the join counter
         // at 0 (INCR keeps the expiry).
@@ -212,6 +219,8 @@ impl<'a> Coordinator<'a> {
             .arg(lease_ms)
             .arg("workers")
             .arg(workers)
+            .arg("flavor")
+            .arg(flavor)
             .arg("epoch_us")
             .arg(clock::to_unix_us(crew.epoch()))
             .ignore()
@@ -250,7 +259,7 @@ impl<'a> Coordinator<'a> {
                     permits.close();
                 }
             }
-            self.read_events()?;
+            self.read_events(Some(POLL))?;
             match phase {
                 Phase::Joining if cancelled => {
                     // Slots nobody joined exit having done nothing.
@@ -261,7 +270,7 @@ impl<'a> Coordinator<'a> {
                             }
                         }
                     }
-                    self.stop_workers(0)?;
+                    self.stop_workers()?;
                     phase = Phase::Draining;
                 }
                 Phase::Joining if self.joined.iter().all(|&j| j) => {
@@ -270,6 +279,7 @@ impl<'a> Coordinator<'a> {
                     // Every job had been added (and had ended): none to add.
                     let over = self.resume.is_some_and(|r| r.over);
                     let permits = permits.clone();
+                    let run_len = self.run_len.clone();
                     let body = move || -> Result<u64, PoolError> {
                         crate::signals::quiet_signals();
                         let mut conn = broker.connect()?;
@@ -285,7 +295,9 @@ impl<'a> Coordinator<'a> {
                                 ))),
                             };
                         }
-                        let added = stream::produce(&mut conn, keys, jobs, permits.as_deref(), 0, None)
+                        let run_len = run_len.as_deref();
+                        let counted = Some(keys.config.as_str());
+                        let added = stream::produce(&mut conn, keys, jobs, permits.as_deref(), 0, run_len, counted)
                             .map_err(|e| broker.lost(&e))?;
                         Ok(skip + added)
                     };
@@ -312,7 +324,7 @@ impl<'a> Coordinator<'a> {
                     if let Some(produced) = produced {
                         let done = if cancelled { self.pending()? == 0 } else { self.ended.len() as u64 == produced };
                         if done {
-                            self.stop_workers(produced)?;
+                            self.stop_workers()?;
                             phase = Phase::Draining;
                         }
                     }
@@ -354,21 +366,24 @@ impl Coordinator<'_> {
     }
 
     /// Reads what the workers published since last time (waiting up to
-    /// [`POLL`]) and relays it.
-    fn read_events(&mut self) -> Result<(), PoolError> {
-        let reply: Value = redis::cmd("XREAD")
-            .arg("COUNT")
-            .arg(512)
-            .arg("BLOCK")
-            .arg(POLL.as_millis() as u64)
+    /// `wait` for something, if given) and relays it; `false` if there was
+    /// nothing.
+    fn read_events(&mut self, wait: Option<Duration>) -> Result<bool, PoolError> {
+        let mut read = redis::cmd("XREAD");
+        read.arg("COUNT").arg(512);
+        if let Some(wait) = wait {
+            read.arg("BLOCK").arg(wait.as_millis() as u64);
+        }
+        let reply: Value = read
             .arg("STREAMS")
             .arg(&self.keys.events)
             .arg(&self.last_event)
             .query(&mut self.conn)
             .map_err(|e| self.lost(e))?;
-        let Value::Array(streams) = reply else { return Ok(()) };
-        let Some(Value::Array(stream)) = streams.into_iter().next() else { return Ok(()) };
-        let Some(Value::Array(entries)) = stream.into_iter().nth(1) else { return Ok(()) };
+        let Value::Array(streams) = reply else { return Ok(false) };
+        let Some(Value::Array(stream)) = streams.into_iter().next() else { return Ok(false) };
+        let Some(Value::Array(entries)) = stream.into_iter().nth(1) else { return Ok(false) };
+        let read = !entries.is_empty();
         for entry in entries {
             let Value::Array(parts) = entry else { continue };
             let (Some(id), Some(Value::Array(fields))) = (parts.first().and_then(text), parts.get(1)) else { continue };
@@ -396,7 +411,7 @@ impl Coordinator<'_> {
         for proxy in self.proxies.iter_mut().flatten() {
             proxy.idle();
         }
-        Ok(())
+        Ok(read)
     }
 
     /// Writes remote worker `k`'s lines into the log through its proxy and
@@ -468,17 +483,15 @@ impl Coordinator<'_> {
         pipe.exec(&mut self.conn).map_err(|e| self.lost(e))
     }
 
-    /// One stop entry per worker, and the run marked over with the number
-    /// of jobs it added (`added`), all at once: a coordinator resuming the
-    /// run finds all of them or none.
-    fn stop_workers(&mut self, added: u64) -> Result<(), PoolError> {
+    /// One stop entry per worker, and the run marked over, at once: a
+    /// coordinator resuming the run finds all of them or none.
+    fn stop_workers(&mut self) -> Result<(), PoolError> {
         let mut pipe = redis::pipe();
         pipe.atomic();
         for _ in 0..self.proxies.len() {
             pipe.cmd("XADD").arg(&self.keys.jobs).arg("*").arg("stop").arg(1).ignore();
         }
         pipe.cmd("SET").arg(&self.keys.state).arg("over").arg("PX").arg(KEY_TTL.as_millis() as u64).ignore();
-        pipe.cmd("HSET").arg(&self.keys.config).arg("added").arg(added).ignore();
         pipe.exec(&mut self.conn).map_err(|e| self.lost(e))
     }
 
@@ -496,6 +509,11 @@ impl Coordinator<'_> {
     /// accepts that), otherwise dropped, so the run reports a lost worker.
     fn end_dead_workers(&mut self) -> Result<(), PoolError> {
         let alive = self.alive()?;
+        // A worker publishes its `exiting` before it drops its lease: what
+        // it published by now is read before it counts as dead.
+        if alive.iter().any(|a| !a) {
+            while self.read_events(None)? {}
+        }
         for (i, alive) in alive.into_iter().enumerate() {
             if alive {
                 continue;

@@ -4,9 +4,10 @@
 //! Jobs are entries of a stream, taken one at a time by each worker through
 //! a consumer group (`XREADGROUP ... COUNT 1`, fair dispatch) and
 //! acknowledged (`XACK`) when done; a job whose worker went silent is taken
-//! over after a lease (`XAUTOCLAIM`). The tuned flavor (`tuned.rs`, local
-//! mode only) moves batches instead: runs of short jobs in one entry,
-//! several entries a read, one acknowledgement a batch. Two modes:
+//! over after a lease (`XAUTOCLAIM`). The tuned flavor (`tuned.rs` for
+//! local mode, `remote/tuned.rs` for remote workers) moves batches instead:
+//! runs of short jobs in one entry, several entries a read, one
+//! acknowledgement a batch. Two modes:
 //!
 //! - **local** ([`Redis`] without `--remote-workers`, what the comparison
 //!   runs): W worker threads in this process, each with its own connection
@@ -197,17 +198,15 @@ impl Backend for Redis {
         I: Iterator<Item = JobId> + Send,
     {
         if options.remote_workers.is_some() {
-            // The binary refuses this as bad usage first (`TUNED_REMOTE`).
-            return Err(PoolError::Substrate(TUNED_REMOTE.to_owned()));
+            // The same coordinator: the crew's flavor goes into the run's
+            // settings, and the remote workers serve accordingly.
+            return Self::run(crew, options, jobs, on_result);
         }
         let broker = broker::Broker::open(options.redis.as_ref(), options.redis_ca.as_ref())?;
         let deliver = &mut |batch: Vec<JobOutcome>| batch.into_iter().for_each(|o| on_result.one(o));
         local::run(crew, &broker, &local_keys(options), jobs, (tuned::serve, true), deliver)
     }
 }
-
-/// Why `--flavor tuned` and `--remote-workers` do not go together.
-pub const TUNED_REMOTE: &str = "--flavor tuned runs its workers as threads here; remote workers are textbook only";
 
 /// The keys of a local run: `--run NAME`, or a name of its own.
 fn local_keys(options: &RedisOptions) -> keys::Keys {

@@ -117,7 +117,7 @@ where
                 crate::signals::quiet_signals();
                 let added = broker.connect().and_then(|mut conn| {
                     let run_len = runs.then_some(&failure.run_len);
-                    stream::produce(&mut conn, keys, jobs, permits, workers, run_len).map_err(|e| broker.lost(&e))
+                    stream::produce(&mut conn, keys, jobs, permits, workers, run_len, None).map_err(|e| broker.lost(&e))
                 });
                 if let Err(e) = added {
                     failure.record(e);

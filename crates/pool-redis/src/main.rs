@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 use pool_core::cli::{Cli, EXIT_POOL, EXIT_USAGE, say};
-use pool_redis::{NO_SERVER, PrivateServer, Redis, RedisOptions, TUNED_REMOTE, URL_ENV, find_on_path};
+use pool_redis::{NO_SERVER, PrivateServer, Redis, RedisOptions, URL_ENV, find_on_path};
 
 fn main() -> ExitCode {
     // Before any thread: a worker process starts threads of its own.
@@ -37,10 +37,6 @@ fn main() -> ExitCode {
         return pool_core::cli::main_from::<Redis>(args);
     }
     if let Some(n) = cli.backend.remote_workers {
-        if cli.flavor.is_tuned() {
-            say(&format!("error: invalid value '{}' for '--flavor <FLAVOR>': {TUNED_REMOTE}", cli.flavor));
-            return ExitCode::from(EXIT_USAGE);
-        }
         match matches.value_source("workers") {
             Some(ValueSource::DefaultValue) | None => args.extend(["--workers".into(), n.to_string().into()]),
             Some(_) if cli.run.workers != n => {

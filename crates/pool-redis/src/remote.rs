@@ -50,6 +50,8 @@ use crate::tls::{CA_ENV, CaFile, CaParser, check_ca};
 use crate::url::{BrokerUrl, URL_ENV, UrlParser};
 use crate::wire::{BLOCK, Wire};
 
+mod tuned;
+
 /// How often an idle worker looks for a stop signal at the latest, and a
 /// waiting job's wait does.
 const STOP_POLL: Duration = Duration::from_millis(200);
@@ -227,7 +229,12 @@ fn serve(cli: &WorkerCli, cancel: Arc<std::sync::atomic::AtomicBool>) -> Result<
     // Lines stamped on the run's clock, which the coordinator relays as
     // they are (see `clock`).
     config.epoch = Some(crate::clock::from_unix_us(epoch_us));
-    let joined = Joined { broker, keys, k, lease, lines, wait_coordinator: cli.wait_coordinator };
+    let tuned = match setting("flavor") {
+        "" | "textbook" => false,
+        "tuned" => true,
+        _ => return Err(bad("flavor")),
+    };
+    let joined = Joined { broker, keys, k, lease, lines, wait_coordinator: cli.wait_coordinator, tuned };
     let pool = Pool::<RemoteWorker>::new(config, RemoteOptions { joined: Some(Arc::new(joined)) })?;
     pool.run(std::iter::empty(), |_| {}).map(drop)
 }
@@ -257,6 +264,8 @@ pub struct Joined {
     lease: Duration,
     lines: Arc<Lines>,
     wait_coordinator: Duration,
+    /// The run is of the tuned flavor (see `tuned`).
+    tuned: bool,
 }
 
 impl std::fmt::Debug for Joined {
@@ -292,14 +301,15 @@ impl Backend for RemoteWorker {
         let joined =
             options.joined.as_deref().ok_or_else(|| PoolError::Substrate("the worker has not joined a run".into()))?;
         let worker = crew.into_workers().next().expect("a pool has a worker");
-        let current = Mutex::new(None);
+        let held = Mutex::new(Vec::new());
         let (wake, stopped) = mpsc::channel::<()>();
         thread::scope(|s| {
             let heartbeat = thread::Builder::new()
                 .name("heartbeat".into())
-                .spawn_scoped(s, || heartbeat(joined, &current, stopped))
+                .spawn_scoped(s, || heartbeat(joined, &held, stopped))
                 .map_err(PoolError::Spawn)?;
-            let outcome = Session::new(joined, &current)?.serve(worker);
+            let session = Session::new(joined, &held)?;
+            let outcome = if joined.tuned { session.serve_tuned(worker) } else { session.serve(worker) };
             drop(wake);
             let _ = heartbeat.join();
             outcome
@@ -309,24 +319,24 @@ impl Backend for RemoteWorker {
 
 /// Renews the worker's lease every quarter lease until told to stop, then
 /// drops it.
-fn heartbeat(joined: &Joined, current: &Mutex<Option<String>>, stop: mpsc::Receiver<()>) {
+fn heartbeat(joined: &Joined, held: &Mutex<Vec<String>>, stop: mpsc::Receiver<()>) {
     crate::signals::quiet_signals();
     let Ok(mut conn) = joined.broker.connect() else { return };
     let consumer = joined.k.to_string();
     let lease_ms = joined.lease.as_millis() as u64;
     loop {
-        let job = current.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let ids = held.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let renewed = redis::cmd("SET")
             .arg(joined.keys.alive(joined.k))
             .arg(1)
             .arg("PX")
             .arg(lease_ms)
             .exec(&mut conn)
-            .and_then(|()| match job {
-                Some(id) => {
-                    RENEW.key(&joined.keys.jobs).arg(GROUP).arg(&consumer).arg(id).invoke::<i64>(&mut conn).map(drop)
+            .and_then(|()| match ids.is_empty() {
+                true => Ok(()),
+                false => {
+                    RENEW.key(&joined.keys.jobs).arg(GROUP).arg(&consumer).arg(&ids).invoke::<i64>(&mut conn).map(drop)
                 }
-                None => Ok(()),
             });
         // The serving thread notices a lost broker itself.
         if renewed.is_err() {
@@ -345,15 +355,18 @@ struct Session<'a> {
     joined: &'a Joined,
     conn: Wire,
     consumer: String,
-    current: &'a Mutex<Option<String>>,
+    /// The entries this worker holds (its heartbeat renews their lease).
+    held: &'a Mutex<Vec<String>>,
+    /// The round trip to the broker, as the tuned flavor last measured it.
+    trip: Duration,
     last_reclaim: Instant,
 }
 
 impl<'a> Session<'a> {
-    fn new(joined: &'a Joined, current: &'a Mutex<Option<String>>) -> Result<Self, PoolError> {
+    fn new(joined: &'a Joined, held: &'a Mutex<Vec<String>>) -> Result<Self, PoolError> {
         let conn = joined.broker.connect()?;
         let last_reclaim = Instant::now();
-        Ok(Session { joined, conn, consumer: joined.k.to_string(), current, last_reclaim })
+        Ok(Session { joined, conn, consumer: joined.k.to_string(), held, trip: Duration::ZERO, last_reclaim })
     }
 
     fn lost(&self, e: redis::RedisError) -> PoolError {
@@ -478,10 +491,10 @@ impl<'a> Session<'a> {
     /// while it is still this worker's. `false` if a stop signal came first:
     /// the job was handed back, not run to its end.
     fn run_job(&mut self, worker: &mut pool_core::Worker, id: &str, job: JobId) -> Result<bool, PoolError> {
-        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(id.to_owned());
+        self.hold(&[id]);
         let Some(sleep) = worker.start(job) else {
             // Stopped (a signal) before it began: nothing was logged.
-            self.hand_back(id)?;
+            self.hand_back(&[id])?;
             return Ok(false);
         };
         // A long job's `started` was written out at once: show it live.
@@ -489,31 +502,38 @@ impl<'a> Session<'a> {
             self.publish(Some((&PUBLISH_IF_MINE, id)))?;
         }
         if !wait_unless_stopped(worker, sleep) {
-            self.hand_back(id)?;
+            self.hand_back(&[id])?;
             return Ok(false);
         }
         worker.finish(job);
         worker.idle();
         self.publish(Some((&FINISH, id)))?;
-        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        self.hold::<&str>(&[]);
         Ok(true)
     }
 
-    /// Gives entry `id` back to the stream for another worker, now (see
-    /// [`HANDBACK`]); unless it was taken over already.
-    fn hand_back(&mut self, id: &str) -> Result<(), PoolError> {
+    /// Gives entries `ids` back to the stream for another worker, now (see
+    /// [`HANDBACK`]); those not taken over already.
+    fn hand_back<S: AsRef<str>>(&mut self, ids: &[S]) -> Result<(), PoolError> {
         let keys = &self.joined.keys;
+        let ids: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
         HANDBACK
             .key(&keys.jobs)
-            .key(&keys.config)
             .arg(GROUP)
             .arg(&self.consumer)
-            .arg(id)
             .arg(self.joined.k)
+            .arg(&ids)
             .invoke::<i64>(&mut self.conn)
             .map_err(|e| self.lost(e))?;
-        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        self.hold::<&str>(&[]);
         Ok(())
+    }
+
+    /// Says which entries the worker holds, for its heartbeat to renew.
+    fn hold<S: AsRef<str>>(&self, ids: &[S]) {
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        held.clear();
+        held.extend(ids.iter().map(|id| id.as_ref().to_owned()));
     }
 
     /// Publishes the lines written so far: unconditionally, or through a
@@ -548,6 +568,14 @@ impl<'a> Session<'a> {
 
     /// Takes over the oldest job whose holder's lease ran out, if any.
     fn reclaim(&mut self) -> Result<Option<(Taken, WorkerId)>, PoolError> {
+        let Some((entry, holder)) = self.reclaim_entry()? else { return Ok(None) };
+        let taken = stream::parse_entry(&entry).map_err(|e| self.lost(e))?;
+        Ok(Some((taken, holder)))
+    }
+
+    /// Takes over the oldest entry whose holder's lease ran out, if any:
+    /// the entry as `XREADGROUP` gives it, and its holder.
+    fn reclaim_entry(&mut self) -> Result<Option<(Value, WorkerId)>, PoolError> {
         let reply: Value = RECLAIM
             .key(&self.joined.keys.jobs)
             .arg(GROUP)
@@ -560,8 +588,7 @@ impl<'a> Session<'a> {
             return Ok(None);
         };
         let entry = Value::Array(vec![id.clone(), fields.clone()]);
-        let taken = stream::parse_entry(&entry).map_err(|e| self.lost(e))?;
         let holder = WorkerId(holder.parse().unwrap_or(0));
-        Ok(Some((taken, holder)))
+        Ok(Some((entry, holder)))
     }
 }

@@ -14,11 +14,10 @@ use std::time::{Duration, Instant};
 
 use pool_core::cli::say;
 use pool_core::{Crew, JobId, Jobs, PoolError};
-use redis::Value;
 
 use crate::broker::Broker;
 use crate::keys::{Keys, RENEW_EVERY};
-use crate::stream::{Permits, text};
+use crate::stream::Permits;
 use crate::wire::Wire;
 
 /// A run a dead coordinator left on the broker, as its successor finds it.
@@ -67,13 +66,12 @@ impl Resume {
         }
         let state: Option<String> = redis::cmd("GET").arg(&keys.state).query(conn).map_err(lost)?;
         let over = state.as_deref() == Some("over");
-        let added = if over {
-            setting("added")
+        // The producer counts what it adds in the same transaction.
+        let added = match setting("added") {
+            "" => 0,
+            n => n
                 .parse()
-                .map_err(|_| PoolError::Substrate(format!("run '{}' has no count of its jobs", keys.run)))?
-        } else {
-            let readded: u64 = setting("readded").parse().unwrap_or(0);
-            entries_added(conn, &keys.jobs).map_err(lost)?.saturating_sub(readded)
+                .map_err(|_| PoolError::Substrate(format!("run '{}' has a bad count of its jobs", keys.run)))?,
         };
         Ok(Some(Resume { added, over }))
     }
@@ -82,7 +80,7 @@ impl Resume {
 /// The settings a remote worker reads from the run's config, as this
 /// coordinator would publish them (the epoch aside: a resumed run keeps its
 /// first one).
-pub(crate) fn settings(crew: &Crew, lease: Duration) -> [(&'static str, String); 5] {
+pub(crate) fn settings(crew: &Crew, lease: Duration) -> [(&'static str, String); 6] {
     let work = crew.work();
     let panic_on: Vec<String> = work.panic_on().iter().map(|j| j.0.to_string()).collect();
     [
@@ -91,30 +89,8 @@ pub(crate) fn settings(crew: &Crew, lease: Duration) -> [(&'static str, String);
         ("panic_on", panic_on.join(",")),
         ("lease_ms", (lease.as_millis() as u64).to_string()),
         ("workers", crew.size().to_string()),
+        ("flavor", crew.flavor().to_string()),
     ]
-}
-
-/// How many entries were ever added to stream `key` (`XINFO STREAM`'s
-/// `entries-added`, Redis 7 and later), deleted ones included.
-fn entries_added(conn: &mut Wire, key: &str) -> redis::RedisResult<u64> {
-    let reply: Value = redis::cmd("XINFO").arg("STREAM").arg(key).query(conn)?;
-    let fields = match reply {
-        Value::Array(fields) => fields,
-        Value::Map(pairs) => pairs.into_iter().flat_map(|(k, v)| [k, v]).collect(),
-        _ => Vec::new(),
-    };
-    fields
-        .chunks(2)
-        .find(|kv| text(&kv[0]).as_deref() == Some("entries-added"))
-        .and_then(|kv| kv.get(1))
-        .and_then(text)
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| {
-            redis::RedisError::from((
-                redis::ErrorKind::UnexpectedReturnType,
-                "the broker does not count the entries a stream was given (XINFO STREAM entries-added, Redis 7)",
-            ))
-        })
 }
 
 /// Claims the run's name, waiting for the claim of a coordinator that died

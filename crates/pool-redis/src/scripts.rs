@@ -42,19 +42,52 @@ return 1
     )
 });
 
-/// KEYS: jobs. ARGV: group, consumer, entry id. Renews the lease on a job
-/// still running here (resets the entry's idle time); returns 0 if it has
-/// been taken over.
+/// KEYS: jobs. ARGV: group, consumer, entry ids. Renews the lease on the
+/// entries still held here (resets their idle time); returns how many it
+/// renewed (those not counted have been taken over).
 pub(crate) static RENEW: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
-if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
-redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
-return 1
+local n = 0
+for i = 3, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if #p > 0 and p[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    n = n + 1
+  end
+end
+return n
 ",
     )
 });
+
+/// KEYS: jobs, events. ARGV: group, consumer, worker number, then pairs of
+/// entry id and that entry's lines. The tuned flavor's end of a batch: for
+/// each entry still this consumer's, acknowledge it and keep its lines (the
+/// jobs' `finished` or `failed`, with their results); publish the kept
+/// lines as one event; and trim the stream up to its oldest entry still
+/// held by any worker (everything before it was delivered and
+/// acknowledged), or up to the last entry acknowledged here if none is
+/// held. Entries taken over meanwhile publish nothing: their jobs' results
+/// are the other worker's. Returns how many entries it acknowledged. Sent
+/// with `EVAL` inside a batch's pipeline (the broker caches it by its hash).
+pub(crate) const FINISH_MANY: &str = r"
+local mine, lines = {}, {}
+for i = 4, #ARGV, 2 do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if #p > 0 and p[1][2] == ARGV[2] then
+    mine[#mine + 1] = ARGV[i]
+    lines[#lines + 1] = ARGV[i + 1]
+  end
+end
+if #mine == 0 then return 0 end
+redis.call('XACK', KEYS[1], ARGV[1], unpack(mine))
+local text = table.concat(lines)
+if text ~= '' then redis.call('XADD', KEYS[2], '*', 'w', ARGV[3], 'lines', text) end
+local held = redis.call('XPENDING', KEYS[1], ARGV[1])
+redis.call('XTRIM', KEYS[1], 'MINID', '~', held[2] or mine[#mine])
+return #mine
+";
 
 /// KEYS: jobs. ARGV: group, consumer, lease in ms. Takes over the oldest
 /// entry whose holder has not renewed it for a lease (`XAUTOCLAIM`), and
@@ -73,31 +106,39 @@ return {e[1], holder, e[2]}
     )
 });
 
-/// KEYS: jobs, config. ARGV: group, consumer, entry id, worker number. A
-/// worker stopped by a signal mid-job hands the job back at once, not after
-/// its lease: if the entry is still this consumer's, acknowledge and delete
-/// it and add its job again as a new entry marked `from` this worker (whoever
-/// takes it logs the job as reclaimed from it), counting the re-added entry
-/// in the config's `readded` (a resumed coordinator counts the jobs added
-/// as entries added less those). Returns 1, or 0 if it was not this
-/// consumer's any more.
+/// KEYS: jobs. ARGV: group, consumer, worker number, entry ids. A worker
+/// stopped by a signal hands the jobs it holds back at once, not after its
+/// lease: each entry still this consumer's is acknowledged, deleted and
+/// added again as a new entry (the same jobs) marked `from` this worker, so
+/// whoever takes it logs its jobs as reclaimed from it. Returns how many it
+/// handed back (the others were taken over already).
 pub(crate) static HANDBACK: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
-if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
-local e = redis.call('XRANGE', KEYS[1], ARGV[3], ARGV[3])
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-redis.call('XDEL', KEYS[1], ARGV[3])
-local f = e[1] and e[1][2] or {}
-for i = 1, #f, 2 do
-  if f[i] == 'j' then
-    redis.call('XADD', KEYS[1], '*', 'j', f[i + 1], 'from', ARGV[4])
-    redis.call('HINCRBY', KEYS[2], 'readded', 1)
-    return 1
+local n = 0
+for i = 4, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if #p > 0 and p[1][2] == ARGV[2] then
+    local e = redis.call('XRANGE', KEYS[1], ARGV[i], ARGV[i])
+    redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
+    redis.call('XDEL', KEYS[1], ARGV[i])
+    if e[1] then
+      local fields = {}
+      local f = e[1][2]
+      for k = 1, #f, 2 do
+        if f[k] ~= 'from' then
+          fields[#fields + 1] = f[k]
+          fields[#fields + 1] = f[k + 1]
+        end
+      end
+      fields[#fields + 1] = 'from'
+      fields[#fields + 1] = ARGV[3]
+      redis.call('XADD', KEYS[1], '*', unpack(fields))
+      n = n + 1
+    end
   end
 end
-return 0
+return n
 ",
     )
 });

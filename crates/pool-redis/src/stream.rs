@@ -73,6 +73,9 @@ pub(crate) enum Claimed {
         id: String,
         /// The jobs.
         run: Run,
+        /// The worker that handed them back (distributed mode, see
+        /// [`Taken::Job`]).
+        from: Option<WorkerId>,
     },
     /// The end of the stream for one worker.
     Stop {
@@ -108,7 +111,28 @@ pub(crate) fn ack_and_read_many(
     add_ack_many(&mut pipe, keys, done);
     pipe.add_command(read_many_cmd(keys, consumer, count, block));
     let (reply,): (Value,) = pipe.query(conn)?;
-    entries(&reply)?.iter().map(read_entry).map(|e| e.map(|(id, holds)| holds.claimed(id))).collect()
+    parse_claimed(&reply)
+}
+
+/// Reads an `XREADGROUP` reply of the tuned flavor: entries of runs of
+/// jobs, or stops.
+pub(crate) fn parse_claimed(reply: &Value) -> RedisResult<Vec<Claimed>> {
+    entries(reply)?.iter().map(claimed_entry).collect()
+}
+
+/// Reads one entry of the tuned flavor's stream.
+pub(crate) fn claimed_entry(entry: &Value) -> RedisResult<Claimed> {
+    let (id, holds) = read_entry(entry)?;
+    Ok(match holds {
+        Holds::Jobs { first, len } => Claimed::Run { id, run: Run { first, len }, from: handed_back_by(entry)? },
+        Holds::Stop => Claimed::Stop { id },
+    })
+}
+
+/// The worker an entry was handed back by (its `from` field), if any.
+fn handed_back_by(entry: &Value) -> RedisResult<Option<WorkerId>> {
+    let from = entry_field(entry, "from").map(|k| k.parse().map(WorkerId)).transpose();
+    from.map_err(|_| bad_reply("entry", entry))
 }
 
 /// Acknowledges `done` (if any) and takes the next entry, in one round trip.
@@ -184,15 +208,6 @@ enum Holds {
     Stop,
 }
 
-impl Holds {
-    fn claimed(self, id: String) -> Claimed {
-        match self {
-            Holds::Jobs { first, len } => Claimed::Run { id, run: Run { first, len } },
-            Holds::Stop => Claimed::Stop { id },
-        }
-    }
-}
-
 /// Field `name` of a stream entry, `[id, [field, value, ..]]`.
 fn entry_field(entry: &Value, name: &str) -> Option<String> {
     let Value::Array(parts) = entry else { return None };
@@ -230,11 +245,7 @@ fn read_entry(entry: &Value) -> RedisResult<(String, Holds)> {
 /// that handed it back, if one did), or a stop.
 pub(crate) fn parse_entry(entry: &Value) -> RedisResult<Taken> {
     match read_entry(entry)? {
-        (id, Holds::Jobs { first, len: 1 }) => {
-            let from = entry_field(entry, "from").map(|k| k.parse().map(WorkerId)).transpose();
-            let from = from.map_err(|_| bad_reply("entry", entry))?;
-            Ok(Taken::Job { id, job: JobId(first), from })
-        }
+        (id, Holds::Jobs { first, len: 1 }) => Ok(Taken::Job { id, job: JobId(first), from: handed_back_by(entry)? }),
         (_, Holds::Jobs { .. }) => Err(bad_reply("entry of one job", entry)),
         (id, Holds::Stop) => Ok(Taken::Stop { id }),
     }
@@ -254,7 +265,12 @@ pub(crate) fn text(v: &Value) -> Option<String> {
 /// trip, taking a permit for each job if the queue is bounded; then `stops`
 /// stop entries. An entry holds one job, or with `run_len` (the tuned
 /// flavor) up to that many consecutive ones (at most [`RUN_MAX`]), as many
-/// as have arrived. Returns how many jobs it added.
+/// as have arrived. With `counted` (distributed mode: the run's config),
+/// each round trip is one transaction that also adds its jobs to the
+/// count in the hash's `added` field, so a coordinator resuming the run
+/// knows how many were added, and reads the jobs per entry the remote
+/// workers measured (`run_len`) into `run_len`. Returns how many jobs it
+/// added.
 pub(crate) fn produce(
     conn: &mut Wire,
     keys: &Keys,
@@ -262,15 +278,37 @@ pub(crate) fn produce(
     permits: Option<&Permits>,
     stops: u32,
     run_len: Option<&AtomicUsize>,
+    counted: Option<&str>,
 ) -> RedisResult<u64> {
-    let mut pipe = redis::pipe();
+    let new_pipe = || {
+        let mut pipe = redis::pipe();
+        if counted.is_some() {
+            pipe.atomic();
+        }
+        pipe
+    };
+    let mut pipe = new_pipe();
     let mut pending = 0;
     let mut added = 0;
-    let mut flush = |pipe: &mut redis::Pipeline, pending: &mut usize| -> RedisResult<()> {
+    let mut in_pipe = 0;
+    let mut flush = |pipe: &mut redis::Pipeline, pending: &mut usize, in_pipe: &mut u64| -> RedisResult<()> {
         if *pending > 0 {
-            pipe.exec(conn)?;
-            *pipe = redis::pipe();
+            if let Some(config) = counted {
+                if *in_pipe > 0 {
+                    pipe.cmd("HINCRBY").arg(config).arg("added").arg(*in_pipe).ignore();
+                }
+                if run_len.is_some() {
+                    // The jobs per entry the remote workers measured last.
+                    pipe.cmd("HGET").arg(config).arg("run_len");
+                }
+            }
+            let measured: Vec<Option<usize>> = pipe.query(conn)?;
+            if let (Some(shared), Some(&Some(n))) = (run_len, measured.first()) {
+                shared.store(n, Relaxed);
+            }
+            *pipe = new_pipe();
             *pending = 0;
+            *in_pipe = 0;
         }
         Ok(())
     };
@@ -278,14 +316,14 @@ pub(crate) fn produce(
         // Jobs arriving over time: what has arrived goes out before the
         // stream waits for the next, not when a batch is full.
         if pending > 0 && jobs.not_yet() {
-            flush(&mut pipe, &mut pending)?;
+            flush(&mut pipe, &mut pending, &mut in_pipe)?;
         }
         let mut want = run_len.map_or(1, |n| n.load(Relaxed).clamp(1, RUN_MAX)) as u64;
         if let Some(permits) = permits {
             if !permits.try_acquire() {
                 // Send what we hold before waiting: the workers free
                 // permits only by taking jobs.
-                flush(&mut pipe, &mut pending)?;
+                flush(&mut pipe, &mut pending, &mut in_pipe)?;
                 if !permits.acquire() {
                     break;
                 }
@@ -307,15 +345,16 @@ pub(crate) fn produce(
         entry.ignore();
         pending += 1;
         added += run.len;
+        in_pipe += run.len;
         if pending == BATCH {
-            flush(&mut pipe, &mut pending)?;
+            flush(&mut pipe, &mut pending, &mut in_pipe)?;
         }
     }
     for _ in 0..stops {
         add_stop(&mut pipe, keys);
         pending += 1;
     }
-    flush(&mut pipe, &mut pending)?;
+    flush(&mut pipe, &mut pending, &mut in_pipe)?;
     Ok(added)
 }
 
@@ -402,13 +441,25 @@ mod tests {
         let entry = |id: &str, fields: &[&str]| {
             Value::Array(vec![bulk(id), Value::Array(fields.iter().map(|f| bulk(f)).collect())])
         };
-        let run = entries(vec![entry("1-0", &["j", "7", "n", "3"]), entry("2-0", &["stop", "1"])]);
-        let claimed: Vec<Claimed> =
-            super::entries(&run).unwrap().iter().map(|e| read_entry(e).unwrap()).map(|(id, h)| h.claimed(id)).collect();
+        let run = entries(vec![
+            entry("1-0", &["j", "7", "n", "3"]),
+            entry("2-0", &["stop", "1"]),
+            entry("3-0", &["j", "20", "n", "2", "from", "4"]),
+        ]);
         assert_eq!(
-            claimed,
-            [Claimed::Run { id: "1-0".into(), run: Run { first: 7, len: 3 } }, Claimed::Stop { id: "2-0".into() }]
+            parse_claimed(&run).unwrap(),
+            [
+                Claimed::Run { id: "1-0".into(), run: Run { first: 7, len: 3 }, from: None },
+                Claimed::Stop { id: "2-0".into() },
+                Claimed::Run { id: "3-0".into(), run: Run { first: 20, len: 2 }, from: Some(WorkerId(4)) },
+            ]
         );
+        let handed_back = entries(vec![entry("4-0", &["j", "9", "from", "2"])]);
+        assert_eq!(
+            parse_read(&handed_back).unwrap(),
+            Some(Taken::Job { id: "4-0".into(), job: JobId(9), from: Some(WorkerId(2)) })
+        );
+        assert!(parse_read(&entries(vec![entry("5-0", &["j", "9", "from", "x"])])).is_err());
         assert!(parse_read(&run).is_err(), "a textbook stream holds one job an entry");
         for bad in [&["j", "7", "n", "0"][..], &["j", "7", "n", "x"], &["j", &u64::MAX.to_string(), "n", "2"]] {
             assert!(read_entry(&entry("3-0", bad)).is_err(), "{bad:?}");

@@ -78,7 +78,7 @@ pub(crate) fn serve(
                     Claimed::Stop { id } => stops.push(id),
                     // After a cancel the batch's other jobs never start.
                     Claimed::Run { .. } if cancelled => {}
-                    Claimed::Run { id, run } => {
+                    Claimed::Run { id, run, .. } => {
                         for job in run.ids() {
                             // `None`: the run is cancelled; start nothing more.
                             let Some(outcome) = worker.run(job) else {

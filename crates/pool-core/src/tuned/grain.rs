@@ -23,12 +23,21 @@ pub const GRAIN_TARGET: Duration = Duration::from_micros(20);
 pub struct Grain {
     size: usize,
     max: usize,
+    target: Duration,
 }
 
 impl Grain {
     /// Starts at one job; never above `max` (at least 1).
     pub fn new(max: usize) -> Self {
-        Grain { size: 1, max: max.max(1) }
+        Grain { size: 1, max: max.max(1), target: GRAIN_TARGET }
+    }
+
+    /// Aims at `target` of work a chunk instead of [`GRAIN_TARGET`], if
+    /// longer: for a claim that costs a network round trip (pool-redis's
+    /// remote workers), a chunk's work should outweigh the round trip, while
+    /// a job as long as that still goes alone.
+    pub fn aim_at(&mut self, target: Duration) {
+        self.target = target.max(GRAIN_TARGET);
     }
 
     /// How many jobs to claim next.
@@ -37,14 +46,15 @@ impl Grain {
     }
 
     /// Records that `jobs` jobs took `took`: the size moves toward the
-    /// number of such jobs that fill [`GRAIN_TARGET`], growing at most
-    /// twofold per chunk and shrinking at once.
+    /// number of such jobs that fill [`GRAIN_TARGET`] (or the target set by
+    /// [`aim_at`](Self::aim_at)), growing at most twofold per chunk and
+    /// shrinking at once.
     pub fn observe(&mut self, jobs: usize, took: Duration) {
         if jobs == 0 {
             return;
         }
         let per_job = u64::try_from(took.as_nanos() / jobs as u128).unwrap_or(u64::MAX);
-        let want = filling(per_job, self.max);
+        let want = (self.target.as_nanos() as u64 / per_job.max(1)).clamp(1, self.max as u64) as usize;
         self.size = if want > self.size { want.min(self.size * 2) } else { want };
     }
 }
@@ -102,6 +112,21 @@ mod tests {
         assert_eq!(g.size(), 8, "20 us of jobs taking 5 ms / 2000");
         g.observe(4, Duration::from_millis(100));
         assert_eq!(g.size(), 1);
+    }
+
+    #[test]
+    fn a_longer_aim_holds_more_jobs_but_a_job_that_long_alone() {
+        let mut g = Grain::new(CHUNK_MAX);
+        g.aim_at(Duration::from_millis(2));
+        for _ in 0..20 {
+            g.observe(g.size(), Duration::from_micros(g.size() as u64));
+        }
+        assert_eq!(g.size(), 2000, "2 ms of 1 us jobs");
+        g.observe(1, Duration::from_millis(2));
+        assert_eq!(g.size(), 1, "a 2 ms job goes alone");
+        g.aim_at(Duration::from_micros(1));
+        g.observe(1, Duration::from_micros(1));
+        assert_eq!(g.size(), 2, "never below the in-process aim: growing again");
     }
 
     #[test]

@@ -13,7 +13,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pool_core::{Completeness, Event, Format, Summary};
+use pool_core::{Completeness, Event, Flavor, Format, Summary};
 use pool_testkit::{case, judge};
 
 use crate::hosts::{BROKER_FOR_COORDINATOR, BROKER_FOR_WORKERS, Hosts};
@@ -163,26 +163,32 @@ fn across_hosts_a_worker_killed_mid_job_loses_no_job() {
     let Event::Reclaimed { from, .. } = reclaimed[0].event else { unreachable!() };
     assert!(!records.iter().any(|r| r.worker == from && r.event == Event::Exiting), "the killed one exits: {log}");
 
-    // Then the links' cost: noop jobs, one round trip each way per step.
-    let jobs = 2_000;
-    let mut remote = start_workers(&hosts, "noop");
-    let (mut coord, lines) = start_coordinator(&hosts, "noop", &["-j", "2000", "--work", "noop"]);
-    let (status, stderr) = finish(&mut coord.0, "the coordinator", RUN_LIMIT);
-    assert_eq!(status.code(), Some(0), "{stderr}");
-    for worker in &mut remote {
-        assert_eq!(finish(&mut worker.0, "a worker", RUN_LIMIT).0.code(), Some(0));
+    // Then the links' cost: noop jobs, textbook (two round trips a job)
+    // and tuned (two a batch).
+    for (flavor, tag, jobs) in [(Flavor::Textbook, "textbook", 2_000), (Flavor::Tuned, "tuned", 20_000)] {
+        let run = format!("noop-{tag}");
+        let mut remote = start_workers(&hosts, &run);
+        let jobs_text = jobs.to_string();
+        let (mut coord, lines) =
+            start_coordinator(&hosts, &run, &["-j", &jobs_text, "--work", "noop", "--flavor", tag]);
+        let (status, stderr) = finish(&mut coord.0, "the coordinator", RUN_LIMIT);
+        assert_eq!(status.code(), Some(0), "{tag}: {stderr}");
+        for worker in &mut remote {
+            assert_eq!(finish(&mut worker.0, "a worker", RUN_LIMIT).0.code(), Some(0), "{tag}");
+        }
+        let log = lines.text();
+        let case = case(4, jobs, "noop").flavor(flavor).distributed();
+        let summary = judge(&log, &case, Completeness::Complete);
+        assert_eq!(summary, Summary::expected(4, jobs, true), "{tag}");
+        let records = Format::Jsonl.parse(&log).unwrap();
+        let times = |event: fn(&Event) -> bool| records.iter().filter(move |r| event(&r.event)).filter_map(|r| r.t_us);
+        let first = times(|e| matches!(e, Event::Started { .. })).min().unwrap();
+        let last = times(|e| matches!(e, Event::Finished { .. })).max().unwrap();
+        eprintln!(
+            "across hosts ({:?}, {DELAY:?} each way): noop x {jobs} on {WORKERS} workers, {tag}: {:.1} us per job \
+             (first start to last finish)",
+            hosts.delay_by,
+            (last - first) as f64 / jobs as f64
+        );
     }
-    let log = lines.text();
-    let summary = judge(&log, &case(4, jobs, "noop").distributed(), Completeness::Complete);
-    assert_eq!(summary, Summary::expected(4, jobs, true));
-    let records = Format::Jsonl.parse(&log).unwrap();
-    let times = |event: fn(&Event) -> bool| records.iter().filter(move |r| event(&r.event)).filter_map(|r| r.t_us);
-    let first = times(|e| matches!(e, Event::Started { .. })).min().unwrap();
-    let last = times(|e| matches!(e, Event::Finished { .. })).max().unwrap();
-    eprintln!(
-        "across hosts ({:?}, {DELAY:?} each way): noop x {jobs} on {WORKERS} workers, textbook: {:.1} us per job \
-         (first start to last finish)",
-        hosts.delay_by,
-        (last - first) as f64 / jobs as f64
-    );
 }
