@@ -247,33 +247,36 @@ fn signal(pid: u32, signal: nix::sys::signal::Signal) {
 #[test]
 #[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
 fn a_killed_coordinator_is_resumed_by_the_same_command() {
-    let server = Server::start(&[]);
-    let args = ["--remote-workers", "3", "-j", "60", "--work", "sleep:40ms", "--queue", "4", "--lease", "1s"];
-    let args: Vec<&str> = args.iter().copied().chain(["--format", "jsonl"]).collect();
-    let (mut first, first_lines) = coordinator(&server, "resume", &args);
-    let mut remote = workers(&server, "resume", 3);
-    first_lines.wait_for("a few jobs", LIMIT, |ls| ls.len() >= 20);
-    first.kill().expect("SIGKILL the coordinator");
-    let _ = first.wait();
-    let (mut second, lines) = coordinator(&server, "resume", &args);
-    let (status, stderr) = finish(&mut second, "the resumed coordinator", LIMIT);
-    assert_eq!(status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("resuming run 'resume'"), "{stderr}");
-    for (i, w) in remote.iter_mut().enumerate() {
-        let (status, stderr) = finish(w, "a remote worker", LIMIT);
-        assert_eq!(status.code(), Some(0), "worker process {i}: {stderr}");
-        assert!(stderr.contains("is gone; waiting") && stderr.contains("has a coordinator again"), "{stderr}");
+    for flavor in ["textbook", "tuned"] {
+        let server = Server::start(&[]);
+        let args = ["--remote-workers", "3", "-j", "60", "--work", "sleep:40ms", "--queue", "4", "--lease", "1s"];
+        let args: Vec<&str> = args.iter().copied().chain(["--format", "jsonl", "--flavor", flavor]).collect();
+        let (mut first, first_lines) = coordinator(&server, "resume", &args);
+        let mut remote = workers(&server, "resume", 3);
+        first_lines.wait_for("a few jobs", LIMIT, |ls| ls.len() >= 20);
+        first.kill().expect("SIGKILL the coordinator");
+        let _ = first.wait();
+        let (mut second, lines) = coordinator(&server, "resume", &args);
+        let (status, stderr) = finish(&mut second, "the resumed coordinator", LIMIT);
+        assert_eq!(status.code(), Some(0), "{flavor}: {stderr}");
+        assert!(stderr.contains("resuming run 'resume'"), "{flavor}: {stderr}");
+        for (i, w) in remote.iter_mut().enumerate() {
+            let (status, stderr) = finish(w, "a remote worker", LIMIT);
+            assert_eq!(status.code(), Some(0), "{flavor}: worker process {i}: {stderr}");
+            assert!(stderr.contains("is gone; waiting") && stderr.contains("has a coordinator again"), "{stderr}");
+        }
+        let log = lines.text();
+        let flavor_of = if flavor == "tuned" { pool_core::Flavor::Tuned } else { pool_core::Flavor::Textbook };
+        let summary = judge(&log, &case(3, 60, "sleep:40ms").flavor(flavor_of).distributed(), Completeness::Complete);
+        assert_eq!(summary, Summary::expected(3, 60, true), "{flavor}: {log}");
+        let mut whole: Vec<String> = log.lines().map(str::to_owned).collect();
+        for line in first_lines.text().lines() {
+            let at = whole.iter().position(|l| l == line);
+            assert!(at.is_some(), "{flavor}: the first coordinator's line {line:?} is not in the resumed log:\n{log}");
+            whole.swap_remove(at.unwrap());
+        }
+        assert!(server.keys().is_empty(), "{flavor}: keys left behind: {:?}", server.keys());
     }
-    let log = lines.text();
-    let summary = judge(&log, &case(3, 60, "sleep:40ms").distributed(), Completeness::Complete);
-    assert_eq!(summary, Summary::expected(3, 60, true), "{log}");
-    let mut whole: Vec<String> = log.lines().map(str::to_owned).collect();
-    for line in first_lines.text().lines() {
-        let at = whole.iter().position(|l| l == line);
-        assert!(at.is_some(), "the first coordinator's line {line:?} is not in the resumed run's log:\n{log}");
-        whole.swap_remove(at.unwrap());
-    }
-    assert!(server.keys().is_empty(), "keys left behind: {:?}", server.keys());
 }
 
 /// A coordinator that finds the run's name held by a live coordinator
