@@ -248,6 +248,7 @@ impl<'a> Coordinator<'a> {
         let mut skipped = false;
         let mut renewed = Instant::now();
         let mut checked = Instant::now();
+        let mut none_alive: Option<Instant> = None;
         loop {
             if renewed.elapsed() >= RENEW_EVERY {
                 self.renew()?;
@@ -330,7 +331,11 @@ impl<'a> Coordinator<'a> {
                     }
                     if checked.elapsed() >= self.lease / 2 {
                         checked = Instant::now();
-                        if !self.alive()?.into_iter().any(|a| a) {
+                        // Gone for a whole lease more, not at one look: a
+                        // loaded host may run a heartbeat late.
+                        if self.alive()?.into_iter().any(|a| a) {
+                            none_alive = None;
+                        } else if none_alive.get_or_insert(checked).elapsed() >= self.lease {
                             return Err(PoolError::Substrate(format!(
                                 "every worker of run '{}' is gone (none renewed its lease of {})",
                                 keys.run,

@@ -20,7 +20,7 @@ use std::time::Instant;
 use pool_core::tuned::Grain;
 use pool_core::{PoolError, Worker, WorkerId};
 
-use super::{STOP_POLL, Session, wait_unless_stopped};
+use super::session::{STOP_POLL, Session, wait_unless_stopped};
 use crate::keys::GROUP;
 use crate::scripts::FINISH_MANY;
 use crate::stream::{self, Claimed, RUN_MAX};

@@ -374,3 +374,24 @@ fn sigterm_on_an_idle_worker_lets_it_exit_and_the_run_go_on() {
     let summary = judge(&log, &case(2, 3, "sleep:1s").distributed(), Completeness::Complete);
     assert_eq!(summary, Summary::expected(2, 3, true), "{log}");
 }
+
+/// Every worker killed: the coordinator ends with status 3 in one line once
+/// none has renewed its lease for a lease more.
+#[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
+fn every_worker_killed_ends_the_coordinator_with_status_3() {
+    let server = Server::start(&[]);
+    let args = ["--remote-workers", "2", "-j", "100", "--work", "sleep:100ms", "--lease", "500ms"];
+    let (mut coord, lines) = coordinator(&server, "allgone", &args);
+    let mut remote = workers(&server, "allgone", 2);
+    lines.wait_for("a few jobs", LIMIT, |ls| ls.len() >= 4);
+    for w in &mut remote {
+        w.kill().expect("SIGKILL a worker");
+        let _ = w.wait();
+    }
+    let (status, stderr) = finish(&mut coord, "the coordinator with no workers", LIMIT);
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert_eq!(stderr.lines().filter(|l| l.contains("error")).count(), 1, "{stderr}");
+    assert!(stderr.contains("every worker of run 'allgone' is gone"), "{stderr}");
+    assert!(server.keys().is_empty(), "keys left behind: {:?}", server.keys());
+}
