@@ -171,6 +171,10 @@ impl<'a> Session<'a> {
     pub(super) fn leave(self, worker: pool_core::Worker) -> Result<(), PoolError> {
         worker.gone();
         drop(self.joined.lines.take());
+        say(&format!(
+            "pool-redis worker: left run '{}': what it held went back to the stream for the other workers",
+            self.joined.keys.run
+        ));
         Ok(())
     }
 

@@ -328,6 +328,7 @@ fn sigterm_on_a_worker_hands_its_job_back_at_once() {
     let process = remote.iter().position(|c| c.id() == pid).unwrap();
     let (status, stderr) = finish(&mut remote[process], "the stopped worker", LIMIT);
     assert_eq!(status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("left run 'term': what it held went back to the stream"), "{stderr}");
     // The fourth job leaves one worker idle near the end: stop it too.
     lines.wait_for("four jobs started", LIMIT, |ls| ls.iter().filter(|l| l.contains("\"started\"")).count() >= 5);
     let (status, stderr) = finish(&mut coord, "the coordinator", LIMIT);
