@@ -67,8 +67,11 @@ struct Coordinator<'a> {
     joined: Vec<bool>,
     /// Remote workers a job was reclaimed from.
     reclaimed_from: Vec<bool>,
-    /// Remote workers ended with [`Worker::gone`].
+    /// Remote workers ended for good: gone with [`Worker::gone`], or dead
+    /// holding no job; what they publish after is not the run's.
     gone: Vec<bool>,
+    /// Each remote worker's last stamp, relayed as it was.
+    last_t: Vec<Option<u64>>,
     ended: HashSet<u64>,
     last_event: String,
     /// The bound of a `--queue` run: jobs handed out and not yet ended.
@@ -170,6 +173,7 @@ impl<'a> Coordinator<'a> {
             joined: vec![false; workers as usize],
             reclaimed_from: vec![false; workers as usize],
             gone: vec![false; workers as usize],
+            last_t: vec![None; workers as usize],
             ended: HashSet::new(),
             last_event: "0-0".to_owned(),
             results,
@@ -427,7 +431,7 @@ impl Coordinator<'_> {
             .map_err(|e| PoolError::Substrate(format!("worker {k} published a line that does not parse: {e}")))?;
         let slot = k as usize - 1;
         if self.gone[slot] {
-            // Stalled past its lease and ended as gone, it came back: what
+            // Stalled past its lease and ended for good, it came back: what
             // it says now (its `exiting`; a result it may not publish) has
             // no place in the log.
             return Ok(());
@@ -453,6 +457,9 @@ impl Coordinator<'_> {
             };
             // The worker's own stamp, on the run's clock (see `clock`).
             proxy.relay(&record.event, record.t_us);
+            if record.t_us.is_some() {
+                self.last_t[slot] = record.t_us;
+            }
             if let Some((job, result)) = result {
                 if !self.ended.insert(job.0) {
                     return Err(PoolError::Substrate(format!("job {job} was reported ended twice")));
@@ -509,9 +516,11 @@ impl Coordinator<'_> {
         pipe.query(&mut self.conn).map_err(|e| self.lost(e))
     }
 
-    /// Ends the proxies of workers whose lease ran out without an `exiting`:
-    /// [`Worker::gone`] if a job was reclaimed from them (the checker
-    /// accepts that), otherwise dropped, so the run reports a lost worker.
+    /// Ends the proxies of workers whose lease ran out without an `exiting`
+    /// (called once every job has ended): [`Worker::gone`] if a job was
+    /// reclaimed from them (the checker accepts that); otherwise they held
+    /// no job when they died, and their `exiting` is logged for them at the
+    /// time of their last event.
     fn end_dead_workers(&mut self) -> Result<(), PoolError> {
         let alive = self.alive()?;
         // A worker publishes its `exiting` before it drops its lease: what
@@ -524,12 +533,18 @@ impl Coordinator<'_> {
                 continue;
             }
             if let Some(proxy) = self.proxies[i].take() {
+                self.gone[i] = true;
                 if self.reclaimed_from[i] {
-                    self.gone[i] = true;
                     proxy.gone();
                 } else {
-                    say(&format!("pool-redis: worker {} of run '{}' died without exiting", i + 1, self.keys.run));
-                    drop(proxy);
+                    // Every job has ended, so it held none: it left the
+                    // pool, as of the last it was heard from.
+                    say(&format!(
+                        "pool-redis: worker {} of run '{}' died holding no job: logged as exiting",
+                        i + 1,
+                        self.keys.run
+                    ));
+                    proxy.relay_exit(self.last_t[i]);
                 }
             }
         }

@@ -396,3 +396,30 @@ fn every_worker_killed_ends_the_coordinator_with_status_3() {
     assert!(stderr.contains("every worker of run 'allgone' is gone"), "{stderr}");
     assert!(server.keys().is_empty(), "keys left behind: {:?}", server.keys());
 }
+
+/// A worker killed while it holds no job loses nothing: the run ends with
+/// status 0, and its `exiting` is logged for it.
+#[test]
+#[cfg_attr(no_redis_server, ignore = "no redis-server on PATH (apt-get install redis-server)")]
+fn a_worker_killed_while_idle_loses_nothing() {
+    let server = Server::start(&[]);
+    let args = ["--remote-workers", "3", "-j", "2", "--work", "sleep:1500ms", "--lease", "500ms", "--format", "jsonl"];
+    let (mut coord, lines) = coordinator(&server, "idlekill", &args);
+    let mut remote = workers(&server, "idlekill", 3);
+    lines.wait_for("both jobs started", LIMIT, |ls| ls.iter().filter(|l| l.contains("\"started\"")).count() >= 2);
+    let busy: Vec<u32> = Format::Jsonl.parse(&lines.text()).unwrap().iter().map(|r| r.worker.0).collect();
+    let (idle_k, idle) = worker_pids(&server, "idlekill").into_iter().find(|(k, _)| !busy.contains(k)).unwrap();
+    let process = remote.iter().position(|c| c.id() == idle).unwrap();
+    remote[process].kill().expect("SIGKILL the idle worker");
+    let _ = remote[process].wait();
+    let (status, stderr) = finish(&mut coord, "the coordinator", LIMIT);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(&format!("worker {idle_k} of run 'idlekill' died holding no job")), "{stderr}");
+    for (i, w) in remote.iter_mut().enumerate().filter(|(i, _)| *i != process) {
+        let (status, stderr) = finish(w, "a remote worker", LIMIT);
+        assert_eq!(status.code(), Some(0), "worker process {i}: {stderr}");
+    }
+    let log = lines.text();
+    let summary = judge(&log, &case(3, 2, "sleep:1500ms").distributed(), Completeness::Complete);
+    assert_eq!(summary, Summary::expected(3, 2, true), "{log}");
+}
