@@ -117,22 +117,33 @@ impl<'a> Session<'a> {
                     }
                 }
                 None => {
-                    let (state, owner): (Option<String>, bool) = redis::pipe()
-                        .cmd("GET")
-                        .arg(&keys.state)
-                        .cmd("EXISTS")
-                        .arg(&keys.owner)
-                        .query(&mut self.conn)
-                        .map_err(|e| self.lost(e))?;
-                    if state.as_deref() == Some("over") {
+                    if self.run_is_over(&mut orphaned)? {
                         break;
                     }
-                    self.watch_coordinator(owner, &mut orphaned)?;
                 }
             }
         }
         worker.exit();
         self.publish(None)
+    }
+
+    /// After a read that found nothing: whether the run is over (the
+    /// coordinator told the workers to exit), and if not, whether it still
+    /// has a coordinator (see [`watch_coordinator`](Self::watch_coordinator)).
+    pub(super) fn run_is_over(&mut self, orphaned: &mut Option<Instant>) -> Result<bool, PoolError> {
+        let keys = &self.joined.keys;
+        let (state, owner): (Option<String>, bool) = redis::pipe()
+            .cmd("GET")
+            .arg(&keys.state)
+            .cmd("EXISTS")
+            .arg(&keys.owner)
+            .query(&mut self.conn)
+            .map_err(|e| self.lost(e))?;
+        if state.as_deref() == Some("over") {
+            return Ok(true);
+        }
+        self.watch_coordinator(owner, orphaned)?;
+        Ok(false)
     }
 
     /// Rides through a gap between coordinators: once the run's claim has

@@ -75,18 +75,9 @@ impl Session<'_> {
                 taken = stream::parse_claimed(&reply).map_err(|e| self.lost(e))?;
             }
             if taken.is_empty() {
-                let keys = &self.joined.keys;
-                let (state, owner): (Option<String>, bool) = redis::pipe()
-                    .cmd("GET")
-                    .arg(&keys.state)
-                    .cmd("EXISTS")
-                    .arg(&keys.owner)
-                    .query(&mut self.conn)
-                    .map_err(|e| self.lost(e))?;
-                if state.as_deref() == Some("over") {
+                if self.run_is_over(&mut orphaned)? {
                     break;
                 }
-                self.watch_coordinator(owner, &mut orphaned)?;
                 continue;
             }
             if let Some(Claimed::Run { run, .. }) = taken.iter().find(|c| matches!(c, Claimed::Run { .. })) {
